@@ -1,0 +1,26 @@
+"""States and kinds of the identities app, in one place."""
+
+from django.db import models
+
+
+class SourceKind(models.TextChoices):
+    LOCAL = "local", "Local accounts"
+    OIDC = "oidc", "OpenID Connect"
+    LDAP = "ldap", "LDAP directory"
+    SCIM = "scim", "SCIM provisioning"
+    CLOUD_IAM = "cloud_iam", "Cloud IAM"
+    CI_SYSTEM = "ci_system", "CI system"
+    AGENT_PLATFORM = "agent_platform", "Agent platform"
+
+
+class WorkloadKind(models.TextChoices):
+    AI_AGENT = "ai_agent", "AI agent"
+    SERVICE_ACCOUNT = "service_account", "Service account"
+    PIPELINE = "pipeline", "Pipeline"
+    BOT = "bot", "Bot"
+
+
+class WorkloadStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    SUSPENDED = "suspended", "Suspended"
+    RETIRED = "retired", "Retired"

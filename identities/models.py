@@ -1,0 +1,180 @@
+"""People, the sources that are authoritative for them, and non-human workload identities."""
+
+import hashlib
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from .choices import SourceKind, WorkloadKind, WorkloadStatus
+
+
+class IdentitySource(models.Model):
+    """Where identities are authoritative: local accounts, an IdP, a directory, SCIM…"""
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=SourceKind.choices, default=SourceKind.LOCAL)
+    authoritative = models.BooleanField(
+        default=True, help_text="Changes from this source (joiners, movers, leavers) are applied to Mandate."
+    )
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class User(AbstractUser):
+    """A person. Belongs to one identity source, which is authoritative for it."""
+
+    email = models.EmailField("email address", unique=True)
+    display_name = models.CharField(max_length=150, blank=True)
+    identity_source = models.ForeignKey(
+        IdentitySource, on_delete=models.PROTECT, null=True, blank=True, related_name="users"
+    )
+    external_id = models.CharField(
+        max_length=255, blank=True, help_text="The person's identifier in the identity source (subject, DN, SCIM id)."
+    )
+
+    objects = UserManager()
+
+    class Meta:
+        ordering = ["username"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["identity_source", "external_id"],
+                condition=~Q(external_id=""),
+                name="user_unique_external_id_per_source",
+            ),
+        ]
+        permissions = [("audit_all", "Can read everything as a security auditor")]
+
+    def __str__(self):
+        return self.display_name or self.get_full_name() or self.username
+
+    @property
+    def label(self):
+        return f"{self} <{self.email}>" if self.email else str(self)
+
+
+class WorkloadIdentity(models.Model):
+    """A non-human identity (AI agent, service account, pipeline, bot).
+
+    Bound to exactly one workflow and owned by one person. Authenticates to the API with
+    hashed API keys (`ApiKey`) and, per grant, a short-lived signed token.
+    """
+
+    name = models.CharField(max_length=150)
+    slug = models.SlugField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=WorkloadKind.choices, default=WorkloadKind.AI_AGENT)
+    description = models.TextField(blank=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_workloads")
+    workflow = models.ForeignKey("governance.Workflow", on_delete=models.PROTECT, related_name="workloads")
+    identity_source = models.ForeignKey(
+        IdentitySource,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="workloads",
+        help_text="Where this workload's identity is authoritative (cloud IAM, CI system, agent platform).",
+    )
+    external_principal = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="The principal name in that source, e.g. an IAM role ARN or a CI service account.",
+    )
+    status = models.CharField(max_length=20, choices=WorkloadStatus.choices, default=WorkloadStatus.ACTIVE)
+    status_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "workload identity"
+        verbose_name_plural = "workload identities"
+        indexes = [models.Index(fields=["external_principal"], name="workload_principal_idx")]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("identities:workload_detail", args=[self.slug])
+
+    @property
+    def is_active(self):
+        return self.status == WorkloadStatus.ACTIVE
+
+    def clean(self):
+        errors = {}
+        if self.owner_id and not self.owner.is_active:
+            errors["owner"] = "The owner must be an active person."
+        if self.external_principal and self.workflow_id:
+            shared = (
+                WorkloadIdentity.objects.filter(external_principal=self.external_principal)
+                .exclude(workflow_id=self.workflow_id)
+                .exclude(pk=self.pk)
+                .select_related("workflow")
+                .first()
+            )
+            if shared:
+                errors["external_principal"] = (
+                    f"“{self.external_principal}” is already used by {shared} in workflow "
+                    f"“{shared.workflow}”: one identity shared by several workflows cannot be governed."
+                )
+        if errors:
+            raise ValidationError(errors)
+
+
+def hash_api_key(plaintext: str) -> str:
+    """SHA-256 of an API key. Keys carry 256 bits of randomness, so a fast hash is enough."""
+    return hashlib.sha256(plaintext.encode()).hexdigest()
+
+
+class ApiKey(models.Model):
+    """An API key for a workload (or, later, a person's personal access token).
+
+    Only the hash is stored; the key is shown once. `prefix` is the visible part that lets
+    people tell keys apart in lists and logs.
+    """
+
+    workload = models.ForeignKey(
+        WorkloadIdentity, on_delete=models.CASCADE, null=True, blank=True, related_name="api_keys"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="api_keys"
+    )
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=24, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Set when the key is rotated (grace period).")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(workload__isnull=False, user__isnull=True) | Q(workload__isnull=True, user__isnull=False),
+                name="apikey_exactly_one_holder",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.prefix}…"
+
+    def is_usable(self, now):
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

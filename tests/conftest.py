@@ -1,0 +1,69 @@
+"""Shared fixtures: the personas of the specification and the services tests need."""
+
+import os
+
+import pytest
+
+from tests import factories
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def require_service(available: bool, what: str):
+    """Skip when a real service is missing on a developer's machine; fail in CI."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is required in CI but is not available", pytrace=False)
+    pytest.skip(f"{what} is not available here")
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings, tmp_path):
+    settings.DEBUG = False
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def identity_source(db):
+    return factories.IdentitySourceFactory()
+
+
+@pytest.fixture
+def owner(db, identity_source):
+    return factories.UserFactory(username="owner", identity_source=identity_source)
+
+
+@pytest.fixture
+def backup_owner(db, identity_source):
+    return factories.UserFactory(username="backup", identity_source=identity_source)
+
+
+@pytest.fixture
+def requester(db, identity_source):
+    return factories.UserFactory(username="requester", identity_source=identity_source)
+
+
+@pytest.fixture
+def auditor(db, identity_source):
+    return factories.AuditorFactory(username="auditor", identity_source=identity_source)
+
+
+@pytest.fixture
+def outsider(db, identity_source):
+    return factories.UserFactory(username="outsider", identity_source=identity_source)
+
+
+@pytest.fixture
+def workflow(db, owner, backup_owner, identity_source):
+    return factories.WorkflowFactory(control_owner=owner, backup_owner=backup_owner, identity_source=identity_source)
+
+
+@pytest.fixture
+def agent(db, workflow, owner):
+    return factories.WorkloadIdentityFactory(workflow=workflow, owner=owner)

@@ -1,0 +1,66 @@
+"""/healthz reports database, broker and worker heartbeat; 503 names what fails."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from governance.models import Heartbeat
+from governance.tasks import heartbeat
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def file_broker(settings, tmp_path):
+    from governance.celery import app
+
+    folder = tmp_path / "broker"
+    folder.mkdir()
+    old = (app.conf.broker_url, app.conf.broker_transport_options)
+    app.conf.broker_url = "filesystem://"
+    app.conf.broker_transport_options = {"data_folder_in": str(folder), "data_folder_out": str(folder)}
+    yield
+    app.conf.broker_url, app.conf.broker_transport_options = old
+
+
+def test_healthy_when_database_broker_and_worker_are_alive(client, file_broker):
+    heartbeat()
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok" and body["failing"] == []
+    assert body["checks"]["worker"]["ok"] is True
+
+
+def test_unhealthy_without_a_worker_heartbeat(client, file_broker):
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["failing"] == ["worker"]
+
+
+def test_unhealthy_when_the_heartbeat_is_stale(client, file_broker, settings):
+    Heartbeat.objects.create(name="worker", seen_at=timezone.now() - settings.HEARTBEAT_MAX_AGE - timedelta(seconds=1))
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert "last heartbeat" in response.json()["checks"]["worker"]["error"]
+
+
+def test_unhealthy_when_the_broker_is_unreachable(client):
+    from governance.celery import app
+
+    heartbeat()
+    old = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    try:
+        response = client.get("/healthz")
+    finally:
+        app.conf.broker_url = old
+    assert response.status_code == 503
+    assert response.json()["failing"] == ["broker"]
+
+
+def test_healthz_needs_no_login_and_reveals_no_secrets(client, file_broker, settings):
+    heartbeat()
+    body = client.get("/healthz").content.decode()
+    assert settings.SECRET_KEY not in body
