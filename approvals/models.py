@@ -51,6 +51,14 @@ class AccessRequest(models.Model):
     justification = models.TextField(blank=True)
     duration_seconds = models.PositiveIntegerField()
     starts_at = models.DateTimeField(null=True, blank=True, help_text="Optional future start.")
+    extends = models.ForeignKey(
+        "approvals.Grant",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="extension_requests",
+        help_text="Set when this request asks to extend an existing grant rather than create one.",
+    )
     state = models.CharField(max_length=12, choices=RequestState.choices, default=RequestState.PENDING)
     effect = models.CharField(max_length=16, choices=PolicyEffect.choices)
     approval_mode = models.CharField(max_length=12, blank=True)
