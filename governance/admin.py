@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Entitlement, Heartbeat, Policy, Workflow
+from .models import Entitlement, EvidenceChainHead, EvidenceRecord, Finding, Heartbeat, Policy, Workflow
 
 
 class PolicyInline(admin.TabularInline):
@@ -48,3 +48,42 @@ class PolicyAdmin(admin.ModelAdmin):
 class HeartbeatAdmin(admin.ModelAdmin):
     list_display = ("name", "seen_at")
     readonly_fields = ("name", "seen_at")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written only by services: listed and shown, never added, changed or deleted here."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(EvidenceRecord)
+class EvidenceRecordAdmin(ReadOnlyAdmin):
+    list_display = ("workflow", "sequence", "kind", "outcome", "occurred_at", "workload", "on_behalf_of", "tool_name")
+    list_filter = ("kind", "outcome", "data_classification", "workflow")
+    search_fields = ("task_ref", "ticket_ref", "tool_name", "target_resource", "summary", "record_hash")
+    list_select_related = ("workflow", "workload", "on_behalf_of")
+    date_hierarchy = "occurred_at"
+    show_full_result_count = False  # counting millions of rows on every page is slow
+
+
+@admin.register(EvidenceChainHead)
+class EvidenceChainHeadAdmin(ReadOnlyAdmin):
+    list_display = ("workflow", "last_sequence", "last_recorded_at", "verified_at", "verified_ok")
+    list_filter = ("verified_ok",)
+    search_fields = ("workflow__name", "workflow__slug")
+    list_select_related = ("workflow",)
+
+
+@admin.register(Finding)
+class FindingAdmin(ReadOnlyAdmin):
+    list_display = ("title", "kind", "severity", "workflow", "first_seen_at", "last_seen_at", "resolved_at")
+    list_filter = ("kind", "severity", ("resolved_at", admin.EmptyFieldListFilter), "workflow")
+    search_fields = ("title", "detail", "fingerprint")
+    list_select_related = ("workflow",)

@@ -181,3 +181,8 @@ class Heartbeat(models.Model):
 
     def __str__(self):
         return f"{self.name} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+# Evidence and findings live in their own packages; imported here so Django registers them.
+from .evidence.models import EvidenceChainHead, EvidenceRecord  # noqa: E402,F401
+from .findings.models import Finding  # noqa: E402,F401

@@ -75,3 +75,29 @@ def visible_grants(user):
     return Grant.objects.filter(
         _subject_filter(user) | Q(workflow__control_owner=user) | Q(workflow__backup_owner=user)
     ).distinct()
+
+
+def audit_workflows(user):
+    """Workflows whose evidence, timeline, exports, alignment report and findings the person
+    may read: every workflow for auditors, the ones they own for control and backup owners."""
+    if is_auditor(user):
+        return Workflow.objects.all()
+    return managed_workflows(user)
+
+
+def can_read_evidence(user, workflow):
+    return is_auditor(user) or can_manage_workflow(user, workflow)
+
+
+def visible_findings(user):
+    """Findings the person may see: all for auditors, those of their workflows for owners."""
+    from governance.models import Finding
+
+    if is_auditor(user):
+        return Finding.objects.all()
+    return Finding.objects.filter(workflow__in=managed_workflows(user))
+
+
+def can_recompute_findings(user):
+    # Recomputing changes no governed state, so auditors may; owners may, to see a fix land.
+    return is_auditor(user) or managed_workflows(user).exists()

@@ -252,6 +252,24 @@ LOGGING = {
 # there (password, key_hash, private keys): nothing secret is copied into the change log.
 AUDITLOG_INCLUDE_ALL_MODELS = False
 
+# --- Evidence and findings ----------------------------------------------------------
+# Raw payloads (prompts, tool arguments, query results) can hold secrets and personal
+# data, so only their SHA-256 is kept unless this is switched on.
+EVIDENCE_STORE_RAW_PAYLOADS = env.bool("EVIDENCE_STORE_RAW_PAYLOADS", default=False)
+# A payload larger than this is refused (send its SHA-256 instead), stored or not.
+EVIDENCE_MAX_PAYLOAD_BYTES = env.int("EVIDENCE_MAX_PAYLOAD_BYTES", default=64 * 1024)
+# A grant or policy allowing more than this is standing privilege, not just-in-time access.
+FINDINGS_STANDING_PRIVILEGE_SECONDS = env.int("FINDINGS_STANDING_PRIVILEGE_SECONDS", default=7 * 24 * 3600)
+# An active workload not seen for this many days should be suspended or retired.
+FINDINGS_UNUSED_WORKLOAD_DAYS = env.int("FINDINGS_UNUSED_WORKLOAD_DAYS", default=90)
+for _name in (
+    "EVIDENCE_MAX_PAYLOAD_BYTES",
+    "FINDINGS_STANDING_PRIVILEGE_SECONDS",
+    "FINDINGS_UNUSED_WORKLOAD_DAYS",
+):
+    if globals()[_name] <= 0:
+        raise ImproperlyConfigured(f"{_name} must be a positive number.")
+
 # --- Demo data ----------------------------------------------------------------------
 # Extra load_demo steps from other apps (dotted paths to `step(command, people)`).
 DEMO_DATA_STEPS = []

@@ -4,12 +4,16 @@ from auditlog.registry import auditlog
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
-from .models import Entitlement, Policy, Workflow
+from .models import Entitlement, Finding, Policy, Workflow
 from .schedule import sync_periodic_jobs
 
 auditlog.register(Workflow)
 auditlog.register(Entitlement)
 auditlog.register(Policy)
+# A finding's opening and resolution are logged; the periodic "still there" touch is not.
+auditlog.register(Finding, exclude_fields=["last_seen_at", "detail"])
+# EvidenceRecord is not registered: it is itself the append-only record, and logging each
+# insert again would double every event on the timeline. Its chain head is derived state.
 
 
 @receiver(post_migrate)

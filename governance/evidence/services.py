@@ -1,0 +1,356 @@
+"""The only writers of evidence: `record_evidence` and `ingest_evidence_batch`.
+
+Appending locks the workflow's chain head (`EvidenceChainHead`, one row per workflow,
+`SELECT … FOR UPDATE`), so concurrent writers to one workflow queue up and each record
+links to the one really before it; writers to different workflows do not wait for each
+other. The head is always the last row a transaction locks for evidence, and evidence is
+written at the end of the service transactions that produce it, which keeps lock order
+simple. Everything runs in the caller's transaction when there is one: evidence of a
+state change commits or rolls back with the change.
+"""
+
+import re
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from governance.choices import (
+    AGENT_EVIDENCE_KINDS,
+    AGENT_EVIDENCE_OUTCOMES,
+    EvidenceKind,
+    EvidenceOutcome,
+    Sensitivity,
+)
+from governance.exceptions import InvalidInput
+from governance.verify_export import FORMAT_VERSION, canonical_json, format_timestamp, record_hash, sha256_hex
+
+from .models import EvidenceChainHead, EvidenceRecord
+
+MAX_BATCH = 1000
+MAX_SUMMARY = 1000
+# Agents' clocks drift; an event further in the future than this is a mistake.
+CLOCK_SKEW = timedelta(minutes=5)
+TEXT_LIMITS = {"task_ref": 200, "ticket_ref": 200, "tool_name": 200, "target_resource": 500}
+REFERENCE_FIELDS = ("workload", "on_behalf_of", "actor", "access_request", "grant")
+NO_PAYLOAD = object()
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_REDACTIONS = [
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S), "[REDACTED KEY]"),
+    (re.compile(r"\bmdt_[0-9a-f]{8}_[A-Za-z0-9_-]{16,}"), "[REDACTED API KEY]"),
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), "[REDACTED TOKEN]"),
+    (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"), "Bearer [REDACTED]"),
+    (re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})"), "[REDACTED TOKEN]"),
+    (re.compile(r"\b(?:sk|rk|pk)-[A-Za-z0-9_-]{16,}"), "[REDACTED KEY]"),
+    (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), "[REDACTED KEY]"),
+    (re.compile(r"(?i)\b(password|passwd|secret|token|api[_-]?key)(\s*[:=]\s*)\S+"), r"\1\2[REDACTED]"),
+    (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "[email]"),
+]
+
+
+def redact(text: str) -> str:
+    """Mask what looks like a credential or an e-mail address in a free-text summary."""
+    for pattern, replacement in _REDACTIONS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def chain_content(values: dict) -> dict:
+    """The hashed fields of a record, from model field values (`*_id` for references)."""
+    content = {"v": FORMAT_VERSION}
+    for name in ("workflow_id", "sequence", *(f"{ref}_id" for ref in REFERENCE_FIELDS)):
+        content[name] = values.get(name)
+    for name in ("occurred_at", "recorded_at"):
+        content[name] = format_timestamp(values[name])
+    for name in (
+        "kind",
+        "task_ref",
+        "ticket_ref",
+        "tool_name",
+        "target_resource",
+        "data_classification",
+        "outcome",
+        "summary",
+        "payload_sha256",
+        "prev_hash",
+    ):
+        content[name] = values.get(name) or ""
+    return content
+
+
+def _pk(value):
+    return getattr(value, "pk", value)
+
+
+def _payload_fields(payload, payload_sha256, errors):
+    """Hash (and maybe keep) the payload; collect errors. Returns (sha256, raw or None)."""
+    raw = None
+    if payload is not NO_PAYLOAD:
+        try:
+            encoded = canonical_json(payload)
+        except (TypeError, ValueError) as exc:
+            errors.setdefault("payload", []).append(f"The payload must be plain JSON ({exc}).")
+            return "", None
+        limit = settings.EVIDENCE_MAX_PAYLOAD_BYTES
+        if len(encoded) > limit:
+            errors.setdefault("payload", []).append(
+                f"The payload is {len(encoded)} bytes; the limit is {limit} bytes. "
+                "Send its SHA-256 as payload_sha256 instead."
+            )
+            return "", None
+        digest = sha256_hex(encoded)
+        if payload_sha256 and payload_sha256 != digest:
+            errors.setdefault("payload_sha256", []).append("Does not match the SHA-256 of the payload sent.")
+        if settings.EVIDENCE_STORE_RAW_PAYLOADS:
+            raw = encoded.decode("utf-8")
+        return digest, raw
+    if payload_sha256 and not _SHA256.match(payload_sha256):
+        errors.setdefault("payload_sha256", []).append("Must be 64 lowercase hexadecimal characters.")
+    return payload_sha256, None
+
+
+def _clean_text(name, value, limit, errors):
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        errors.setdefault(name, []).append("Must be a string.")
+        return ""
+    if "\x00" in value:
+        errors.setdefault(name, []).append("Must not contain NUL characters.")
+        return ""
+    value = value.strip()
+    if len(value) > limit:
+        errors.setdefault(name, []).append(f"At most {limit} characters ({len(value)} sent).")
+    return value
+
+
+def _clean_common(data, errors, *, truncate_summary):
+    """Validate the fields every writer shares; return the cleaned field values."""
+    cleaned = {}
+    for name, limit in TEXT_LIMITS.items():
+        cleaned[name] = _clean_text(name, data.get(name), limit, errors)
+    summary = _clean_text("summary", data.get("summary"), 10**6 if truncate_summary else MAX_SUMMARY, errors)
+    summary = redact(summary)
+    cleaned["summary"] = summary if len(summary) <= MAX_SUMMARY else summary[: MAX_SUMMARY - 1] + "…"
+    classification = data.get("data_classification") or ""
+    if classification not in ("", *Sensitivity.values):
+        errors.setdefault("data_classification", []).append(f"Must be one of {', '.join(Sensitivity.values)}.")
+    cleaned["data_classification"] = classification
+    cleaned["payload_sha256"], cleaned["raw_payload"] = _payload_fields(
+        data.get("payload", NO_PAYLOAD), (data.get("payload_sha256") or "").strip().lower(), errors
+    )
+    return cleaned
+
+
+def _append(workflow_id, events):
+    """Chain `events` (dicts of model field values) onto the workflow's chain; return the records."""
+    with transaction.atomic():
+        # Create the head on first use; ON CONFLICT DO NOTHING lets racing first writers agree.
+        EvidenceChainHead.objects.bulk_create([EvidenceChainHead(workflow_id=workflow_id)], ignore_conflicts=True)
+        head = EvidenceChainHead.objects.select_for_update().get(pk=workflow_id)
+        # recorded_at never goes backwards along a chain (web servers' clocks differ), so
+        # a recorded_at range is always a contiguous piece of the chain.
+        recorded_at = timezone.now()
+        if head.last_recorded_at and head.last_recorded_at > recorded_at:
+            recorded_at = head.last_recorded_at
+        sequence, prev_hash = head.last_sequence, head.last_hash
+        records = []
+        for event in events:
+            sequence += 1
+            record = EvidenceRecord(
+                workflow_id=workflow_id, sequence=sequence, recorded_at=recorded_at, prev_hash=prev_hash, **event
+            )
+            record.record_hash = record_hash(chain_content(record.__dict__))
+            prev_hash = record.record_hash
+            records.append(record)
+        EvidenceRecord.objects.bulk_create(records, chained=True)
+        head.last_sequence, head.last_hash, head.last_recorded_at = sequence, prev_hash, recorded_at
+        head.save(update_fields=["last_sequence", "last_hash", "last_recorded_at"])
+    return records
+
+
+def record_evidence(
+    *,
+    workflow,
+    kind,
+    outcome="",
+    summary="",
+    occurred_at=None,
+    workload=None,
+    on_behalf_of=None,
+    actor=None,
+    access_request=None,
+    grant=None,
+    task_ref="",
+    ticket_ref="",
+    tool_name="",
+    target_resource="",
+    data_classification="",
+    payload=NO_PAYLOAD,
+    payload_sha256="",
+):
+    """Append one evidence record to `workflow`'s chain and return it.
+
+    References (`workflow`, `workload`, `on_behalf_of`, `actor`, `access_request`,
+    `grant`) may be objects or primary keys. `payload` is any JSON value: its SHA-256 is
+    recorded, and the payload itself only when raw payloads are enabled; a payload over
+    `EVIDENCE_MAX_PAYLOAD_BYTES` is refused. The summary is redacted and cut to 1,000
+    characters. Raises InvalidInput on bad input.
+    """
+    if kind not in EvidenceKind.values:
+        raise InvalidInput(f"Unknown evidence kind “{kind}”.", field_errors={"kind": ["Unknown kind."]})
+    if outcome and outcome not in EvidenceOutcome.values:
+        raise InvalidInput(f"Unknown evidence outcome “{outcome}”.", field_errors={"outcome": ["Unknown outcome."]})
+    errors = {}
+    cleaned = _clean_common(
+        {
+            "summary": summary,
+            "task_ref": task_ref,
+            "ticket_ref": ticket_ref,
+            "tool_name": tool_name,
+            "target_resource": target_resource,
+            "data_classification": data_classification,
+            "payload": payload,
+            "payload_sha256": payload_sha256,
+        },
+        errors,
+        truncate_summary=True,
+    )
+    if errors:
+        raise InvalidInput("The evidence record is invalid.", field_errors=errors)
+    event = {
+        "kind": kind,
+        "outcome": outcome,
+        "occurred_at": occurred_at or timezone.now(),
+        "workload_id": _pk(workload),
+        "on_behalf_of_id": _pk(on_behalf_of),
+        "actor_id": _pk(actor),
+        "access_request_id": _pk(access_request),
+        "grant_id": _pk(grant),
+        **cleaned,
+    }
+    (record,) = _append(_pk(workflow), [event])
+    return record
+
+
+def _parse_occurred_at(value, now, errors):
+    if value in (None, ""):
+        return now
+    parsed = value if isinstance(value, datetime) else parse_datetime(value) if isinstance(value, str) else None
+    if parsed is None:
+        errors.setdefault("occurred_at", []).append("Must be an ISO 8601 date and time, e.g. 2026-01-31T12:00:00Z.")
+        return now
+    if timezone.is_naive(parsed):
+        errors.setdefault("occurred_at", []).append("Include a time zone (e.g. a trailing Z for UTC).")
+        return now
+    if parsed > now + CLOCK_SKEW:
+        errors.setdefault("occurred_at", []).append("Is in the future.")
+    return parsed
+
+
+AGENT_ITEM_FIELDS = frozenset(
+    {
+        "kind",
+        "outcome",
+        "occurred_at",
+        "summary",
+        "task_ref",
+        "ticket_ref",
+        "tool_name",
+        "target_resource",
+        "data_classification",
+        "payload",
+        "payload_sha256",
+        "grant",
+    }
+)
+
+
+def _clean_agent_item(item, workload, grants, now):
+    """Validate one reported event; return (event dict, errors dict)."""
+    if not isinstance(item, dict):
+        return None, {"non_field_errors": ["Each item must be a JSON object."]}
+    errors = {}
+    unknown = sorted(set(item) - AGENT_ITEM_FIELDS)
+    if unknown:
+        errors["non_field_errors"] = [f"Unknown field(s): {', '.join(unknown)}."]
+    kind = item.get("kind")
+    if not kind:
+        errors["kind"] = ["This field is required."]
+    elif kind not in AGENT_EVIDENCE_KINDS:
+        allowed = ", ".join(sorted(AGENT_EVIDENCE_KINDS))
+        errors["kind"] = [f"Agents report {allowed}; “{kind}” evidence is recorded by Mandate itself."]
+    outcome = item.get("outcome") or ""
+    if outcome and outcome not in AGENT_EVIDENCE_OUTCOMES:
+        errors["outcome"] = [f"Must be one of {', '.join(sorted(AGENT_EVIDENCE_OUTCOMES))}."]
+    cleaned = _clean_common(item, errors, truncate_summary=False)
+    occurred_at = _parse_occurred_at(item.get("occurred_at"), now, errors)
+    grant = None
+    if item.get("grant") is not None:
+        grant_id = item["grant"]
+        grant = grants.get(grant_id) if isinstance(grant_id, int) and not isinstance(grant_id, bool) else None
+        if grant is None:
+            errors["grant"] = [f"Grant {grant_id!r} is not a grant of workload “{workload}”."]
+    # The person acted for comes from Mandate's own grants, never from the agent's claim.
+    on_behalf_of_id = grant["on_behalf_of_id"] if grant else None
+    if on_behalf_of_id is None and cleaned["task_ref"]:
+        on_behalf_of_id = next(
+            (g["on_behalf_of_id"] for g in grants.values() if g["task_ref"] == cleaned["task_ref"]), None
+        )
+    event = {
+        "kind": kind,
+        "outcome": outcome,
+        "occurred_at": occurred_at,
+        "workload_id": workload.pk,
+        "on_behalf_of_id": on_behalf_of_id,
+        "actor_id": None,
+        "access_request_id": grant["request_id"] if grant else None,
+        "grant_id": grant["pk"] if grant else None,
+        **cleaned,
+    }
+    return event, errors
+
+
+def ingest_evidence_batch(workload, items):
+    """Record up to 1,000 events reported by `workload`, all or none.
+
+    Each item is validated; if any is invalid nothing is recorded and InvalidInput is
+    raised with `field_errors` mapping each bad item's index to its field errors. The
+    records are chained onto the workload's workflow in the order given.
+    """
+    if not isinstance(items, list) or not items:
+        raise InvalidInput("Send a non-empty list of events.", field_errors={"items": ["Expected a non-empty list."]})
+    if len(items) > MAX_BATCH:
+        raise InvalidInput(
+            f"At most {MAX_BATCH} events per call ({len(items)} sent).",
+            field_errors={"items": [f"At most {MAX_BATCH} events per call."]},
+        )
+    from approvals.models import Grant
+
+    now = timezone.now()
+    # Only the grants the batch names, by id or by task: a workload may have thousands.
+    dicts = [item for item in items if isinstance(item, dict)]
+    grant_ids = {i["grant"] for i in dicts if isinstance(i.get("grant"), int) and not isinstance(i["grant"], bool)}
+    task_refs = {i["task_ref"].strip() for i in dicts if isinstance(i.get("task_ref"), str) and i["task_ref"].strip()}
+    grants = {
+        g["pk"]: g
+        for g in Grant.objects.filter(workload=workload, workflow_id=workload.workflow_id)
+        .filter(Q(pk__in=grant_ids) | Q(task_ref__in=task_refs))
+        .order_by("-created_at")
+        .values("pk", "on_behalf_of_id", "request_id", "task_ref")
+    }
+    events, item_errors = [], {}
+    for index, item in enumerate(items):
+        event, errors = _clean_agent_item(item, workload, grants, now)
+        if errors:
+            item_errors[index] = errors
+        events.append(event)
+    if item_errors:
+        raise InvalidInput(
+            f"{len(item_errors)} of {len(items)} events are invalid; nothing was recorded.", field_errors=item_errors
+        )
+    return _append(workload.workflow_id, events)
