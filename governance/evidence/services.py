@@ -315,6 +315,28 @@ def _clean_agent_item(item, workload, grants, now):
     return event, errors
 
 
+def _grants_named_in(workload, items):
+    """The workload's grants that the items name, by id or by task: a workload may have thousands."""
+    from approvals.models import Grant
+
+    dicts = [item for item in items if isinstance(item, dict)]
+    grant_ids = {i["grant"] for i in dicts if isinstance(i.get("grant"), int) and not isinstance(i["grant"], bool)}
+    task_refs = {i["task_ref"].strip() for i in dicts if isinstance(i.get("task_ref"), str) and i["task_ref"].strip()}
+    return {
+        g["pk"]: g
+        for g in Grant.objects.filter(workload=workload, workflow_id=workload.workflow_id)
+        .filter(Q(pk__in=grant_ids) | Q(task_ref__in=task_refs))
+        .order_by("-created_at")
+        .values("pk", "on_behalf_of_id", "request_id", "task_ref")
+    }
+
+
+def validate_evidence_item(workload, item):
+    """Field errors of one reported event (empty when valid), exactly as the batch ingest judges it."""
+    _, errors = _clean_agent_item(item, workload, _grants_named_in(workload, [item]), timezone.now())
+    return errors
+
+
 def ingest_evidence_batch(workload, items):
     """Record up to 1,000 events reported by `workload`, all or none.
 
@@ -329,20 +351,8 @@ def ingest_evidence_batch(workload, items):
             f"At most {MAX_BATCH} events per call ({len(items)} sent).",
             field_errors={"items": [f"At most {MAX_BATCH} events per call."]},
         )
-    from approvals.models import Grant
-
     now = timezone.now()
-    # Only the grants the batch names, by id or by task: a workload may have thousands.
-    dicts = [item for item in items if isinstance(item, dict)]
-    grant_ids = {i["grant"] for i in dicts if isinstance(i.get("grant"), int) and not isinstance(i["grant"], bool)}
-    task_refs = {i["task_ref"].strip() for i in dicts if isinstance(i.get("task_ref"), str) and i["task_ref"].strip()}
-    grants = {
-        g["pk"]: g
-        for g in Grant.objects.filter(workload=workload, workflow_id=workload.workflow_id)
-        .filter(Q(pk__in=grant_ids) | Q(task_ref__in=task_refs))
-        .order_by("-created_at")
-        .values("pk", "on_behalf_of_id", "request_id", "task_ref")
-    }
+    grants = _grants_named_in(workload, items)
     events, item_errors = [], {}
     for index, item in enumerate(items):
         event, errors = _clean_agent_item(item, workload, grants, now)
