@@ -277,4 +277,4 @@ for _name in (
 
 # --- Demo data ----------------------------------------------------------------------
 # Extra load_demo steps from other apps (dotted paths to `step(command, people)`).
-DEMO_DATA_STEPS = ["approvals.demo.load_requests_and_grants"]
+DEMO_DATA_STEPS = ["approvals.demo.load_requests_and_grants", "governance.evidence.demo.load_agent_activity"]
