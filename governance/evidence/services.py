@@ -148,10 +148,14 @@ def _clean_common(data, errors, *, truncate_summary):
 
 def _append(workflow_id, events):
     """Chain `events` (dicts of model field values) onto the workflow's chain; return the records."""
-    with transaction.atomic():
-        # Create the head on first use; ON CONFLICT DO NOTHING lets racing first writers agree.
-        EvidenceChainHead.objects.bulk_create([EvidenceChainHead(workflow_id=workflow_id)], ignore_conflicts=True)
-        head = EvidenceChainHead.objects.select_for_update().get(pk=workflow_id)
+    # Inside the caller's transaction no savepoint is needed: an error here fails the
+    # caller's change anyway. Outside one, this opens the transaction that holds the lock.
+    with transaction.atomic(savepoint=False):
+        head = EvidenceChainHead.objects.select_for_update().filter(pk=workflow_id).first()
+        if head is None:
+            # First record of the workflow: ON CONFLICT DO NOTHING lets racing first writers agree.
+            EvidenceChainHead.objects.bulk_create([EvidenceChainHead(workflow_id=workflow_id)], ignore_conflicts=True)
+            head = EvidenceChainHead.objects.select_for_update().get(pk=workflow_id)
         # recorded_at never goes backwards along a chain (web servers' clocks differ), so
         # a recorded_at range is always a contiguous piece of the chain.
         recorded_at = timezone.now()
