@@ -182,6 +182,22 @@ def test_a_grant_of_another_workload_is_refused(agent, workflow, owner):
     assert "is not a grant of workload" in caught.value.field_errors[0]["grant"][0]
 
 
+def test_values_of_the_wrong_type_are_refused_not_crashed_on(agent):
+    with pytest.raises(InvalidInput) as caught:
+        ingest_evidence_batch(
+            agent,
+            [
+                {"kind": ["tool_call"]},
+                tool_call(outcome={"ok": True}, data_classification=3, summary=42),
+                tool_call(payload_sha256=7, grant="12"),
+                "not an object",
+            ],
+        )
+    errors = caught.value.field_errors
+    assert set(errors[0]) == {"kind"} and set(errors[1]) == {"outcome", "data_classification", "summary"}
+    assert set(errors[2]) == {"payload_sha256", "grant"} and "JSON object" in errors[3]["non_field_errors"][0]
+
+
 def test_text_with_nul_characters_is_refused(agent):
     with pytest.raises(InvalidInput) as caught:
         ingest_evidence_batch(agent, [tool_call(tool_name="bad\x00name")])

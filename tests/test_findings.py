@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from auditlog.models import LogEntry
 from django.urls import reverse
 from django.utils import timezone
 
@@ -171,11 +172,13 @@ def test_fixed_problems_resolve_and_returning_ones_open_anew(workflow):
     assert recompute_findings() == {"opened": 1, "resolved": 0, "open": 1}
     assert recompute_findings() == {"opened": 0, "resolved": 0, "open": 1}  # still there, same row
     first = Finding.objects.get()
+    # Opening is in the change log (and the timeline); "still there" is not.
+    assert LogEntry.objects.get_for_object(first).count() == 1
     workflow.next_review_due = timezone.now() + timedelta(days=60)
     workflow.save()
     assert recompute_findings()["resolved"] == 1
     first.refresh_from_db()
-    assert first.resolved_at is not None
+    assert first.resolved_at is not None and LogEntry.objects.get_for_object(first).count() == 2
     workflow.next_review_due = timezone.now() - timedelta(days=30)
     workflow.save()
     recompute_task()

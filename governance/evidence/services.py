@@ -137,11 +137,16 @@ def _clean_common(data, errors, *, truncate_summary):
     summary = redact(summary)
     cleaned["summary"] = summary if len(summary) <= MAX_SUMMARY else summary[: MAX_SUMMARY - 1] + "…"
     classification = data.get("data_classification") or ""
-    if classification not in ("", *Sensitivity.values):
+    if not isinstance(classification, str) or classification not in ("", *Sensitivity.values):
         errors.setdefault("data_classification", []).append(f"Must be one of {', '.join(Sensitivity.values)}.")
     cleaned["data_classification"] = classification
+    payload = data.get("payload", NO_PAYLOAD)
+    payload_sha256 = data.get("payload_sha256") or ""
+    if not isinstance(payload_sha256, str):
+        errors.setdefault("payload_sha256", []).append("Must be a string.")
+        payload_sha256 = ""
     cleaned["payload_sha256"], cleaned["raw_payload"] = _payload_fields(
-        data.get("payload", NO_PAYLOAD), (data.get("payload_sha256") or "").strip().lower(), errors
+        NO_PAYLOAD if payload is None else payload, payload_sha256.strip().lower(), errors
     )
     return cleaned
 
@@ -209,6 +214,8 @@ def record_evidence(
         raise InvalidInput(f"Unknown evidence kind “{kind}”.", field_errors={"kind": ["Unknown kind."]})
     if outcome and outcome not in EvidenceOutcome.values:
         raise InvalidInput(f"Unknown evidence outcome “{outcome}”.", field_errors={"outcome": ["Unknown outcome."]})
+    if occurred_at is not None and timezone.is_naive(occurred_at):
+        raise InvalidInput("occurred_at needs a time zone.", field_errors={"occurred_at": ["Include a time zone."]})
     errors = {}
     cleaned = _clean_common(
         {
@@ -285,11 +292,13 @@ def _clean_agent_item(item, workload, grants, now):
     kind = item.get("kind")
     if not kind:
         errors["kind"] = ["This field is required."]
+    elif not isinstance(kind, str) or kind not in EvidenceKind.values:
+        errors["kind"] = [f"Must be one of {', '.join(sorted(AGENT_EVIDENCE_KINDS))}."]
     elif kind not in AGENT_EVIDENCE_KINDS:
         allowed = ", ".join(sorted(AGENT_EVIDENCE_KINDS))
         errors["kind"] = [f"Agents report {allowed}; “{kind}” evidence is recorded by Mandate itself."]
     outcome = item.get("outcome") or ""
-    if outcome and outcome not in AGENT_EVIDENCE_OUTCOMES:
+    if outcome and (not isinstance(outcome, str) or outcome not in AGENT_EVIDENCE_OUTCOMES):
         errors["outcome"] = [f"Must be one of {', '.join(sorted(AGENT_EVIDENCE_OUTCOMES))}."]
     cleaned = _clean_common(item, errors, truncate_summary=False)
     occurred_at = _parse_occurred_at(item.get("occurred_at"), now, errors)
