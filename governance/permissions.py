@@ -4,7 +4,8 @@ Rules:
 - superusers and security auditors (permission `identities.audit_all`) see everything;
   auditors change nothing;
 - a workflow's control owner and backup owner manage it: see its requests, grants,
-  evidence and reviews, and decide its requests;
+  evidence and reviews, decide its requests and answer its access reviews (never
+  certifying their own access);
 - every signed-in person sees the catalogue of active workflows (to ask for access) and
   their own requests and grants (made by them, or by a workload for them);
 - a workload sees only its own workflow and its own requests and grants.
@@ -75,3 +76,21 @@ def visible_grants(user):
     return Grant.objects.filter(
         _subject_filter(user) | Q(workflow__control_owner=user) | Q(workflow__backup_owner=user)
     ).distinct()
+
+
+def visible_campaigns(user):
+    """Access-review campaigns the person may see: those of workflows they manage, all for auditors."""
+    from governance.models import ReviewCampaign
+
+    if is_auditor(user):
+        return ReviewCampaign.objects.all()
+    return ReviewCampaign.objects.filter(workflow__in=managed_workflows(user))
+
+
+def can_decide_review(user, campaign):
+    """The workflow's control or backup owner (or a superuser) answers its access review.
+
+    Auditors see reviews but decide nothing. Whether a person may certify one particular
+    item (not their own access) is separation of duties, checked in the review service.
+    """
+    return can_manage_workflow(user, campaign.workflow)

@@ -23,6 +23,24 @@ PERIODIC_JOBS = [
         30,
         "Proves that beat, the broker and a worker are all alive; read by /healthz.",
     ),
+    PeriodicJob(
+        "Open due access reviews",
+        "governance.open_due_reviews",
+        15 * 60,
+        "Opens a review campaign for each workflow whose review cycle comes due (REVIEW_NOTICE_DAYS ahead).",
+    ),
+    PeriodicJob(
+        "Enforce access review deadlines",
+        "governance.enforce_review_deadlines",
+        5 * 60,
+        "Applies each workflow's missed-deadline setting (escalate, revoke, suspend) and settles lapsed items.",
+    ),
+    PeriodicJob(
+        "Send reminders",
+        "governance.send_reminders",
+        30 * 60,
+        "Review and pending-request reminders, bundled: at most one e-mail per person per day.",
+    ),
 ]
 
 

@@ -164,6 +164,8 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Mandate <mandate@loc
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Who hears about escalations and unowned workflows.
 SECURITY_CONTACT_EMAIL = env.str("SECURITY_CONTACT_EMAIL", default="security@localhost")
+# Where the file e-mail backend (EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend) writes.
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 
 # --- Security -----------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -246,6 +248,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Access reviews -----------------------------------------------------------------
+# A review campaign opens this many days before the workflow's review is due (at most one
+# review cycle ahead); reminders follow at 3 days, 1 day and on the due date.
+REVIEW_NOTICE_DAYS = env.int("REVIEW_NOTICE_DAYS", default=14)
+if not 0 <= REVIEW_NOTICE_DAYS <= 366:
+    raise ImproperlyConfigured("REVIEW_NOTICE_DAYS must be between 0 and 366.")
 
 # --- Auditlog -----------------------------------------------------------------------
 # Models are registered explicitly in each app's ready(), with secret fields excluded
