@@ -267,16 +267,20 @@ def deliver_digest(digest_id, *, now=None):
 
 
 def send_due_reminders(now=None):
-    """Log and send every reminder due now; retry today's failed digests. Returns counts."""
+    """Log and send every reminder due now; retry today's unsent digests. Returns counts."""
     now = now or timezone.now()
     due, tickets = due_reminders(now)
     handed = sum(hand_to_ticket_queue(reminder, now) for reminder in tickets)
     claimed = claim_digests(due, now)
-    retry = ReminderDigest.objects.filter(
-        day=timezone.localdate(now), status=DigestStatus.FAILED, attempts__lt=MAX_SEND_ATTEMPTS
+    # Also today's digests that another run claimed but did not get to send, and failures.
+    # `deliver_digest` claims each row for sending atomically, so overlap is harmless.
+    unsent = ReminderDigest.objects.filter(
+        day=timezone.localdate(now),
+        status__in=[DigestStatus.PENDING, DigestStatus.FAILED],
+        attempts__lt=MAX_SEND_ATTEMPTS,
     ).values_list("pk", flat=True)
     summary = defaultdict(int)
-    for digest_id in [*claimed, *retry]:
+    for digest_id in sorted({*claimed, *unsent}):
         summary[deliver_digest(digest_id, now=now)] += 1
     return {"ticket_reminders": handed, "claimed": len(claimed), **{str(k): v for k, v in summary.items()}}
 

@@ -25,7 +25,6 @@ from .choices import (
     MissedReviewAction,
     ReviewItemKind,
     ReviewOutcome,
-    RiskTier,
     WorkflowStatus,
 )
 from .exceptions import IllegalTransition, InvalidInput, NotAllowed, NotFound
@@ -58,12 +57,13 @@ def lifecycle():
 def auto_approving_policies(workflow):
     """Policies of `workflow` under which access is granted without anyone deciding.
 
-    Mirrors the runtime defaults: an explicit auto-approve, or the default rules, which
-    auto-approve read access in low- and medium-risk workflows.
+    Follows the runtime defaults in `approvals.policy`: an explicit auto-approve, or the
+    default rules, which auto-approve read access in the tiers they name.
     """
-    default_auto = workflow.risk_tier in (RiskTier.LOW, RiskTier.MEDIUM)
+    from approvals.policy import AUTO_APPROVE_TIERS, TWO_PERSON_TIERS
+
     condition = Q(approval_mode=ApprovalMode.AUTO)
-    if default_auto:
+    if workflow.risk_tier in AUTO_APPROVE_TIERS and workflow.risk_tier not in TWO_PERSON_TIERS:
         condition |= Q(approval_mode=ApprovalMode.DEFAULT, entitlement__access_level=AccessLevel.READ)
     return workflow.policies.filter(condition).select_related("entitlement").order_by("entitlement__scope")
 
