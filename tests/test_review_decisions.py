@@ -4,9 +4,16 @@ from datetime import timedelta
 
 import pytest
 
-from approvals.services import authorize, expire_due_grants, submit_request
+from approvals.services import authorize, expire_due_grants, submit_request, suspend_workload
 from governance.exceptions import IllegalTransition, InvalidInput, NotAllowed, NotFound
-from governance.reviews import close_campaign, decide_item, decide_items, open_campaign, settle_campaign
+from governance.reviews import (
+    close_campaign,
+    decide_item,
+    decide_items,
+    enforce_review_deadlines,
+    open_campaign,
+    settle_campaign,
+)
 from tests import factories
 from tests.review_helpers import DAY, T0, at, long_policy, person_grant, workload_grant
 
@@ -216,8 +223,6 @@ def test_a_grant_that_expires_before_its_review_lapses(workflow, agent, requeste
 
 
 def test_when_everything_else_lapses_the_campaign_completes_by_itself(workflow, agent, owner):
-    from approvals.services import suspend_workload
-
     with at(T0):
         campaign = open_campaign(workflow)
         decide_item(campaign.items.get(kind="ownership"), by=owner, decision="certify")
@@ -227,3 +232,14 @@ def test_when_everything_else_lapses_the_campaign_completes_by_itself(workflow, 
     campaign.refresh_from_db()
     assert campaign.status == "completed" and campaign.closed_by is None
     assert campaign.items.get(kind="workload").outcome == "lapsed"
+
+
+def test_retiring_the_workflow_closes_its_open_review(campaign, workflow):
+    workflow.status = "retired"
+    workflow.save()
+    with at(T0 + DAY):
+        enforce_review_deadlines()
+    campaign.refresh_from_db()
+    assert campaign.status == "completed"
+    assert set(campaign.items.values_list("outcome", flat=True)) == {"lapsed"}
+    assert "The workflow was retired" in campaign.items.first().comment

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django_celery_beat.models import PeriodicTask
 
+from approvals.services import revoke_grant
 from governance.exceptions import IllegalTransition
 from governance.models import ReviewCampaign
 from governance.reviews import open_campaign, open_due_campaigns
@@ -59,8 +60,6 @@ def test_items_are_the_active_grants_the_workloads_the_auto_approving_policies_a
         auto_write = long_policy(workflow, access_level="write", approval_mode="auto", scope="github:deploy:write")
         grant = workload_grant(read, agent, requester)
         ended = workload_grant(read, agent, requester, task="run-0")
-        from approvals.services import revoke_grant
-
         revoke_grant(ended, reason="done")
         retired = factories.WorkloadIdentityFactory(workflow=workflow, owner=owner, status="retired")
         campaign = open_campaign(workflow)

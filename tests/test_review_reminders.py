@@ -10,6 +10,7 @@ from django.core.mail.backends.locmem import EmailBackend
 from approvals.services import decide, submit_request
 from governance.models import ReminderDigest, ReviewCampaign
 from governance.reminders import deliver_digest, send_due_reminders
+from governance.reviews import decide_items, open_due_campaigns
 from governance.signals import review_reminder_due
 from tests import factories
 from tests.review_helpers import DAY, T0, at, long_policy, run_review_jobs
@@ -87,8 +88,6 @@ def test_what_each_reminder_says(agent, workflow):
 def test_reminders_stop_when_the_review_is_done(agent, owner):
     run_review_jobs(T0)
     campaign = ReviewCampaign.objects.get()
-    from governance.reviews import decide_items
-
     with at(T0 + DAY):
         decide_items(campaign, campaign.items.values_list("pk", flat=True), by=owner, decision="certify")
     assert mails_by_day(20) == {}
@@ -132,8 +131,6 @@ def test_a_reminder_that_finds_todays_message_sent_waits_for_tomorrow(workflow, 
 
 def test_running_the_job_twice_sends_once(agent):
     with at(T0):
-        from governance.reviews import open_due_campaigns
-
         open_due_campaigns()
         first = send_due_reminders()
         second = send_due_reminders()
@@ -168,7 +165,6 @@ def test_a_failed_send_is_retried_and_still_sent_only_once(agent, settings):
 def test_a_digest_claimed_by_a_run_that_died_goes_out_with_the_next_run(agent):
     with at(T0):
         from governance.reminders import claim_digests, due_reminders
-        from governance.reviews import open_due_campaigns
 
         open_due_campaigns()
         claim_digests(due_reminders(T0)[0], T0)  # ...and the process stopped here
@@ -181,7 +177,6 @@ def test_a_digest_claimed_by_a_run_that_died_goes_out_with_the_next_run(agent):
 def test_a_digest_whose_sending_crashed_is_never_sent_again(agent):
     with at(T0):
         from governance.reminders import claim_digests, due_reminders
-        from governance.reviews import open_due_campaigns
 
         open_due_campaigns()
         (digest_id,) = claim_digests(due_reminders(T0)[0], T0)
