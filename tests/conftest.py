@@ -8,6 +8,9 @@ from tests import factories
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
+# Real peers started by session fixtures (each skips locally / fails in CI when it cannot run).
+pytest_plugins = ["tests.peers.oidc", "tests.peers.ldap"]
+
 
 def require_service(available: bool, what: str):
     """Skip when a real service is missing on a developer's machine; fail in CI."""

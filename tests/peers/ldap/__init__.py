@@ -1,0 +1,1 @@
+"""A real OpenLDAP server for the directory sync tests."""
