@@ -54,6 +54,14 @@ class User(AbstractUser):
         help_text="Line manager, as the identity source reports it.",
     )
     deactivated_at = models.DateTimeField(null=True, blank=True)
+    deactivated_by = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who switched the account off; empty when the identity source did.",
+    )
     deactivation_reason = models.TextField(blank=True)
 
     objects = UserManager()

@@ -116,7 +116,9 @@ def upsert_person(source, record, *, by=None, reason="", strict_username=False):
     if not record.active and user.is_active:
         deactivate_person(user, by=by, reason=reason or f"Deactivated in {source}.")
         outcome.deactivated = True
-    elif record.active and not user.is_active:
+    elif record.active and not user.is_active and user.deactivated_by_id is None:
+        # Only what a source switched off comes back by itself: someone a person
+        # deactivated (an incident, say) stays off until a person decides otherwise.
         reactivate_person(user, by=by, reason=reason or f"Active again in {source}.")
         outcome.reactivated = True
     outcome.user.refresh_from_db()

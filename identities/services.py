@@ -221,8 +221,9 @@ def deactivate_person(user, *, by=None, reason):
         return summary
     user.is_active = False
     user.deactivated_at = timezone.now()
+    user.deactivated_by = by
     user.deactivation_reason = reason
-    user.save(update_fields=["is_active", "deactivated_at", "deactivation_reason"])
+    user.save(update_fields=["is_active", "deactivated_at", "deactivated_by", "deactivation_reason"])
     return summary
 
 
@@ -234,6 +235,7 @@ def reactivate_person(user, *, by=None, reason=""):
         return user
     user.is_active = True
     user.deactivated_at = None
+    user.deactivated_by = None
     user.deactivation_reason = ""
-    user.save(update_fields=["is_active", "deactivated_at", "deactivation_reason"])
+    user.save(update_fields=["is_active", "deactivated_at", "deactivated_by", "deactivation_reason"])
     return user
