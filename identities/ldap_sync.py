@@ -22,7 +22,7 @@ from governance.exceptions import InvalidInput
 
 from .choices import SourceKind
 from .models import DirectoryGroup, User
-from .provisioning import PersonRecord, source_for, upsert_person
+from .provisioning import PersonRecord, set_manager, source_for, upsert_person
 
 logger = logging.getLogger(__name__)
 
@@ -252,9 +252,7 @@ def _apply_managers(entries, people_by_dn):
         if person is None or entry.manager_dn is None:
             continue
         manager = people_by_dn.get(_normal_dn(entry.manager_dn)) if entry.manager_dn else None
-        if person.manager_id != (manager.pk if manager else None):
-            person.manager = manager
-            person.save(update_fields=["manager"])
+        if manager != person and set_manager(person, manager):
             changed.add(person.pk)
     return changed
 

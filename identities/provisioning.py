@@ -15,7 +15,7 @@ from django.utils import timezone
 from governance.exceptions import InvalidInput
 
 from .choices import SourceKind
-from .models import IdentitySource, User
+from .models import DirectoryGroup, IdentitySource, User
 
 PROFILE_FIELDS = ("email", "first_name", "last_name", "display_name")
 
@@ -88,15 +88,31 @@ def upsert_person(source, record, *, by=None, reason="", strict_username=False):
     never merged with another account by address. Raises InvalidInput (code
     "uniqueness" for a clash).
     """
-    from .services import deactivate_person, reactivate_person
-
     if not record.external_id:
         raise InvalidInput("The source gave no identifier for this person.", field_errors={"external_id": ["Empty."]})
     user = User.objects.select_for_update().filter(identity_source=source, external_id=record.external_id).first()
     if user is None:
         return _create(source, record, strict_username=strict_username)
+    return _apply(user, record, by=by, reason=reason, strict_username=strict_username)
 
+
+@transaction.atomic
+def update_person(user, record, *, by=None, reason="", strict_username=False):
+    """Apply `record` to a person already known (SCIM PUT and PATCH), identifier included."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    return _apply(user, record, by=by, reason=reason, strict_username=strict_username)
+
+
+def _apply(user, record, *, by, reason, strict_username):
+    from .services import deactivate_person, reactivate_person
+
+    source = user.identity_source
     outcome = Outcome(user=user)
+    if record.external_id and record.external_id != user.external_id:
+        if User.objects.filter(identity_source=source, external_id=record.external_id).exclude(pk=user.pk).exists():
+            raise _uniqueness("external_id", f"Another person in {source} has the identifier {record.external_id}.")
+        user.external_id = record.external_id
+        outcome.changed.append("external_id")
     if record.username and record.username != user.username:
         if not User.objects.filter(username__iexact=record.username).exclude(pk=user.pk).exists():
             user.username = record.username
@@ -170,3 +186,84 @@ def link_person(user, source, external_id):
     user.external_id = external_id
     user.save(update_fields=["identity_source", "external_id"])
     return user
+
+
+@transaction.atomic
+def set_manager(user, manager):
+    """Record `user`'s line manager as the source reports it (None: no manager)."""
+    if manager is not None and manager.pk == user.pk:
+        raise InvalidInput("A person cannot be their own manager.", field_errors={"manager": ["Self."]})
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.manager_id == (manager.pk if manager else None):
+        return False
+    user.manager = manager
+    user.save(update_fields=["manager"])
+    return True
+
+
+@transaction.atomic
+def forget_person(user, *, by=None, reason):
+    """The source deleted the person: deactivate, and detach them from the source's identifier.
+
+    The account stays (the audit trail points at it); the source can no longer find it,
+    and may create someone new with the same identifier.
+    """
+    from .services import deactivate_person
+
+    deactivate_person(user, by=by, reason=reason)
+    User.objects.filter(pk=user.pk).update(external_id="")
+    for group in user.directory_groups.all():
+        group.members.remove(user)
+
+
+# --- Groups -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def save_group(source, *, group=None, display_name, external_id="", member_ids=None):
+    """Create (group=None) or rename a directory group; replace its members when given.
+
+    Members must be people of the same source. Raises InvalidInput.
+    """
+    clash = DirectoryGroup.objects.filter(identity_source=source, display_name__iexact=display_name)
+    if group is not None:
+        group = DirectoryGroup.objects.select_for_update().get(pk=group.pk)
+        clash = clash.exclude(pk=group.pk)
+    if not display_name:
+        raise InvalidInput("A group needs a display name.", field_errors={"displayName": ["Empty."]})
+    if clash.exists():
+        raise _uniqueness("displayName", f"{source} already has a group called “{display_name}”.")
+    if group is None:
+        group = DirectoryGroup(identity_source=source)
+    group.display_name = display_name
+    if external_id:
+        group.external_id = external_id
+    try:
+        with transaction.atomic():
+            group.save()
+    except IntegrityError:
+        raise _uniqueness("externalId", f"{source} already has a group with the identifier {external_id}.")
+    if member_ids is not None:
+        group.members.set(_members_of(source, member_ids))
+    return group
+
+
+@transaction.atomic
+def change_group_members(group, *, add=(), remove=()):
+    """Add and remove members (people of the group's source) of a directory group."""
+    group = DirectoryGroup.objects.select_for_update().get(pk=group.pk)
+    if add:
+        group.members.add(*_members_of(group.identity_source, add))
+    if remove:
+        group.members.remove(*User.objects.filter(pk__in=[int(pk) for pk in remove if str(pk).isdigit()]))
+    return group
+
+
+def _members_of(source, member_ids):
+    ids = {int(pk) for pk in member_ids if str(pk).isdigit()}
+    people = list(User.objects.filter(identity_source=source, pk__in=ids).exclude(external_id=""))
+    unknown = sorted(ids - {person.pk for person in people}) + [pk for pk in member_ids if not str(pk).isdigit()]
+    if unknown:
+        message = f"Unknown members: {', '.join(str(pk) for pk in unknown)}."
+        raise InvalidInput(message, field_errors={"members": [message]}, code="noTarget")
+    return people

@@ -12,7 +12,7 @@ from django.utils import timezone
 from governance.exceptions import InvalidInput
 from governance.models import Workflow
 
-from .choices import WorkloadKind, WorkloadStatus
+from .choices import WorkloadKind
 from .models import ApiKey, ProvisioningToken, User, WorkloadIdentity, hash_api_key
 
 API_KEY_PREFIX = "mdt_"
