@@ -1,10 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from approvals.tokens import jwks_view
+
 from .health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path(".well-known/jwks.json", jwks_view, name="jwks"),
     path("admin/", admin.site.urls),
     path("oidc/", include("identities.oidc")),
     path("scim/v2/", include("identities.scim.urls")),
