@@ -342,4 +342,4 @@ LDAP_SYNC_MAX_DEACTIVATIONS = env.int("LDAP_SYNC_MAX_DEACTIVATIONS", default=25)
 
 # --- Demo data ----------------------------------------------------------------------
 # Extra load_demo steps from other apps (dotted paths to `step(command, people)`).
-DEMO_DATA_STEPS = ["approvals.demo.load_requests_and_grants"]
+DEMO_DATA_STEPS = ["approvals.demo.load_requests_and_grants", "identities.demo.load_owner_grant"]

@@ -13,7 +13,23 @@ from governance.exceptions import InvalidInput
 from governance.models import Workflow
 
 from .choices import WorkloadKind
-from .models import ApiKey, ProvisioningToken, User, WorkloadIdentity, hash_api_key
+from .leavers import deactivate_person, reactivate_person
+from .models import ApiKey, ProvisioningToken, WorkloadIdentity, hash_api_key
+
+# The leaver cascade lives in its own module; it is part of this service API.
+__all__ = [
+    "authenticate_api_key",
+    "authenticate_provisioning_token",
+    "deactivate_person",
+    "issue_api_key",
+    "issue_provisioning_token",
+    "reactivate_person",
+    "register_workload",
+    "revoke_api_key",
+    "revoke_provisioning_token",
+    "rotate_api_key",
+    "shared_external_principals",
+]
 
 API_KEY_PREFIX = "mdt_"
 PROVISIONING_TOKEN_PREFIX = "mdp_"
@@ -204,38 +220,3 @@ def authenticate_provisioning_token(plaintext):
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         ProvisioningToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token
-
-
-# --- Leavers and returners ----------------------------------------------------------
-
-
-@transaction.atomic
-def deactivate_person(user, *, by=None, reason):
-    """A person left (or was disabled at the source): switch the account off.
-
-    Returns a summary dict. Deactivating an inactive person is a no-op.
-    """
-    user = User.objects.select_for_update().get(pk=user.pk)
-    summary = {"user": user.pk, "already_inactive": not user.is_active}
-    if not user.is_active:
-        return summary
-    user.is_active = False
-    user.deactivated_at = timezone.now()
-    user.deactivated_by = by
-    user.deactivation_reason = reason
-    user.save(update_fields=["is_active", "deactivated_at", "deactivated_by", "deactivation_reason"])
-    return summary
-
-
-@transaction.atomic
-def reactivate_person(user, *, by=None, reason=""):
-    """A person is back. Only the account comes back: access must be requested again."""
-    user = User.objects.select_for_update().get(pk=user.pk)
-    if user.is_active:
-        return user
-    user.is_active = True
-    user.deactivated_at = None
-    user.deactivated_by = None
-    user.deactivation_reason = ""
-    user.save(update_fields=["is_active", "deactivated_at", "deactivated_by", "deactivation_reason"])
-    return user

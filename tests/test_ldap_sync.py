@@ -187,3 +187,15 @@ def test_the_periodic_task_syncs_and_is_scheduled_only_when_configured(staff, se
     sync_periodic_jobs()
     assert not PeriodicTask.objects.get(task="identities.sync_ldap").enabled
     assert sync_ldap_directory() is None
+
+
+def test_a_removed_control_owner_hands_the_workflow_to_the_backup(staff):
+    sync_ldap()
+    bob, alice = person("bob"), person("alice")
+    workflow = factories.WorkflowFactory(control_owner=bob, backup_owner=alice, identity_source=bob.identity_source)
+    staff.remove("bob")
+
+    sync_ldap()
+
+    workflow.refresh_from_db()
+    assert (workflow.control_owner, workflow.backup_owner, workflow.status) == (alice, None, "active")
