@@ -179,6 +179,8 @@ def sync_ldap(*, entries=None, progress=None, dry_run=False, allow_mass_deactiva
         finally:
             connection.unbind()
     source = source_for(settings.LDAP_SYNC_SOURCE, SourceKind.LDAP, name="LDAP directory")
+    if not source.authoritative:
+        raise DirectoryError(f"{source} is not authoritative: Mandate takes no joiners or leavers from it.")
     seen = {entry.record.external_id for entry in entries if entry.record.external_id}
     leavers = list(User.objects.filter(identity_source=source, is_active=True).exclude(external_id__in=seen))
     _refuse_mass_deactivation(leavers, seen, allow_mass_deactivation)

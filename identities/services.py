@@ -18,6 +18,7 @@ from .models import ApiKey, ProvisioningToken, WorkloadIdentity, hash_api_key
 
 # The leaver cascade lives in its own module; it is part of this service API.
 __all__ = [
+    "IdentityError",
     "authenticate_api_key",
     "authenticate_provisioning_token",
     "deactivate_person",

@@ -157,6 +157,18 @@ def test_more_leavers_than_the_limit_stops_the_sync(staff, settings):
     assert sync_ldap(allow_mass_deactivation=True).deactivated == 2
 
 
+def test_a_source_that_is_not_authoritative_is_left_alone(staff):
+    sync_ldap()
+    source = person("alice").identity_source
+    source.authoritative = False
+    source.save()
+    staff.remove("bob")
+
+    with pytest.raises(DirectoryError, match="not authoritative"):
+        sync_ldap()
+    assert person("bob").is_active
+
+
 def test_a_dry_run_reports_and_changes_nothing(staff):
     result = sync_ldap(dry_run=True)
 

@@ -336,6 +336,7 @@ def test_bad_requests_get_scim_errors(scim):
     )
     assert_scim_error(response, 400, "invalidSyntax")
     assert_scim_error(scim.get("Users/not-a-number"), 404)
+    assert_scim_error(scim.post(f"Users/{dana['id']}", ENTRA_USER), 405)
 
 
 def test_a_source_that_is_not_authoritative_takes_no_changes(scim, scim_source):

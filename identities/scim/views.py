@@ -100,6 +100,8 @@ class ScimView(View):
 
 
 class UsersView(ScimView):
+    http_method_names = ["get", "post"]
+
     def get(self, request):
         queryset = actions.people(self.source).prefetch_related("directory_groups").select_related("manager")
         return self.listing(queryset, USER_FILTERS, self.render)
@@ -113,6 +115,8 @@ class UsersView(ScimView):
 
 
 class UserView(UsersView):
+    http_method_names = ["get", "put", "patch", "delete"]
+
     def get(self, request, pk):
         return scim_response(self.render(actions.find_person(self.source, pk)))
 
@@ -131,6 +135,8 @@ class UserView(UsersView):
 
 
 class GroupsView(ScimView):
+    http_method_names = ["get", "post"]
+
     def get(self, request):
         queryset = actions.groups(self.source).prefetch_related("members")
         return self.listing(queryset, GROUP_FILTERS, self.render)
@@ -145,6 +151,8 @@ class GroupsView(ScimView):
 
 
 class GroupView(GroupsView):
+    http_method_names = ["get", "put", "patch", "delete"]
+
     def get(self, request, pk):
         return scim_response(self.render(actions.find_group(self.source, pk)))
 
@@ -164,6 +172,8 @@ class GroupView(GroupsView):
 
 
 class ServiceProviderConfigView(ScimView):
+    http_method_names = ["get"]
+
     def get(self, request):
         return scim_response(
             {
@@ -189,6 +199,8 @@ class ServiceProviderConfigView(ScimView):
 
 
 class ResourceTypesView(ScimView):
+    http_method_names = ["get"]
+
     def get(self, request):
         types = [
             ("User", "Users", resources.USER_SCHEMA, [resources.ENTERPRISE_SCHEMA]),
