@@ -10,4 +10,6 @@ urlpatterns = [
     path(".well-known/jwks.json", jwks_view, name="jwks"),
     path("admin/", admin.site.urls),
     path("reviews/", include("governance.review_urls")),
+    path("oidc/", include("identities.oidc")),
+    path("scim/v2/", include("identities.scim.urls")),
 ]
