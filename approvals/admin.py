@@ -53,3 +53,6 @@ class ApprovalAdmin(ReadOnlyStateAdmin):
     list_filter = ("decision", "channel")
     search_fields = ("approver__username", "comment")
     list_select_related = ("request", "approver")
+
+
+from . import queue_admin  # noqa: E402,F401  (registers the ticket-queue and outbox admins)

@@ -191,3 +191,10 @@ class Grant(models.Model):
         if self.workload_id:
             return f"{self.workload} for {self.on_behalf_of}"
         return str(self.requested_by)
+
+
+# Ticket queues and the outbox live in their own module; importing them here makes them
+# models of this app.
+from .queue_models import OutboxMessage, QueueConnection, TicketLink  # noqa: E402
+
+__all__ = ["AccessRequest", "Approval", "Grant", "OutboxMessage", "QueueConnection", "TicketLink"]

@@ -44,6 +44,14 @@ class Workflow(models.Model):
     )
     next_review_due = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=WorkflowStatus.choices, default=WorkflowStatus.DRAFT)
+    queue = models.ForeignKey(
+        "approvals.QueueConnection",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="workflows",
+        help_text="The ticket queue its approvals travel through; empty means Mandate's own inbox.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

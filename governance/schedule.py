@@ -23,6 +23,18 @@ PERIODIC_JOBS = [
         30,
         "Proves that beat, the broker and a worker are all alive; read by /healthz.",
     ),
+    PeriodicJob(
+        "Outbox relay",
+        "approvals.relay_outbox",
+        30,
+        "Delivers ticket opens, comments and closes written by state changes; retries with backoff.",
+    ),
+    PeriodicJob(
+        "Ticket queue polling",
+        "approvals.poll_ticket_queues",
+        30,
+        "Re-reads open tickets of each queue once its own polling interval has passed.",
+    ),
 ]
 
 
