@@ -9,11 +9,12 @@ class ApprovalsConfig(AppConfig):
         from auditlog.registry import auditlog
 
         from . import queue_tasks, ticket_receivers  # noqa: F401  (tasks and receivers register on import)
-        from .models import AccessRequest, Approval, Grant, OutboxMessage, QueueConnection, TicketLink
+        from .models import AccessRequest, Approval, Grant, OutboxMessage, QueueConnection, SigningKey, TicketLink
 
         auditlog.register(AccessRequest)
         auditlog.register(Approval)
         auditlog.register(Grant)
+        auditlog.register(SigningKey, exclude_fields=["private_key_encrypted"])
         # Secret references are not secrets, but the error text may quote a vendor's answer;
         # the fields that change on every poll would only add noise.
         auditlog.register(QueueConnection, exclude_fields=["last_polled_at", "last_success_at", "updated_at"])

@@ -1,10 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from approvals.tokens import jwks_view
+
 from .health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path(".well-known/jwks.json", jwks_view, name="jwks"),
     path("admin/", admin.site.urls),
     path("hooks/tickets/", include("approvals.ticket_hooks")),
 ]

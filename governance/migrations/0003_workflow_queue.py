@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('approvals', '0002_ticket_queues'),
+        ('approvals', '0003_ticket_queues'),
         ('governance', '0002_initial'),
     ]
 
