@@ -1,7 +1,7 @@
 """Request Tracker 5 through its REST 2.0 JSON API.
 
-The ticket goes into the configured queue with the request id in a ticket custom field
-(`MandateRequestId` unless `options.request_field` says otherwise). By default `resolved`
+The ticket goes into the configured queue with the request's tag (`mandate-request-<id>`)
+in a ticket custom field (`MandateRequestId` unless `options.request_field` says otherwise). By default `resolved`
 approves and `rejected` denies; the actor is the creator of the latest Status transaction
 in the ticket's history. RT has no native webhooks: a scrip may post a signed hint (see
 the README), otherwise the polling job reads open tickets.
@@ -60,7 +60,7 @@ class RequestTrackerAdapter(TicketAdapter):
 
     # ------------------------------------------------------------------ contract
     def find_ticket(self, request_id):
-        query = f"Queue = '{self.config.project}' AND CF.{{{self.request_field}}} = '{int(request_id)}'"
+        query = f"Queue = '{self.config.project}' AND CF.{{{self.request_field}}} = '{self.request_label(request_id)}'"
         data = self.http.json(
             "GET", "/tickets", params={"query": query, "fields": "Status", "orderby": "id", "order": "ASC"}
         )
@@ -76,7 +76,7 @@ class RequestTrackerAdapter(TicketAdapter):
             "Subject": content.title,
             "Content": content.as_text(),
             "ContentType": "text/plain",
-            "CustomFields": {self.request_field: str(content.request_id)},
+            "CustomFields": {self.request_field: self.request_label(content.request_id)},
         }
         if self.config.ticket_type:
             payload["Type"] = self.config.ticket_type
