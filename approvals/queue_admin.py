@@ -1,6 +1,7 @@
 """Admin of ticket queues (configuration, editable), ticket links and the outbox (read-only)."""
 
 from django.contrib import admin, messages
+from django.db import models
 from django.utils.html import format_html
 
 from .models import OutboxMessage, QueueConnection, TicketLink
@@ -22,6 +23,7 @@ class QueueConnectionAdmin(admin.ModelAdmin):
         "last_polled_at",
     )
     actions = ["test_connections"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = (
         (None, {"fields": ("name", "kind", "enabled", "base_url", "project", "ticket_type")}),
         ("Decisions", {"fields": ("status_mapping", "default_mapping", "options")}),

@@ -259,4 +259,4 @@ AUDITLOG_INCLUDE_ALL_MODELS = False
 
 # --- Demo data ----------------------------------------------------------------------
 # Extra load_demo steps from other apps (dotted paths to `step(command, people)`).
-DEMO_DATA_STEPS = ["approvals.demo.load_requests_and_grants"]
+DEMO_DATA_STEPS = ["approvals.ticket_demo.load_ticket_queues", "approvals.demo.load_requests_and_grants"]
