@@ -55,7 +55,10 @@ request-tracker5 request-tracker5/install-cronjobs boolean false
 request-tracker5 request-tracker5/dbconfig-install boolean false
 request-tracker5 request-tracker5/database-type select sqlite3
 ANSWERS
-  apt-get update -q >/dev/null || say "apt-get update failed; trying the install anyway"
+  # One update is enough: skip it when another step (CI's package install) just did one.
+  if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -60 2>/dev/null | head -n 1)" ]; then
+    apt-get update -q >/dev/null || say "apt-get update failed; trying the install anyway"
+  fi
   apt-get install -y -q --no-install-recommends "${wanted[@]}" >"$home/apt.log" 2>&1 \
     || { tail -n 30 "$home/apt.log" >&2; exit 1; }
 }
