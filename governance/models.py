@@ -50,6 +50,14 @@ class Workflow(models.Model):
         help_text="What happens when an access review is not finished by its due date.",
     )
     status = models.CharField(max_length=10, choices=WorkflowStatus.choices, default=WorkflowStatus.DRAFT)
+    queue = models.ForeignKey(
+        "approvals.QueueConnection",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="workflows",
+        help_text="The ticket queue its approvals travel through; empty means Mandate's own inbox.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

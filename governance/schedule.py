@@ -68,6 +68,18 @@ PERIODIC_JOBS = [
         "Imports joiners, movers and leavers from the LDAP directory (LDAP_SYNC_* settings).",
         enabled_setting="LDAP_SYNC_ENABLED",
     ),
+    PeriodicJob(
+        "Outbox relay",
+        "approvals.relay_outbox",
+        30,
+        "Delivers ticket opens, comments and closes written by state changes; retries with backoff.",
+    ),
+    PeriodicJob(
+        "Ticket queue polling",
+        "approvals.poll_ticket_queues",
+        30,
+        "Re-reads open tickets of each queue once its own polling interval has passed.",
+    ),
 ]
 
 

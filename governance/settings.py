@@ -352,6 +352,7 @@ LDAP_SYNC_MAX_DEACTIVATIONS = env.int("LDAP_SYNC_MAX_DEACTIVATIONS", default=25)
 # --- Demo data ----------------------------------------------------------------------
 # Extra load_demo steps from other apps (dotted paths to `step(command, people)`).
 DEMO_DATA_STEPS = [
+    "approvals.ticket_demo.load_ticket_queues",
     "approvals.demo.load_requests_and_grants",
     "governance.demo_reviews.load_reviews",
     # After the reviews: the owner's own grant would otherwise be an item she may not certify.

@@ -12,4 +12,5 @@ urlpatterns = [
     path("reviews/", include("governance.review_urls")),
     path("oidc/", include("identities.oidc")),
     path("scim/v2/", include("identities.scim.urls")),
+    path("hooks/tickets/", include("approvals.ticket_hooks")),
 ]

@@ -72,3 +72,27 @@ def workflow(db, owner, backup_owner, identity_source):
 @pytest.fixture
 def agent(db, workflow, owner):
     return factories.WorkloadIdentityFactory(workflow=workflow, owner=owner)
+
+
+@pytest.fixture(scope="session")
+def rt_peer():
+    """A real Request Tracker 5 on 127.0.0.1 (tests/peers/rt.sh), or None if it cannot run."""
+    from tests.peers import rt_server
+
+    return rt_server.start()
+
+
+@pytest.fixture
+def ticket_system(request, monkeypatch):
+    """A harness for one ticket system (parametrize indirectly with its kind)."""
+    from tests.peers import harness
+
+    kind = request.param
+    if kind == "rt":
+        rt_peer = request.getfixturevalue("rt_peer")
+        require_service(rt_peer is not None, "Request Tracker 5 (tests/peers/rt.sh)")
+        system = harness.RtHarness(monkeypatch, *rt_peer)
+    else:
+        system = harness.HARNESSES[kind](monkeypatch)
+    yield system
+    system.close()
