@@ -75,3 +75,131 @@ def visible_grants(user):
     return Grant.objects.filter(
         _subject_filter(user) | Q(workflow__control_owner=user) | Q(workflow__backup_owner=user)
     ).distinct()
+
+
+# --- Portal and service rules ---------------------------------------------------------
+# Decisions about one object, used by the portal views (and the services where a rule is
+# also a domain rule). Each returns a bool; views turn False into 403 / a hidden button.
+
+
+def can_register_workflow(user):
+    """Any signed-in person may register a workflow, except read-only auditors."""
+    if is_admin(user):
+        return True
+    return bool(user and user.is_authenticated and not is_auditor(user))
+
+
+def can_view_workflow(user, workflow):
+    if is_auditor(user) or can_manage_workflow(user, workflow):
+        return True
+    return bool(user and user.is_authenticated and workflow.status == "active")
+
+
+def can_see_workflow_internals(user, workflow):
+    """Grants, requests, workloads and the timeline of a workflow: owners and auditors."""
+    return is_auditor(user) or can_manage_workflow(user, workflow)
+
+
+def visible_workloads(user):
+    """Workload identities the person may see: their own, their workflows', all for auditors."""
+    from identities.models import WorkloadIdentity
+
+    if is_auditor(user):
+        return WorkloadIdentity.objects.all()
+    if not (user and user.is_authenticated):
+        return WorkloadIdentity.objects.none()
+    return WorkloadIdentity.objects.filter(
+        Q(owner=user) | Q(workflow__control_owner=user) | Q(workflow__backup_owner=user)
+    ).distinct()
+
+
+def can_view_workload(user, workload):
+    if is_auditor(user):
+        return True
+    return bool(user and user.is_authenticated) and (
+        workload.owner_id == user.pk or can_manage_workflow(user, workload.workflow)
+    )
+
+
+def can_manage_workload(user, workload):
+    """Issue, rotate and revoke keys; suspend. The workload's owner and the workflow's owners."""
+    if is_admin(user):
+        return True
+    return bool(user and user.is_authenticated) and (
+        workload.owner_id == user.pk or can_manage_workflow(user, workload.workflow)
+    )
+
+
+def can_register_workload(user, workflow):
+    """Only a workflow's owners bind a new workload identity to it."""
+    return can_manage_workflow(user, workflow)
+
+
+def can_view_request(user, access_request):
+    if is_auditor(user) or can_manage_workflow(user, access_request.workflow):
+        return True
+    if not (user and user.is_authenticated):
+        return False
+    workload_owner_id = access_request.workload.owner_id if access_request.workload_id else None
+    return user.pk in (access_request.requested_by_id, access_request.on_behalf_of_id, workload_owner_id)
+
+
+def can_decide_request(user, access_request):
+    """Whether the person may put a decision to the service at all.
+
+    Eligibility comes from the request's snapshot (the approvers the policy named when it
+    was evaluated) and from owning the workflow now; separation of duties and two-person
+    rules are enforced by `approvals.services.decide`, which may still refuse.
+    """
+    if not (user and user.is_authenticated) or (is_auditor(user) and not is_admin(user)):
+        return False
+    if user.pk in (access_request.eligible_approver_ids or []):
+        return True
+    return can_manage_workflow(user, access_request.workflow)
+
+
+def is_initiator(user, access_request):
+    """The person accountable for the request: its requester, or whom the workload acts for,
+    or the owner of the workload that asked."""
+    if not (user and user.is_authenticated):
+        return False
+    workload_owner_id = access_request.workload.owner_id if access_request.workload_id else None
+    return user.pk in (access_request.requested_by_id, access_request.on_behalf_of_id, workload_owner_id)
+
+
+def can_cancel_request(user, access_request):
+    return is_initiator(user, access_request) or can_manage_workflow(user, access_request.workflow)
+
+
+def can_view_grant(user, grant):
+    if is_auditor(user) or can_manage_workflow(user, grant.workflow):
+        return True
+    if not (user and user.is_authenticated):
+        return False
+    workload_owner_id = grant.workload.owner_id if grant.workload_id else None
+    return user.pk in (grant.requested_by_id, grant.on_behalf_of_id, workload_owner_id)
+
+
+def can_revoke_grant(user, grant):
+    """Owners revoke early; holders may always give their own access back."""
+    if can_manage_workflow(user, grant.workflow):
+        return True
+    if not (user and user.is_authenticated):
+        return False
+    workload_owner_id = grant.workload.owner_id if grant.workload_id else None
+    return user.pk in (grant.requested_by_id, grant.on_behalf_of_id, workload_owner_id)
+
+
+def can_extend_grant(user, grant):
+    """Extending is a new request through the policy: the holder (or the workload's owner) asks."""
+    if not (user and user.is_authenticated) or (is_auditor(user) and not is_admin(user)):
+        return False
+    workload_owner_id = grant.workload.owner_id if grant.workload_id else None
+    return user.pk in (grant.requested_by_id, grant.on_behalf_of_id, workload_owner_id) or can_manage_workflow(
+        user, grant.workflow
+    )
+
+
+def can_request_access(user):
+    """People ask for access in the browser; auditors only read."""
+    return bool(user and user.is_authenticated) and (is_admin(user) or not is_auditor(user))

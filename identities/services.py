@@ -74,3 +74,51 @@ def authenticate_api_key(plaintext):
         if key.workload_id:
             WorkloadIdentity.objects.filter(pk=key.workload_id).update(last_used_at=now)
     return key
+
+
+WORKLOAD_FIELDS = (
+    "name",
+    "slug",
+    "kind",
+    "description",
+    "owner",
+    "workflow",
+    "identity_source",
+    "external_principal",
+)
+
+
+@transaction.atomic
+def register_workload(*, by, **fields):
+    """Bind a new workload identity to one workflow, owned by one active person.
+
+    Only the workflow's owners may bind workloads to it; a retired workflow takes no new
+    ones. The model's rules refuse a principal already used by another workflow.
+    """
+    from django.core.exceptions import ValidationError
+
+    from governance import permissions
+    from governance.exceptions import InvalidInput, NotAllowed
+    from governance.models import Workflow
+
+    unknown = set(fields) - set(WORKLOAD_FIELDS)
+    if unknown:
+        raise InvalidInput(f"Unknown workload fields: {', '.join(sorted(unknown))}.")
+    workflow = fields.get("workflow")
+    if workflow is None:
+        raise InvalidInput("Choose the workflow this workload runs.", field_errors={"workflow": ["Choose a workflow."]})
+    workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
+    if not permissions.can_register_workload(by, workflow):
+        raise NotAllowed(f"Only the owners of “{workflow}” may bind workloads to it.")
+    if workflow.status == "retired":
+        raise InvalidInput(
+            f"“{workflow}” is retired and takes no new workloads.", field_errors={"workflow": ["Workflow is retired."]}
+        )
+    workload = WorkloadIdentity(**{**fields, "workflow": workflow})
+    try:
+        workload.full_clean()
+    except ValidationError as exc:
+        field_errors = {name: [str(m) for m in msgs] for name, msgs in exc.message_dict.items()}
+        raise InvalidInput(next(iter(field_errors.values()))[0], field_errors=field_errors)
+    workload.save()
+    return workload
