@@ -35,16 +35,6 @@ def awaiting_decision_by(user):
     )
 
 
-def pending_in_my_workflows(user):
-    """Every pending request of the workflows the person owns (including ones they cannot decide)."""
-    managed_ids = permissions.managed_workflows(user).values("pk")
-    return (
-        AccessRequest.objects.filter(state=RequestState.PENDING, workflow_id__in=managed_ids)
-        .select_related(*REQUEST_RELATED)
-        .order_by("created_at")
-    )
-
-
 def my_requests(user):
     """Requests the person made, or that a workload made for them or of theirs."""
     return AccessRequest.objects.filter(initiated_by(user)).select_related(*REQUEST_RELATED).order_by("-created_at")
@@ -70,3 +60,52 @@ def recent_denials(user, since=timedelta(days=7)):
         state=RequestState.DENIED, updated_at__gte=timezone.now() - since
     )
     return requests.select_related(*REQUEST_RELATED).order_by("-updated_at")
+
+
+def with_approval_counts(requests):
+    """Annotate how many approvals each request has, in the same query."""
+    from django.db.models import Count, IntegerField, Subquery, Value
+    from django.db.models.functions import Coalesce
+
+    approvals = (
+        Approval.objects.filter(request=OuterRef("pk"), decision="approve")
+        .order_by()
+        .values("request")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return requests.annotate(approval_count=Coalesce(Subquery(approvals, output_field=IntegerField()), Value(0)))
+
+
+def decided_in_scope(user):
+    """Requests decided (or closed) in the person's workflows, all for auditors, newest first."""
+    requests = AccessRequest.objects.exclude(state=RequestState.PENDING)
+    scope = scoped_workflow_ids(user)
+    if scope is not None:
+        requests = requests.filter(workflow_id__in=scope)
+    return requests.select_related(*REQUEST_RELATED).order_by("-decided_at", "-pk")
+
+
+def pending_in_scope(user):
+    """Pending requests of the person's workflows (every workflow for auditors), oldest first."""
+    requests = AccessRequest.objects.filter(state=RequestState.PENDING)
+    scope = scoped_workflow_ids(user)
+    if scope is not None:
+        requests = requests.filter(workflow_id__in=scope)
+    return requests.select_related(*REQUEST_RELATED).order_by("created_at")
+
+
+def grants_for(user, *, status="active", q=""):
+    """The grants page: the grants a person may see, by status, searchable by scope or task."""
+    grants = permissions.visible_grants(user).select_related(*GRANT_RELATED)
+    if status == "active":
+        grants = grants.filter(status=GrantStatus.ACTIVE).order_by("expires_at", "pk")
+    elif status == "past":
+        grants = grants.exclude(status=GrantStatus.ACTIVE).order_by("-ended_at", "-pk")
+    else:
+        grants = grants.order_by("-created_at", "-pk")
+    if q:
+        grants = grants.filter(
+            Q(entitlement__scope__icontains=q) | Q(task_ref__icontains=q) | Q(workload__name__icontains=q)
+        )
+    return grants

@@ -5,6 +5,11 @@ from django.conf import settings
 
 def portal(request):
     context = {"oidc_enabled": bool(getattr(settings, "OIDC_RP_CLIENT_ID", ""))}
+    if settings.DEMO_MODE:
+        from governance.management.commands.load_demo import DEMO_PASSWORD, PEOPLE
+
+        context["demo_logins"] = [(username, role) for username, _name, role, _su in PEOPLE]
+        context["demo_password"] = DEMO_PASSWORD
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         from approvals.selectors import awaiting_decision_by

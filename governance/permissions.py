@@ -135,69 +135,53 @@ def can_register_workload(user, workflow):
     return can_manage_workflow(user, workflow)
 
 
-def can_view_request(user, access_request):
-    if is_auditor(user) or can_manage_workflow(user, access_request.workflow):
-        return True
+def has_stake(user, obj):
+    """Whether the person is the subject side of a request or grant: the person asking or
+    holding it, the person a workload acts for, or the workload's owner."""
     if not (user and user.is_authenticated):
         return False
-    workload_owner_id = access_request.workload.owner_id if access_request.workload_id else None
-    return user.pk in (access_request.requested_by_id, access_request.on_behalf_of_id, workload_owner_id)
+    workload_owner_id = obj.workload.owner_id if obj.workload_id else None
+    return user.pk in (obj.requested_by_id, obj.on_behalf_of_id, workload_owner_id)
+
+
+def can_view_request(user, access_request):
+    return is_auditor(user) or can_manage_workflow(user, access_request.workflow) or has_stake(user, access_request)
 
 
 def can_decide_request(user, access_request):
-    """Whether the person may put a decision to the service at all.
+    """Whether the portal offers the person a decision on the request.
 
-    Eligibility comes from the request's snapshot (the approvers the policy named when it
-    was evaluated) and from owning the workflow now; separation of duties and two-person
-    rules are enforced by `approvals.services.decide`, which may still refuse.
+    The service (`approvals.services.check_can_decide`) is the authority: it re-reads
+    the owners and applies separation of duties and the two-person rule at the moment of
+    the decision, and its refusal is what the page shows.
     """
     if not (user and user.is_authenticated) or (is_auditor(user) and not is_admin(user)):
         return False
-    if user.pk in (access_request.eligible_approver_ids or []):
-        return True
-    return can_manage_workflow(user, access_request.workflow)
-
-
-def is_initiator(user, access_request):
-    """The person accountable for the request: its requester, or whom the workload acts for,
-    or the owner of the workload that asked."""
-    if not (user and user.is_authenticated):
-        return False
-    workload_owner_id = access_request.workload.owner_id if access_request.workload_id else None
-    return user.pk in (access_request.requested_by_id, access_request.on_behalf_of_id, workload_owner_id)
+    return user.pk in {u.pk for u in access_request.workflow.owners}
 
 
 def can_cancel_request(user, access_request):
-    return is_initiator(user, access_request) or can_manage_workflow(user, access_request.workflow)
+    """The subject side withdraws its own request (owners deny instead)."""
+    return has_stake(user, access_request)
 
 
 def can_view_grant(user, grant):
-    if is_auditor(user) or can_manage_workflow(user, grant.workflow):
-        return True
-    if not (user and user.is_authenticated):
-        return False
-    workload_owner_id = grant.workload.owner_id if grant.workload_id else None
-    return user.pk in (grant.requested_by_id, grant.on_behalf_of_id, workload_owner_id)
+    return is_auditor(user) or can_manage_workflow(user, grant.workflow) or has_stake(user, grant)
 
 
 def can_revoke_grant(user, grant):
     """Owners revoke early; holders may always give their own access back."""
-    if can_manage_workflow(user, grant.workflow):
-        return True
-    if not (user and user.is_authenticated):
-        return False
-    workload_owner_id = grant.workload.owner_id if grant.workload_id else None
-    return user.pk in (grant.requested_by_id, grant.on_behalf_of_id, workload_owner_id)
+    return can_manage_workflow(user, grant.workflow) or has_stake(user, grant)
 
 
 def can_extend_grant(user, grant):
-    """Extending is a new request through the policy: the holder (or the workload's owner) asks."""
+    """Extending is a new request through the policy, made by the holder: the person who
+    holds it, or for a workload's grant its owner or the person it acts for."""
     if not (user and user.is_authenticated) or (is_auditor(user) and not is_admin(user)):
         return False
-    workload_owner_id = grant.workload.owner_id if grant.workload_id else None
-    return user.pk in (grant.requested_by_id, grant.on_behalf_of_id, workload_owner_id) or can_manage_workflow(
-        user, grant.workflow
-    )
+    if grant.workload_id:
+        return user.pk in (grant.workload.owner_id, grant.on_behalf_of_id)
+    return user.pk == grant.requested_by_id
 
 
 def can_request_access(user):

@@ -55,21 +55,51 @@ def _related_filter(workflow):
     )
 
 
-def _entry(log):
+def _display(value):
+    if value in (None, "None", ""):
+        return "—"
+    text = str(value)
+    # Timestamps are logged with microseconds; minutes are what a reader needs.
+    if len(text) >= 19 and text[4] == "-" and text[10] in " T":
+        return text[:16].replace("T", " ")
+    return text
+
+
+def _changes(log, model):
+    """(field, old, new) for an update; a creation lists nothing (the summary says it all).
+
+    Related objects are logged by id: the line says which relation changed, not the ids.
+    """
+    if log.action != LogEntry.Action.UPDATE or not isinstance(log.changes, dict):
+        return []
     changes = []
-    for name, values in (log.changes or {}).items() if isinstance(log.changes, dict) else []:
+    for name, values in log.changes.items():
         if name in NOISE_FIELDS or not isinstance(values, list) or len(values) != 2:
             continue
-        changes.append((name.replace("_", " "), values[0], values[1]))
+        try:
+            field = model._meta.get_field(name) if model else None
+        except Exception:  # a field removed since the entry was written
+            field = None
+        if field is not None and (field.one_to_many or field.many_to_many):
+            continue
+        label = name.replace("_", " ")
+        if field is not None and field.is_relation:
+            changes.append((label, "", "changed"))
+        else:
+            changes.append((label, _display(values[0]), _display(values[1])))
+    return changes
+
+
+def _entry(log):
     model = log.content_type.model_class()
-    kind = model._meta.verbose_name if model else log.content_type.model
+    kind = str(model._meta.verbose_name if model else log.content_type.model)
     return TimelineEntry(
         at=log.timestamp,
         source="change",
-        kind=str(kind),
-        summary=f"{str(kind).capitalize()} “{log.object_repr}” {ACTION_VERBS.get(log.action, 'changed')}",
+        kind=kind,
+        summary=f"{kind.capitalize()} “{log.object_repr}” {ACTION_VERBS.get(log.action, 'changed')}",
         actor=str(log.actor) if log.actor_id else "system",
-        changes=changes,
+        changes=_changes(log, model),
     )
 
 

@@ -5,6 +5,7 @@ from datetime import datetime
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.text import capfirst
 
 register = template.Library()
 
@@ -71,6 +72,17 @@ def waited(value):
     return humanize_seconds((timezone.now() - value).total_seconds())
 
 
+@register.filter
+def approval_mode(value):
+    """'two_person' → 'Two-person approval'."""
+    from governance.choices import ApprovalMode
+
+    try:
+        return ApprovalMode(value).label
+    except ValueError:
+        return value or "—"
+
+
 # Tone of a badge by status value. The badge always shows its text, so colour only adds.
 TONES = {
     "active": "ok",
@@ -109,7 +121,7 @@ def badge(value, label=None):
     """A status badge: its text always says the state; the tone is a second signal."""
     key = str(value or "")
     return format_html(
-        '<span class="badge badge-{}">{}</span>', TONES.get(key, "muted"), label or key.replace("_", " ")
+        '<span class="badge badge-{}">{}</span>', TONES.get(key, "muted"), capfirst(label or key.replace("_", " "))
     )
 
 
@@ -124,3 +136,8 @@ def query_with(context, **changes):
             params[key] = value
     encoded = params.urlencode()
     return f"?{encoded}" if encoded else "?"
+
+
+@register.filter
+def dict_get(mapping, key):
+    return mapping.get(key) if hasattr(mapping, "get") else None

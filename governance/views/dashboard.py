@@ -19,6 +19,8 @@ def dashboard(request):
     awaiting_page = list(awaiting[:LIST_LIMIT])
     oldest = awaiting_page[0].created_at if awaiting_page else None
 
+    expiring = approval_selectors.grants_expiring_soon(user)
+    denials = approval_selectors.recent_denials(user)
     workflows = list(selectors.dashboard_workflows(user)[:50])
     now = timezone.now()
     rows = [(wf, selectors.workflow_health(wf, now)) for wf in workflows]
@@ -28,11 +30,13 @@ def dashboard(request):
         "awaiting": awaiting_page,
         "awaiting_count": awaiting_count,
         "oldest_waiting_since": oldest,
-        "expiring": list(approval_selectors.grants_expiring_soon(user)[:LIST_LIMIT]),
+        "expiring": list(expiring[:LIST_LIMIT]),
+        "expiring_count": expiring.count(),
         "reviews": reviews,
         "reviews_overdue": sum(1 for _, health in reviews if health.review.key != "due_soon"),
         "workflow_rows": rows,
-        "denials": list(approval_selectors.recent_denials(user)[:LIST_LIMIT]),
+        "denials": list(denials[:LIST_LIMIT]),
+        "denial_count": denials.count(),
         "my_requests": list(approval_selectors.my_requests(user)[:5]),
         "is_auditor": permissions.is_auditor(user),
         "can_request_access": permissions.can_request_access(user),
