@@ -31,9 +31,7 @@ class DecisionForm(forms.Form):
 
 
 class RevokeForm(forms.Form):
-    reason = forms.CharField(
-        label="Reason for revoking", max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
-    )
+    reason = forms.CharField(label="Reason for revoking", max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class ExtendForm(forms.Form):
@@ -84,7 +82,9 @@ class RequestAccessForm(forms.Form):
             return data
         limit = min(policy.max_ttl_seconds, policy.entitlement.max_lifetime_seconds)
         if data.get("duration_seconds") and data["duration_seconds"] > limit:
-            self.add_error("duration_seconds", f"The longest this access can be granted for is {human_duration(limit)}.")
+            self.add_error(
+                "duration_seconds", f"The longest this access can be granted for is {human_duration(limit)}."
+            )
         if policy.task_ref_required and not (data.get("task_ref") or "").strip():
             self.add_error("task_ref", "This access needs the ticket, run or job it is for.")
         if policy.justification_required and not (data.get("justification") or "").strip():

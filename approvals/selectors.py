@@ -8,7 +8,7 @@ from django.utils import timezone
 from governance import permissions
 
 from .choices import GrantStatus, RequestState
-from .models import AccessRequest, Approval, Grant
+from .models import AccessRequest, Approval
 
 REQUEST_RELATED = ("workflow", "entitlement", "requested_by", "workload", "workload__owner", "on_behalf_of")
 GRANT_RELATED = ("workflow", "entitlement", "requested_by", "workload", "workload__owner", "on_behalf_of")

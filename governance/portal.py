@@ -48,12 +48,12 @@ def error_message(exc):
 def apply_field_errors(form, exc):
     """Put a service's field errors on the form's fields (or on the form when unknown)."""
     field_errors = getattr(exc, "field_errors", {}) or {}
-    placed = False
+    placed = []
     for field, errors in field_errors.items():
         for error in errors if isinstance(errors, (list, tuple)) else [errors]:
             form.add_error(field if field in form.fields else None, error)
-            placed = True
-    if not placed:
+            placed.append(str(error))
+    if error_message(exc) not in placed:
         form.add_error(None, error_message(exc))
 
 

@@ -95,10 +95,7 @@ def registry(user, *, q="", risk_tier="", status="", owner=None, overdue=False):
     workflows = permissions.visible_workflows(user).select_related("control_owner", "backup_owner", "identity_source")
     if q:
         workflows = workflows.filter(
-            Q(name__icontains=q)
-            | Q(slug__icontains=q)
-            | Q(business_process__icontains=q)
-            | Q(description__icontains=q)
+            Q(name__icontains=q) | Q(slug__icontains=q) | Q(business_process__icontains=q) | Q(description__icontains=q)
         )
     if risk_tier:
         workflows = workflows.filter(risk_tier=risk_tier)

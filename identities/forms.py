@@ -9,9 +9,7 @@ from .services import WORKLOAD_FIELDS
 
 
 class WorkloadForm(forms.ModelForm):
-    owner = PersonChoiceField(
-        queryset=active_people(), help_text="The person answerable for what this workload does."
-    )
+    owner = PersonChoiceField(queryset=active_people(), help_text="The person answerable for what this workload does.")
 
     class Meta:
         model = WorkloadIdentity

@@ -95,7 +95,9 @@ def key_state(key, now):
 
 def _keys(workload):
     now = timezone.now()
-    return [(key, key_state(key, now)) for key in workload.api_keys.select_related("created_by").order_by("-created_at")]
+    return [
+        (key, key_state(key, now)) for key in workload.api_keys.select_related("created_by").order_by("-created_at")
+    ]
 
 
 def _detail_context(request, workload, **extra):
@@ -214,7 +216,11 @@ def workload_suspend(request, slug):
                 form.add_error(None, error_message(exc))
                 status = error_status(exc)
             else:
-                return done(request, f"“{workload}” is suspended: its keys and grants no longer work.", workload.get_absolute_url())
+                return done(
+                    request,
+                    f"“{workload}” is suspended: its keys and grants no longer work.",
+                    workload.get_absolute_url(),
+                )
         else:
             status = 400
     context = {"workload": workload, "form": form, "impact": suspension_impact(workload)}

@@ -14,9 +14,11 @@ MINUTE, HOUR, DAY = 60, 3600, 86400
 
 def humanize_seconds(seconds, *, precise=False):
     """'45 s', '23 min', '5 h', '1 h 30 min', '3 days'. `precise` adds the minutes under 10 h."""
-    seconds = int(abs(seconds))
+    seconds = int(round(abs(seconds)))
     if seconds < MINUTE:
         return f"{seconds} s"
+    # Whole minutes, to the nearest: a grant of 1 h shown a second later still "ends in 1 h".
+    seconds = int(round(seconds / MINUTE)) * MINUTE
     if seconds < HOUR:
         return f"{seconds // MINUTE} min"
     if seconds < 2 * DAY:
