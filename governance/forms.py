@@ -32,7 +32,10 @@ class WorkflowForm(forms.ModelForm):
     class Meta:
         model = Workflow
         fields = EDITABLE_FIELDS
-        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "slug": forms.TextInput(attrs={"data-slug-from": "id_name"}),
+        }
         help_texts = {"slug": "Short name used in URLs and by the API, e.g. pr-coding-agent."}
 
     def __init__(self, *args, creating=False, **kwargs):

@@ -14,7 +14,10 @@ class WorkloadForm(forms.ModelForm):
     class Meta:
         model = WorkloadIdentity
         fields = WORKLOAD_FIELDS
-        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "slug": forms.TextInput(attrs={"data-slug-from": "id_name"}),
+        }
         help_texts = {
             "slug": "Short name used in URLs and logs, e.g. pr-coding-agent.",
             "workflow": "The one workflow this identity runs. Only workflows you own are listed.",

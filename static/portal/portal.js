@@ -32,6 +32,17 @@
     }
   });
 
+  // Suggest a slug from the name until the person edits the slug themselves.
+  document.addEventListener("input", function (event) {
+    var slug = document.querySelector('[data-slug-from="' + event.target.id + '"]');
+    if (!slug || slug.dataset.touched) return;
+    slug.value = event.target.value.toLowerCase().normalize("NFKD").replace(/[\u0300-\u036f]/g, "")
+      .replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 100);
+  });
+  document.addEventListener("change", function (event) {
+    if (event.target.hasAttribute("data-slug-from")) event.target.dataset.touched = "1";
+  });
+
   // After an in-place update, move focus to what changed so keyboard and screen-reader
   // users hear the outcome (the fragment marks it with data-focus).
   document.addEventListener("htmx:afterSettle", function (event) {
