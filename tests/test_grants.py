@@ -202,3 +202,18 @@ class TestExtension:
         revoke_grant(grant, reason="done")
         with pytest.raises(IllegalTransition):
             extend_grant(grant, duration_seconds=60)
+
+
+def test_the_allow_path_of_the_authorization_check_is_one_query(
+    read_policy, agent, requester, django_assert_num_queries
+):
+    from approvals import signals
+
+    agent_grant(read_policy, agent, requester)
+    receivers = signals.authorization_checked.receivers
+    signals.authorization_checked.receivers = []  # measure the check itself, not what listens to it
+    try:
+        with django_assert_num_queries(1):
+            assert check(read_policy, agent).allow
+    finally:
+        signals.authorization_checked.receivers = receivers
