@@ -14,7 +14,10 @@ LIST_LIMIT = 8
 @login_required
 def dashboard(request):
     user = request.user
-    awaiting = approval_selectors.awaiting_decision_by(user)
+    # Auditors decide nothing: their first card is every pending request instead.
+    read_only = permissions.is_auditor(user) and not permissions.can_request_access(user)
+    select = approval_selectors.pending_in_scope if read_only else approval_selectors.awaiting_decision_by
+    awaiting = select(user)
     awaiting_count = awaiting.count()
     awaiting_page = list(awaiting[:LIST_LIMIT])
     oldest = awaiting_page[0].created_at if awaiting_page else None
@@ -39,6 +42,7 @@ def dashboard(request):
         "denial_count": denials.count(),
         "my_requests": list(approval_selectors.my_requests(user)[:5]),
         "is_auditor": permissions.is_auditor(user),
+        "awaiting_title": "Pending requests" if read_only else "Waiting for your decision",
         "can_request_access": permissions.can_request_access(user),
     }
     return render(request, "governance/dashboard.html", context)

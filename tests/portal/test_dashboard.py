@@ -70,3 +70,10 @@ def test_the_dashboard_has_a_fixed_number_of_queries(
         ask(write_policy, agent=agent, for_whom=requester, task_ref=f"T-{i}")
     with django_assert_max_num_queries(15):
         dashboard(as_owner)
+
+
+def test_auditors_see_every_pending_request_and_no_request_access_link(as_auditor, agent_write_request):
+    response = as_auditor.get(reverse("governance:dashboard"))
+    assert response.context["awaiting_title"] == "Pending requests"
+    assert [r.pk for r in response.context["awaiting"]] == [agent_write_request.pk]
+    assert reverse("approvals:request_create") not in response.content.decode()
