@@ -94,3 +94,115 @@ def can_decide_review(user, campaign):
     item (not their own access) is separation of duties, checked in the review service.
     """
     return can_manage_workflow(user, campaign.workflow)
+
+
+# --- Portal and service rules ---------------------------------------------------------
+# Decisions about one object, used by the portal views (and the services where a rule is
+# also a domain rule). Each returns a bool; views turn False into 403 / a hidden button.
+
+
+def can_register_workflow(user):
+    """Any signed-in person may register a workflow, except read-only auditors."""
+    if is_admin(user):
+        return True
+    return bool(user and user.is_authenticated and not is_auditor(user))
+
+
+def can_view_workflow(user, workflow):
+    if is_auditor(user) or can_manage_workflow(user, workflow):
+        return True
+    return bool(user and user.is_authenticated and workflow.status == "active")
+
+
+def can_see_workflow_internals(user, workflow):
+    """Grants, requests, workloads and the timeline of a workflow: owners and auditors."""
+    return is_auditor(user) or can_manage_workflow(user, workflow)
+
+
+def visible_workloads(user):
+    """Workload identities the person may see: their own, their workflows', all for auditors."""
+    from identities.models import WorkloadIdentity
+
+    if is_auditor(user):
+        return WorkloadIdentity.objects.all()
+    if not (user and user.is_authenticated):
+        return WorkloadIdentity.objects.none()
+    return WorkloadIdentity.objects.filter(
+        Q(owner=user) | Q(workflow__control_owner=user) | Q(workflow__backup_owner=user)
+    ).distinct()
+
+
+def can_view_workload(user, workload):
+    if is_auditor(user):
+        return True
+    return bool(user and user.is_authenticated) and (
+        workload.owner_id == user.pk or can_manage_workflow(user, workload.workflow)
+    )
+
+
+def can_manage_workload(user, workload):
+    """Issue, rotate and revoke keys; suspend. The workload's owner and the workflow's owners."""
+    if is_admin(user):
+        return True
+    return bool(user and user.is_authenticated) and (
+        workload.owner_id == user.pk or can_manage_workflow(user, workload.workflow)
+    )
+
+
+def can_register_workload(user, workflow):
+    """Only a workflow's owners bind a new workload identity to it."""
+    return can_manage_workflow(user, workflow)
+
+
+def has_stake(user, obj):
+    """Whether the person is the subject side of a request or grant: the person asking or
+    holding it, the person a workload acts for, or the workload's owner."""
+    if not (user and user.is_authenticated):
+        return False
+    workload_owner_id = obj.workload.owner_id if obj.workload_id else None
+    return user.pk in (obj.requested_by_id, obj.on_behalf_of_id, workload_owner_id)
+
+
+def can_view_request(user, access_request):
+    return is_auditor(user) or can_manage_workflow(user, access_request.workflow) or has_stake(user, access_request)
+
+
+def can_decide_request(user, access_request):
+    """Whether the portal offers the person a decision on the request.
+
+    The service (`approvals.services.check_can_decide`) is the authority: it re-reads
+    the owners and applies separation of duties and the two-person rule at the moment of
+    the decision, and its refusal is what the page shows.
+    """
+    if not (user and user.is_authenticated) or (is_auditor(user) and not is_admin(user)):
+        return False
+    return user.pk in {u.pk for u in access_request.workflow.owners}
+
+
+def can_cancel_request(user, access_request):
+    """The subject side withdraws its own request (owners deny instead)."""
+    return has_stake(user, access_request)
+
+
+def can_view_grant(user, grant):
+    return is_auditor(user) or can_manage_workflow(user, grant.workflow) or has_stake(user, grant)
+
+
+def can_revoke_grant(user, grant):
+    """Owners revoke early; holders may always give their own access back."""
+    return can_manage_workflow(user, grant.workflow) or has_stake(user, grant)
+
+
+def can_extend_grant(user, grant):
+    """Extending is a new request through the policy, made by the holder: the person who
+    holds it, or for a workload's grant its owner or the person it acts for."""
+    if not (user and user.is_authenticated) or (is_auditor(user) and not is_admin(user)):
+        return False
+    if grant.workload_id:
+        return user.pk in (grant.workload.owner_id, grant.on_behalf_of_id)
+    return user.pk == grant.requested_by_id
+
+
+def can_request_access(user):
+    """People ask for access in the browser; auditors only read."""
+    return bool(user and user.is_authenticated) and (is_admin(user) or not is_auditor(user))

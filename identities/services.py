@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from governance.exceptions import InvalidInput
+from governance.exceptions import InvalidInput, NotAllowed
 from governance.models import Workflow
 
 from .choices import WorkloadKind
@@ -116,9 +116,23 @@ def _lock_principal(principal):
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"workload-principal:{principal}"])
 
 
+# What a person fills in to register a workload; the form and the API use the same list.
+WORKLOAD_FIELDS = (
+    "name",
+    "slug",
+    "kind",
+    "description",
+    "owner",
+    "workflow",
+    "identity_source",
+    "external_principal",
+)
+
+
 @transaction.atomic
 def register_workload(
     *,
+    by=None,
     workflow,
     owner,
     name,
@@ -130,7 +144,9 @@ def register_workload(
 ):
     """Register a workload identity in `workflow`, owned by `owner`; return it.
 
-    Refused (InvalidInput, with field errors) when the workflow is retired or has no
+    `by` is the person registering it (None for trusted callers such as the admin or a
+    sync): only the workflow's owners may bind workloads to it. Refused (InvalidInput,
+    with field errors) when the workflow is retired or has no
     control owner, the owner is not an active person, or the external principal is
     already used by a workload of another workflow: one identity shared by several AI
     tools cannot be governed.
@@ -140,6 +156,11 @@ def register_workload(
     workflow = Workflow.objects.select_for_update().filter(pk=getattr(workflow, "pk", workflow)).first()
     if workflow is None:
         raise InvalidInput("Unknown workflow.", field_errors={"workflow": ["Unknown workflow."]})
+    if by is not None:
+        from governance import permissions
+
+        if not permissions.can_register_workload(by, workflow):
+            raise NotAllowed(f"Only the owners of “{workflow}” may bind workloads to it.")
     if workflow.status == "retired" or workflow.control_owner_id is None:
         message = f"Workflow “{workflow}” is {'retired' if workflow.status == 'retired' else 'unowned'}."
         raise InvalidInput(message, field_errors={"workflow": [message]})
