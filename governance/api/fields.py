@@ -1,0 +1,42 @@
+"""Reference fields: objects are named the way people and agents name them."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from identities.models import IdentitySource, User
+
+
+class UsernameField(serializers.SlugRelatedField):
+    """A person by username (active people only as input)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("slug_field", "username")
+        if not kwargs.get("read_only"):
+            kwargs.setdefault("queryset", User.objects.filter(is_active=True))
+        super().__init__(**kwargs)
+
+
+class IdentitySourceField(serializers.SlugRelatedField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("slug_field", "slug")
+        if not kwargs.get("read_only"):
+            kwargs.setdefault("queryset", IdentitySource.objects.all())
+        super().__init__(**kwargs)
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class VisibleSlugField(serializers.SlugRelatedField):
+    """A related object by slug, among those the caller may see (else 'does not exist').
+
+    `visible` is a function of the user (from `governance.permissions`), so an input can
+    never name an object the caller may not see: the answer is the same as for a typo.
+    """
+
+    def __init__(self, visible, **kwargs):
+        self.visible = visible
+        kwargs.setdefault("slug_field", "slug")
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        return self.visible(self.context["request"].user)
