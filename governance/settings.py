@@ -202,6 +202,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "governance.api.exceptions.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "governance.api.schema.MandateAutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 # Requests per caller (API key, else person, else address) and window: "600/min", "20/s".
@@ -231,7 +232,6 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "WorkflowStatusEnum": "governance.choices.WorkflowStatus",
         "WorkloadStatusEnum": "identities.choices.WorkloadStatus",

@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from django.views import defaults
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from .api.exceptions import json_for_api
 from .health import healthz
 
 api_v1 = [
@@ -15,5 +17,8 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
 ]
+
+# Outside DRF's views (an unknown /api/ path, a crash in middleware) the API still answers JSON.
+handler404 = json_for_api(defaults.page_not_found, 404, "not_found", "Not found.")
+handler500 = json_for_api(defaults.server_error, 500, "server_error", "Internal error; it has been logged.")

@@ -92,3 +92,17 @@ def api_exception_handler(exc, context):
     else:
         message = str(exc.detail) if not isinstance(exc.detail, (list, dict)) else str(exc.default_detail)
     return error_response(exc.status_code, code, message, headers=headers)
+
+
+def json_for_api(default_handler, http_status, code, message):
+    """A Django error handler that answers in the API's shape under /api/ and as HTML elsewhere."""
+    from django.http import JsonResponse
+
+    def handler(request, *args, **kwargs):
+        if request.path.startswith("/api/"):
+            return JsonResponse(
+                {"status": http_status, "code": code, "message": message, "fields": {}}, status=http_status
+            )
+        return default_handler(request, *args, **kwargs)
+
+    return handler
