@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from .models import AccessRequest, Approval, Grant
+from .models import AccessRequest, Approval, Grant, SigningKey
 
 
 class ApprovalInline(admin.TabularInline):
@@ -53,3 +53,11 @@ class ApprovalAdmin(ReadOnlyStateAdmin):
     list_filter = ("decision", "channel")
     search_fields = ("approver__username", "comment")
     list_select_related = ("request", "approver")
+
+
+@admin.register(SigningKey)
+class SigningKeyAdmin(ReadOnlyStateAdmin):
+    """Keys are created by `manage.py rotate_signing_key`; the private half is never shown."""
+
+    list_display = ("kid", "algorithm", "created_at", "retired_at", "verify_until")
+    exclude = ("private_key_encrypted",)

@@ -191,3 +191,26 @@ class Grant(models.Model):
         if self.workload_id:
             return f"{self.workload} for {self.on_behalf_of}"
         return str(self.requested_by)
+
+
+class SigningKey(models.Model):
+    """An ES256 key pair that signs grant tokens.
+
+    The private key is stored encrypted (Fernet, key derived from SIGNING_KEY_SECRET or
+    SECRET_KEY), never in clear. After rotation a key stops signing but stays in the JWKS
+    until every token it signed has expired.
+    """
+
+    kid = models.CharField(max_length=64, unique=True)
+    algorithm = models.CharField(max_length=10, default="ES256")
+    public_key_pem = models.TextField()
+    private_key_encrypted = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True, help_text="No longer signs new tokens.")
+    verify_until = models.DateTimeField(null=True, blank=True, help_text="Published for verification until then.")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.kid

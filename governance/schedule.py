@@ -23,6 +23,18 @@ PERIODIC_JOBS = [
         30,
         "Proves that beat, the broker and a worker are all alive; read by /healthz.",
     ),
+    PeriodicJob(
+        "Expire due grants",
+        "approvals.expire_due_grants",
+        60,
+        "Sweeper: ends every grant past its expiry that the per-grant ETA task missed.",
+    ),
+    PeriodicJob(
+        "Time out pending requests",
+        "approvals.time_out_pending_requests",
+        60,
+        "Closes requests left undecided past their policy's pending TTL.",
+    ),
 ]
 
 

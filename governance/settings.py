@@ -272,6 +272,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 HEARTBEAT_INTERVAL = timedelta(seconds=env.int("HEARTBEAT_INTERVAL_SECONDS", default=30))
 HEARTBEAT_MAX_AGE = timedelta(seconds=env.int("HEARTBEAT_MAX_AGE_SECONDS", default=120))
 
+# --- Grant tokens -------------------------------------------------------------------
+# Encrypts the stored private signing keys; defaults to SECRET_KEY. Set it separately so
+# rotating SECRET_KEY does not make the signing keys unreadable (then rotate_signing_key).
+SIGNING_KEY_SECRET = env.str("SIGNING_KEY_SECRET", default="")
+
 # --- Logging ------------------------------------------------------------------------
 LOGGING = {
     "version": 1,
@@ -289,4 +294,4 @@ AUDITLOG_INCLUDE_ALL_MODELS = False
 
 # --- Demo data ----------------------------------------------------------------------
 # Extra load_demo steps from other apps (dotted paths to `step(command, people)`).
-DEMO_DATA_STEPS = []
+DEMO_DATA_STEPS = ["approvals.demo.load_requests_and_grants"]

@@ -6,6 +6,9 @@ import pytest
 
 from tests import factories
 
+# Fixtures for a real Celery worker (celery_broker, start_worker).
+pytest_plugins = ["tests.workers"]
+
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
