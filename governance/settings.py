@@ -235,6 +235,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "WorkflowStatusEnum": "governance.choices.WorkflowStatus",
         "WorkloadStatusEnum": "identities.choices.WorkloadStatus",
+        "GrantStateEnum": "approvals.choices.GrantStatus",
+        "AccessRequestStateEnum": "approvals.filtersets.REQUEST_API_STATES",
     },
 }
 

@@ -11,6 +11,7 @@ from .health import healthz
 api_v1 = [
     path("", include("governance.api.urls")),
     path("", include("identities.api.urls")),
+    path("", include("approvals.api.urls")),
 ]
 
 urlpatterns = [

@@ -32,7 +32,7 @@ def test_the_schema_is_valid_openapi_3(schema):
 
 
 def test_every_operation_lives_under_v1_and_needs_a_key_or_a_session(schema):
-    assert set(schema["components"]["securitySchemes"]) == {"bearerAuth", "cookieAuth"}
+    assert set(schema["components"]["securitySchemes"]) == {"bearerAuth", "cookieAuth", "grantToken"}
     for path, method, operation in operations(schema):
         assert path.startswith("/api/v1/"), path
         assert {"bearerAuth": []} in operation["security"], (method, path)

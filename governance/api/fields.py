@@ -33,10 +33,11 @@ class VisibleSlugField(serializers.SlugRelatedField):
     never name an object the caller may not see: the answer is the same as for a typo.
     """
 
-    def __init__(self, visible, **kwargs):
+    def __init__(self, visible, noun="object", **kwargs):
         self.visible = visible
         kwargs.setdefault("slug_field", "slug")
         super().__init__(**kwargs)
+        self.error_messages["does_not_exist"] = f"No {noun} “{{value}}” that you can see."
 
     def get_queryset(self):
         return self.visible(self.context["request"].user)

@@ -69,8 +69,18 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         scheme = build_bearer_security_scheme_object(header_name="Authorization", token_prefix="Bearer")
-        scheme["description"] = (
-            "A workload API key or a person's personal access token (`mdt_…`). "
-            "The authorization check also accepts a workload's grant token (JWT)."
+        scheme["description"] = "A workload API key or a person's personal access token (`mdt_…`)."
+        return scheme
+
+
+class GrantTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "approvals.api.authentication.GrantTokenAuthentication"
+    name = "grantToken"
+
+    def get_security_definition(self, auto_schema):
+        scheme = build_bearer_security_scheme_object(header_name="Authorization", token_prefix="Bearer")
+        scheme.update(
+            bearerFormat="JWT",
+            description="A workload's grant token (ES256 JWT from an access request); the authorization check only.",
         )
         return scheme

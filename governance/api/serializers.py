@@ -58,8 +58,10 @@ class EntitlementSerializer(serializers.ModelSerializer):
 
 
 class PolicySerializer(serializers.ModelSerializer):
-    workflow = VisibleSlugField(rules.visible_workflows, help_text="Workflow slug.")
-    entitlement = VisibleSlugField(rules.visible_entitlements, slug_field="scope", help_text="Entitlement scope.")
+    workflow = VisibleSlugField(rules.visible_workflows, "workflow", help_text="Workflow slug.")
+    entitlement = VisibleSlugField(
+        rules.visible_entitlements, "entitlement", slug_field="scope", help_text="Entitlement scope."
+    )
 
     class Meta:
         model = Policy

@@ -11,7 +11,9 @@ from identities.models import ApiKey, WorkloadIdentity
 
 class WorkloadIdentitySerializer(serializers.ModelSerializer):
     owner = UsernameField(required=False, help_text="Username of the accountable person; defaults to the caller.")
-    workflow = VisibleSlugField(rules.visible_workflows, help_text="Slug of the one workflow it is bound to.")
+    workflow = VisibleSlugField(
+        rules.visible_workflows, "workflow", help_text="Slug of the one workflow it is bound to."
+    )
     identity_source = IdentitySourceField(
         required=False, allow_null=True, help_text="Slug of the source authoritative for this workload."
     )
@@ -77,6 +79,7 @@ class IssuedApiKeySerializer(ApiKeySerializer):
 class ApiKeyRequestSerializer(serializers.Serializer):
     workload = VisibleSlugField(
         rules.visible_workloads,
+        "workload identity",
         required=False,
         allow_null=True,
         help_text="Slug of the workload to issue a key for; omit for a personal access token for yourself.",
@@ -101,3 +104,9 @@ class RotateApiKeySerializer(serializers.Serializer):
 
 class SuspendWorkloadSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, help_text="Why; recorded in the audit trail.")
+
+
+class SuspendedWorkloadSerializer(serializers.Serializer):
+    workload = WorkloadIdentitySerializer()
+    revoked_grants = serializers.IntegerField(help_text="Active grants this call ended.")
+    cancelled_requests = serializers.IntegerField(help_text="Pending requests this call cancelled.")

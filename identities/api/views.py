@@ -19,6 +19,8 @@ from .serializers import (
     ApiKeySerializer,
     IssuedApiKeySerializer,
     RotateApiKeySerializer,
+    SuspendedWorkloadSerializer,
+    SuspendWorkloadSerializer,
     WorkloadIdentitySerializer,
 )
 
@@ -54,6 +56,28 @@ class WorkloadIdentityViewSet(RegistryViewSet):
 
     def update_object(self, workload, data):
         return services.update_workload(workload, by=self.request.user, **data)
+
+    @extend_schema(
+        summary="Kill switch: suspend the workload, revoke its grants, cancel its pending requests",
+        request=SuspendWorkloadSerializer,
+        responses={200: SuspendedWorkloadSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def suspend(self, request, slug=None):
+        from approvals.services import suspend_workload
+
+        workload = self.get_object()
+        require(
+            rules.can_manage_workload(request.user, workload),
+            "Only the workload's owner, its workflow's owners or an administrator may suspend it.",
+        )
+        serializer = SuspendWorkloadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        summary = suspend_workload(workload, by=request.user, reason=serializer.validated_data["reason"])
+        workload.refresh_from_db()
+        return Response(
+            {"workload": WorkloadIdentitySerializer(workload, context=self.get_serializer_context()).data, **summary}
+        )
 
 
 def key_answer(key, plaintext=None, status_code=status.HTTP_200_OK):
