@@ -66,12 +66,25 @@ def find_person(value):
     return person
 
 
+def requests_visible_to(user):
+    return (
+        rules.visible_requests(user)
+        .select_related("workflow", "entitlement", "requested_by", "workload", "on_behalf_of", "grant", "extends")
+        .prefetch_related("approvals__approver")
+    )
+
+
 class RequestAnswerMixin:
     def people_for(self, requests):
         ids = {pk for r in requests for pk in (r.eligible_approver_ids or [])}
         return dict(User.objects.filter(pk__in=ids).values_list("pk", "username")) if ids else {}
 
     def request_answer(self, access_request, status_code=status.HTTP_200_OK, headers=None):
+        # Reloaded: the service may have changed related rows (the extended grant) through
+        # other instances. The token minted on issue lives only on the returned object.
+        token = getattr(access_request, "issued_token", None)
+        access_request = requests_visible_to(self.request.user).get(pk=access_request.pk)
+        access_request.issued_token = token
         context = {**self.get_serializer_context(), "people": self.people_for([access_request])}
         return Response(AccessRequestSerializer(access_request, context=context).data, status_code, headers=headers)
 
@@ -87,11 +100,7 @@ class AccessRequestViewSet(RequestAnswerMixin, ReadOnlyViewSet):
     ordering = ["-created_at"]
 
     def visible(self, user):
-        return (
-            rules.visible_requests(user)
-            .select_related("workflow", "entitlement", "requested_by", "workload", "on_behalf_of", "grant", "extends")
-            .prefetch_related("approvals__approver")
-        )
+        return requests_visible_to(user)
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
