@@ -143,3 +143,10 @@ def test_issue_api_key_refuses_an_unknown_or_suspended_workload(agent):
     agent.save()
     with pytest.raises(CommandError, match="not active"):
         call_command("issue_api_key", agent.slug)
+
+
+def test_issue_api_key_prints_a_personal_access_token_for_a_person(owner, capsys):
+    call_command("issue_api_key", user=owner.username)
+    token = capsys.readouterr().out.strip()
+    assert ApiKey.objects.get(key_hash=hash_api_key(token)).user == owner
+    assert bearer(token).get(WORKFLOWS).status_code == 200
