@@ -2,7 +2,7 @@
 answer matches the schema (documented status, content type and body).
 
 Runs in-process through the WSGI application with schemathesis, with a bounded number of
-examples per operation (MANDATE_FUZZ_EXAMPLES, default 15) so it fits the normal suite.
+examples per operation (MANDATE_FUZZ_EXAMPLES, default 10) so it fits the normal suite.
 """
 
 import os
@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.factories import EntitlementFactory, PolicyFactory
 
-EXAMPLES = int(os.environ.get("MANDATE_FUZZ_EXAMPLES", "15"))
+EXAMPLES = int(os.environ.get("MANDATE_FUZZ_EXAMPLES", "10"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
