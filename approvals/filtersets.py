@@ -3,6 +3,8 @@
 import django_filters
 from django.db.models import Q
 
+from governance.filtersets import UtcIsoDateTimeFilter
+
 from .choices import GrantStatus, RequestState
 from .models import AccessRequest, Grant
 
@@ -37,8 +39,8 @@ class AccessRequestFilterSet(django_filters.FilterSet):
     subject = django_filters.CharFilter(method="filter_subject", label="Username, e-mail or workload slug")
     workload = django_filters.CharFilter(field_name="workload__slug", label="Workload slug")
     task_ref = django_filters.CharFilter()
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = AccessRequest
@@ -70,8 +72,8 @@ class GrantFilterSet(django_filters.FilterSet):
     subject = django_filters.CharFilter(method="filter_subject", label="Username, e-mail or workload slug")
     workload = django_filters.CharFilter(field_name="workload__slug", label="Workload slug")
     task_ref = django_filters.CharFilter()
-    expiring_before = django_filters.IsoDateTimeFilter(field_name="expires_at", lookup_expr="lt")
-    expiring_after = django_filters.IsoDateTimeFilter(field_name="expires_at", lookup_expr="gte")
+    expiring_before = UtcIsoDateTimeFilter(field_name="expires_at", lookup_expr="lt")
+    expiring_after = UtcIsoDateTimeFilter(field_name="expires_at", lookup_expr="gte")
 
     class Meta:
         model = Grant

@@ -1,11 +1,36 @@
 """List filters for the workflow registry (django-filter), used by the API."""
 
+from datetime import UTC
+
 import django_filters
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
+from django_filters.fields import IsoDateTimeField
 
 from .choices import AccessLevel, ApprovalMode, RiskTier, Sensitivity, WorkflowStatus
 from .models import Entitlement, Policy, Workflow
+
+
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time, handed to the database in UTC.
+
+    PostgreSQL refuses offsets beyond ±15:59 that Python parses happily ("-23:12"): the
+    value is converted here, and one that cannot be is a 400, not a database error.
+    """
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return value
+        try:
+            return value.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise ValidationError("This time is out of range.", code="invalid")
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
 
 
 class SearchFilterMixin:

@@ -88,3 +88,11 @@ def test_too_many_requests_from_one_key_are_a_429_with_retry_after(api_as, agent
     assert limited.json()["code"] == "throttled" and int(limited["Retry-After"]) > 0
     # The budget is the key's own: another caller is not affected.
     assert owner_client.get("/api/v1/workflows/").status_code == 200
+
+
+def test_a_time_filter_with_an_offset_the_database_cannot_hold_still_works(api_as, auditor):
+    # Python parses "-23:12"; PostgreSQL would refuse it. The filter converts to UTC first.
+    response = api_as(auditor).get("/api/v1/grants/", {"expiring_before": "4376-02-26T05:53:43-23:12"})
+    assert response.status_code == 200
+    out_of_range = api_as(auditor).get("/api/v1/grants/", {"expiring_before": "0001-01-01T00:00:00+05:00"})
+    assert out_of_range.status_code == 400 and "expiring_before" in out_of_range.json()["fields"]

@@ -9,7 +9,9 @@ import os
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -41,7 +43,16 @@ def fuzz_world(db, settings, workflow, agent, owner, requester):
 
 @pytest.fixture
 def api_schema(fuzz_world):
-    return schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
+    # The real WSGI handler closes "old" connections around each request; inside the
+    # test's transaction that would close the test's own connection (Django's test
+    # client unhooks the same receivers for the same reason).
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
 
 
 fuzz_settings = settings(
