@@ -96,3 +96,11 @@ def test_a_time_filter_with_an_offset_the_database_cannot_hold_still_works(api_a
     assert response.status_code == 200
     out_of_range = api_as(auditor).get("/api/v1/grants/", {"expiring_before": "0001-01-01T00:00:00+05:00"})
     assert out_of_range.status_code == 400 and "expiring_before" in out_of_range.json()["fields"]
+
+
+def test_text_the_database_cannot_store_is_a_400(api_as, owner, workflow):
+    response = api_as(owner).post(
+        "/api/v1/access-requests/",
+        {"workflow": "bad\x00slug", "entitlement": "x", "duration_seconds": 60},
+    )
+    assert response.status_code == 400 and "workflow" in response.json()["fields"]

@@ -130,6 +130,8 @@ class AccessRequestViewSet(RequestAnswerMixin, ReadOnlyViewSet):
                 field_errors={"on_behalf_of": ["Only workloads may set this."]},
             )
         key = request.headers.get("Idempotency-Key", "").strip()[:200]
+        if "\x00" in key:
+            raise InvalidInput("The Idempotency-Key header is not valid text.")
         replay = self._replay(user, key, data)
         if replay is not None:
             return self.request_answer(replay, status.HTTP_200_OK, headers={"Idempotent-Replayed": "true"})

@@ -7,7 +7,16 @@ from rest_framework import serializers
 from identities.models import IdentitySource, User
 
 
-class UsernameField(serializers.SlugRelatedField):
+class SlugReferenceField(serializers.SlugRelatedField):
+    """A related object by a text key; text the database cannot hold (NUL) is simply invalid."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class UsernameField(SlugReferenceField):
     """A person by username (active people only as input)."""
 
     def __init__(self, **kwargs):
@@ -17,7 +26,7 @@ class UsernameField(serializers.SlugRelatedField):
         super().__init__(**kwargs)
 
 
-class IdentitySourceField(serializers.SlugRelatedField):
+class IdentitySourceField(SlugReferenceField):
     def __init__(self, **kwargs):
         kwargs.setdefault("slug_field", "slug")
         if not kwargs.get("read_only"):
@@ -26,7 +35,7 @@ class IdentitySourceField(serializers.SlugRelatedField):
 
 
 @extend_schema_field(OpenApiTypes.STR)
-class VisibleSlugField(serializers.SlugRelatedField):
+class VisibleSlugField(SlugReferenceField):
     """A related object by slug, among those the caller may see (else 'does not exist').
 
     `visible` is a function of the user (from `governance.permissions`), so an input can
