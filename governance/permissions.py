@@ -4,7 +4,8 @@ Rules:
 - superusers and security auditors (permission `identities.audit_all`) see everything;
   auditors change nothing (`is_read_only`), except their own personal access tokens;
 - a workflow's control owner and backup owner manage it: see its requests, grants,
-  evidence, workloads and reviews, decide its requests, edit it and its policies;
+  evidence, workloads and reviews, decide its requests, edit it and its policies, and
+  answer its access reviews (never certifying their own access);
 - every signed-in person sees the catalogue of active workflows (to ask for access), their
   policies and the entitlement catalogue, and their own requests and grants (made by them,
   or by a workload for them); any person may register a workflow they will control;
@@ -254,3 +255,21 @@ def can_complete_task(user, workflow):
     if is_workload(user):
         return user.workload.workflow_id == workflow.pk
     return can_manage_workflow(user, workflow)
+
+
+def visible_campaigns(user):
+    """Access-review campaigns the person may see: those of workflows they manage, all for auditors."""
+    from governance.models import ReviewCampaign
+
+    if is_auditor(user):
+        return ReviewCampaign.objects.all()
+    return ReviewCampaign.objects.filter(workflow__in=managed_workflows(user))
+
+
+def can_decide_review(user, campaign):
+    """The workflow's control or backup owner (or a superuser) answers its access review.
+
+    Auditors see reviews but decide nothing. Whether a person may certify one particular
+    item (not their own access) is separation of duties, checked in the review service.
+    """
+    return can_manage_workflow(user, campaign.workflow)

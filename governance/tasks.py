@@ -10,3 +10,30 @@ from .models import Heartbeat
 def heartbeat():
     """Record that a worker consumed a message; /healthz reads it."""
     Heartbeat.objects.update_or_create(name="worker", defaults={"seen_at": timezone.now()})
+
+
+@shared_task(name="governance.open_due_reviews", ignore_result=True)
+def open_due_reviews():
+    """Open the access reviews that came due; remind their owners straight away."""
+    from .reviews import open_due_campaigns
+
+    summary = open_due_campaigns()
+    if summary["opened"]:
+        send_review_reminders.delay()
+    return summary
+
+
+@shared_task(name="governance.enforce_review_deadlines", ignore_result=True)
+def enforce_review_deadlines():
+    """Settle lapsed review items and apply each workflow's missed-deadline consequence."""
+    from .reviews import enforce_review_deadlines as enforce
+
+    return enforce()
+
+
+@shared_task(name="governance.send_reminders", ignore_result=True)
+def send_review_reminders():
+    """Send the day's bundled reminders (reviews and waiting requests); safe to run any time."""
+    from .reminders import send_due_reminders
+
+    return send_due_reminders()

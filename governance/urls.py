@@ -21,6 +21,9 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("reviews/", include("governance.review_urls")),
+    path("oidc/", include("identities.oidc")),
+    path("scim/v2/", include("identities.scim.urls")),
 ]
 
 # Outside DRF's views (an unknown /api/ path, a crash in middleware) the API still answers JSON.

@@ -6,8 +6,10 @@ import pytest
 
 from tests import factories
 
-# Fixtures for a real Celery worker (celery_broker, start_worker).
-pytest_plugins = ["tests.workers"]
+# Fixtures for a real Celery worker (celery_broker, start_worker) and real peers started by
+# session fixtures (an OpenID provider, slapd), each skipping locally / failing in CI when
+# it cannot run.
+pytest_plugins = ["tests.workers", "tests.peers.oidc", "tests.peers.ldap"]
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 

@@ -52,7 +52,8 @@ class WorkloadIdentityViewSet(RegistryViewSet):
 
     def create_object(self, data):
         require(rules.can_register_workload(self.request.user, data["workflow"]), self.create_denied)
-        return services.register_workload(by=self.request.user, **data)
+        data = {**data, "owner": data.get("owner") or self.request.user}
+        return services.register_workload(**data)
 
     def update_object(self, workload, data):
         return services.update_workload(workload, by=self.request.user, **data)
