@@ -7,7 +7,7 @@ from identities.models import IdentitySource
 
 from .choices import RiskTier, WorkflowStatus
 from .models import Workflow
-from .services import EDITABLE_FIELDS
+from .services import WORKFLOW_FIELDS
 
 
 class PersonChoiceField(forms.ModelChoiceField):
@@ -31,7 +31,7 @@ class WorkflowForm(forms.ModelForm):
 
     class Meta:
         model = Workflow
-        fields = EDITABLE_FIELDS
+        fields = WORKFLOW_FIELDS
         widgets = {
             "description": forms.Textarea(attrs={"rows": 3}),
             "slug": forms.TextInput(attrs={"data-slug-from": "id_name"}),
@@ -55,7 +55,7 @@ class WorkflowForm(forms.ModelForm):
         pass
 
     def service_fields(self):
-        return {name: self.cleaned_data[name] for name in EDITABLE_FIELDS if name in self.cleaned_data}
+        return {name: self.cleaned_data[name] for name in WORKFLOW_FIELDS if name in self.cleaned_data}
 
 
 class WorkflowFilterForm(forms.Form):

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "auditlog",
     "django_celery_beat",
     "django_htmx",
@@ -204,24 +205,60 @@ if not DEBUG:
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # --- REST framework -----------------------------------------------------------------
+# Bearer API keys (workload keys and personal access tokens) first, so an unauthenticated
+# call gets a 401 with `WWW-Authenticate: Bearer`; the browser's session (with CSRF) after.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "governance.api.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["governance.api.permissions.IsActiveCaller"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "governance.api.pagination.Pagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["governance.api.throttling.PerKeyThrottle"],
+    "EXCEPTION_HANDLER": "governance.api.exceptions.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "governance.api.schema.MandateAutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# Requests per caller (API key, else person, else address) and window: "600/min", "20/s".
+# The authorization check is on every tool call of every agent, so it has its own budget.
+# Counters live in the cache: set REDIS_URL so that every web process shares them.
+API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="1200/min")
+API_AUTHORIZE_THROTTLE_RATE = env.str("API_AUTHORIZE_THROTTLE_RATE", default="6000/min")
+# How long a rotated API key keeps working beside its replacement (default one day; the
+# caller may ask for less, down to 0, or more, up to API_KEY_ROTATION_MAX_GRACE_SECONDS).
+API_KEY_ROTATION_GRACE_SECONDS = env.int("API_KEY_ROTATION_GRACE_SECONDS", default=24 * 3600)
+API_KEY_ROTATION_MAX_GRACE_SECONDS = env.int("API_KEY_ROTATION_MAX_GRACE_SECONDS", default=7 * 24 * 3600)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Mandate API",
-    "DESCRIPTION": "Govern AI-assisted workflows and the workload identities that run them.",
+    "DESCRIPTION": (
+        "Govern AI-assisted workflows and the workload identities that run them. "
+        "Authenticate with `Authorization: Bearer <key>` (a workload API key or a personal "
+        "access token) or, in the browser, with the session cookie and CSRF token. Every "
+        "error has the same JSON shape: `status`, `code`, `message` and `fields` (field "
+        "errors, on 400)."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    # Separate request and response components, so read-only fields never appear as inputs.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "WorkflowStatusEnum": "governance.choices.WorkflowStatus",
+        "WorkloadStatusEnum": "identities.choices.WorkloadStatus",
+        "GrantStateEnum": "approvals.choices.GrantStatus",
+        "AccessRequestStateEnum": "approvals.filtersets.REQUEST_API_STATES",
+    },
 }
 
 # --- Celery -------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from governance.exceptions import InvalidInput, NotAllowed
+from governance.exceptions import IllegalTransition, InvalidInput, NotAllowed
 from governance.models import Workflow
 
 from .choices import WorkloadKind
@@ -30,13 +30,14 @@ __all__ = [
     "revoke_provisioning_token",
     "rotate_api_key",
     "shared_external_principals",
+    "update_workload",
 ]
 
 API_KEY_PREFIX = "mdt_"
 PROVISIONING_TOKEN_PREFIX = "mdp_"
 
 
-class IdentityError(Exception):
+class IdentityError(InvalidInput):
     """An identity operation that cannot be done, with a message fit for the caller."""
 
 
@@ -55,7 +56,7 @@ def issue_api_key(*, workload=None, user=None, name="", created_by=None):
     if (workload is None) == (user is None):
         raise IdentityError("An API key belongs to exactly one workload or one person.")
     if workload is not None and not WorkloadIdentity.objects.filter(pk=workload.pk, status="active").exists():
-        raise IdentityError(f"Workload “{workload}” is not active; no key can be issued.")
+        raise IllegalTransition(f"Workload “{workload}” is not active; no key can be issued.")
     prefix, plaintext = _new_key()
     key = ApiKey.objects.create(
         workload=workload, user=user, name=name, prefix=prefix, key_hash=hash_api_key(plaintext), created_by=created_by
@@ -68,7 +69,7 @@ def rotate_api_key(key, *, grace=timedelta(hours=24), rotated_by=None):
     """Issue a replacement key; the old one keeps working for `grace`, then stops."""
     key = ApiKey.objects.select_for_update().get(pk=key.pk)
     if key.revoked_at is not None:
-        raise IdentityError("A revoked key cannot be rotated.")
+        raise IllegalTransition("A revoked key cannot be rotated.")
     new_key, plaintext = issue_api_key(workload=key.workload, user=key.user, name=key.name, created_by=rotated_by)
     deadline = timezone.now() + grace
     if key.expires_at is None or key.expires_at > deadline:
@@ -180,6 +181,37 @@ def register_workload(
         errors = exc.message_dict
         raise InvalidInput(" ".join(m for messages in errors.values() for m in messages), field_errors=errors)
     workload.save()
+    return workload
+
+
+# What an update may change (the workflow is fixed for life).
+WORKLOAD_FIELDS = (
+    "name",
+    "slug",
+    "kind",
+    "description",
+    "owner",
+    "workflow",
+    "identity_source",
+    "external_principal",
+)
+
+
+@transaction.atomic
+def update_workload(workload, *, by, **changes):
+    """Change a workload's description, owner or principal. Its workflow never changes."""
+    from governance.services import apply_changes, save_validated
+
+    workload = WorkloadIdentity.objects.select_for_update().get(pk=workload.pk)
+    if "workflow" in changes and changes["workflow"] != workload.workflow:
+        raise InvalidInput(
+            "A workload is bound to one workflow for life; register another workload instead.",
+            field_errors={"workflow": ["This field cannot be changed."]},
+        )
+    changes.pop("workflow", None)
+    changed = apply_changes(workload, changes, WORKLOAD_FIELDS)
+    if changed:
+        save_validated(workload, update_fields=[*changed, "updated_at"])
     return workload
 
 

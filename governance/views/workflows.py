@@ -51,7 +51,7 @@ def workflow_create(request):
         form = WorkflowForm(request.POST, creating=True)
         if form.is_valid():
             try:
-                workflow = services.create_workflow(by=request.user, **form.service_fields())
+                workflow = services.register_workflow(by=request.user, **form.service_fields())
             except SERVICE_ERRORS as exc:
                 apply_field_errors(form, exc)
             else:
