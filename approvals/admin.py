@@ -61,3 +61,6 @@ class SigningKeyAdmin(ReadOnlyStateAdmin):
 
     list_display = ("kid", "algorithm", "created_at", "retired_at", "verify_until")
     exclude = ("private_key_encrypted",)
+
+
+from . import queue_admin  # noqa: E402,F401  (registers the ticket-queue and outbox admins)

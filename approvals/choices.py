@@ -47,3 +47,14 @@ class PolicyEffect(models.TextChoices):
     AUTO_APPROVE = "auto_approve", "Auto-approve"
     NEEDS_APPROVAL = "needs_approval", "Needs approval"
     DENY = "deny", "Deny"
+
+
+class QueueKind(models.TextChoices):
+    """Ticket systems a workflow's approvals can travel through (see approvals.tickets)."""
+
+    PORTAL = "portal", "Mandate inbox (built-in)"
+    RT = "rt", "Request Tracker 5"
+    JIRA = "jira", "Jira Cloud"
+    JIRA_DC = "jira_dc", "Jira Data Center"
+    SERVICENOW = "servicenow", "ServiceNow"
+    GITHUB = "github", "GitHub Issues"

@@ -214,3 +214,10 @@ class SigningKey(models.Model):
 
     def __str__(self):
         return self.kid
+
+
+# Ticket queues and the outbox live in their own module; importing them here makes them
+# models of this app.
+from .queue_models import OutboxMessage, QueueConnection, TicketLink  # noqa: E402
+
+__all__ = ["AccessRequest", "Approval", "Grant", "OutboxMessage", "QueueConnection", "SigningKey", "TicketLink"]

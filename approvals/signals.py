@@ -13,7 +13,8 @@ Every signal is sent with `sender` set to the model class and these keyword argu
 - `grant_issued`: grant
 - `grant_extended`: grant, previous_expires_at, request (the extension request)
 - `grant_ended`: grant (now expired or revoked), reason
-- `authorization_checked`: result (AuthorizationResult), subject, workflow, scope, task_ref
+- `authorization_checked`: result (AuthorizationResult), subject, workflow, scope, task_ref,
+  resource, action (what the tool call is about to touch and do; may be empty)
 - `workload_suspended`: workload, reason, by
 """
 

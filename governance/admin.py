@@ -1,6 +1,18 @@
 from django.contrib import admin
 
-from .models import Entitlement, EvidenceChainHead, EvidenceRecord, Finding, Heartbeat, Policy, Workflow
+from .models import (
+    Entitlement,
+    EvidenceChainHead,
+    EvidenceRecord,
+    Finding,
+    Heartbeat,
+    Policy,
+    ReminderDigest,
+    ReminderLog,
+    ReviewCampaign,
+    ReviewItem,
+    Workflow,
+)
 
 
 class PolicyInline(admin.TabularInline):
@@ -19,8 +31,9 @@ class WorkflowAdmin(admin.ModelAdmin):
         "risk_tier",
         "status",
         "next_review_due",
+        "missed_review_action",
     )
-    list_filter = ("status", "risk_tier", "identity_source")
+    list_filter = ("status", "risk_tier", "missed_review_action", "identity_source")
     search_fields = ("name", "slug", "business_process", "control_owner__username", "control_owner__email")
     list_select_related = ("control_owner", "backup_owner")
     prepopulated_fields = {"slug": ("name",)}
@@ -51,7 +64,7 @@ class HeartbeatAdmin(admin.ModelAdmin):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written only by services: listed and shown, never added, changed or deleted here."""
+    """Governed state: visible to staff, changed only through the services."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -61,6 +74,64 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReviewItemInline(admin.TabularInline):
+    model = ReviewItem
+    fields = ("kind", "label", "outcome", "decided_by", "decided_at", "comment")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ReviewCampaign)
+class ReviewCampaignAdmin(ReadOnlyAdmin):
+    list_display = ("workflow", "status", "opened_at", "due_at", "closed_at", "deadline_action")
+    list_filter = ("status", "deadline_action", "workflow")
+    search_fields = ("workflow__name", "workflow__slug", "close_note")
+    list_select_related = ("workflow",)
+    date_hierarchy = "due_at"
+    inlines = [ReviewItemInline]
+
+
+@admin.register(ReviewItem)
+class ReviewItemAdmin(ReadOnlyAdmin):
+    list_display = ("label", "kind", "campaign", "outcome", "decided_by", "decided_at")
+    list_filter = ("kind", "outcome")
+    search_fields = ("label", "comment", "campaign__workflow__name")
+    list_select_related = ("campaign__workflow", "decided_by")
+
+
+class ReminderLogInline(admin.TabularInline):
+    model = ReminderLog
+    fields = ("campaign", "stage", "repeat", "access_request", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ReminderDigest)
+class ReminderDigestAdmin(ReadOnlyAdmin):
+    list_display = ("recipient_email", "day", "status", "attempts", "sent_at")
+    list_filter = ("status", "day")
+    search_fields = ("recipient_email", "user__username")
+    date_hierarchy = "day"
+    inlines = [ReminderLogInline]
+
+
+@admin.register(ReminderLog)
+class ReminderLogAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "channel", "recipient_email", "campaign", "stage", "repeat", "access_request")
+    list_filter = ("channel", "stage")
+    search_fields = ("recipient_email", "campaign__workflow__name")
+    list_select_related = ("campaign__workflow", "access_request")
 
 
 @admin.register(EvidenceRecord)

@@ -7,7 +7,6 @@ from . import audit_views as views
 app_name = "audit"
 
 urlpatterns = [
-    path("workflows/<slug:slug>/timeline/", views.timeline, name="timeline"),
     path("workflows/<slug:slug>/evidence/export/", views.export_workflow, name="export"),
     path("workflows/<slug:slug>/alignment/", views.workflow_report, name="workflow_report"),
     path("evidence/export/", views.export_portfolio, name="portfolio_export"),

@@ -1,4 +1,6 @@
-"""Pages for auditors and owners: timeline, evidence export, alignment report, findings.
+"""Pages for auditors and owners: evidence export, alignment report, findings.
+
+The timeline is the portal's workflow tab (`governance.timeline`).
 
 Thin: each view checks who may see what through `governance.permissions`, calls one
 function that does the work, and renders. Auditors see every workflow; control and
@@ -9,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, IntegerField, Value, When
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -18,10 +20,9 @@ from governance import permissions
 from governance.alignment.report import alignment_report
 from governance.choices import FindingSeverity
 from governance.evidence.exports import export_queryset, export_response, parse_range
-from governance.evidence.models import EvidenceChainHead
-from governance.evidence.timeline import workflow_timeline
 from governance.exceptions import MandateError
 from governance.findings.services import recompute_findings
+from governance.models import Workflow
 
 SEVERITY_RANK = Case(
     *(When(severity=value, then=Value(rank)) for rank, value in enumerate(reversed(FindingSeverity.values))),
@@ -35,27 +36,12 @@ def _error(request, exc):
 
 def _audited_workflow(request, slug):
     """The workflow if the person may read its evidence; 404 if they may not see it at all."""
-    workflow = get_object_or_404(permissions.visible_workflows(request.user), slug=slug)
-    if not permissions.can_read_evidence(request.user, workflow):
+    workflow = get_object_or_404(Workflow, slug=slug)
+    if not permissions.can_view_workflow(request.user, workflow):
+        raise Http404("No such workflow.")
+    if not permissions.can_see_workflow_internals(request.user, workflow):
         raise PermissionDenied("Only the workflow's owners and auditors can read its evidence.")
     return workflow
-
-
-@require_GET
-@login_required
-def timeline(request, slug):
-    workflow = _audited_workflow(request, slug)
-    newest_first = request.GET.get("order") == "newest"
-    try:
-        page = workflow_timeline(workflow, cursor=request.GET.get("cursor") or None, newest_first=newest_first)
-    except MandateError as exc:
-        return _error(request, exc)
-    head = EvidenceChainHead.objects.filter(pk=workflow.pk).first()
-    return render(
-        request,
-        "governance/audit/timeline.html",
-        {"workflow": workflow, "page": page, "order": "newest" if newest_first else "oldest", "head": head},
-    )
 
 
 def _export(request, workflows, filename, scope):
@@ -100,8 +86,6 @@ def _render_report(request, report, workflow=None):
 @login_required
 def workflow_report(request, slug):
     workflow = _audited_workflow(request, slug)
-    from governance.models import Workflow
-
     report = alignment_report(Workflow.objects.filter(pk=workflow.pk), scope=f"Workflow “{workflow}”")
     return _render_report(request, report, workflow)
 

@@ -82,6 +82,7 @@ class EvidenceOutcome(models.TextChoices):
     REVOKED = "revoked", "Revoked"
     CERTIFIED = "certified", "Certified"
     SUSPENDED = "suspended", "Suspended"
+    LAPSED = "lapsed", "Lapsed"
 
 
 # Outcomes an agent may report; the others describe decisions only Mandate makes.
@@ -105,3 +106,69 @@ class FindingSeverity(models.TextChoices):
     MEDIUM = "medium", "Medium"
     HIGH = "high", "High"
     CRITICAL = "critical", "Critical"
+
+
+class MissedReviewAction(models.TextChoices):
+    """What happens when a workflow's access review is not finished by its due date."""
+
+    ESCALATE = "escalate", "Escalate only (remind the backup owner and security)"
+    REVOKE = "revoke", "Revoke every grant not certified"
+    SUSPEND = "suspend", "Revoke, suspend the workloads and refuse new requests until done"
+
+
+class CampaignStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    COMPLETED = "completed", "Completed"
+
+
+class ReviewItemKind(models.TextChoices):
+    GRANT = "grant", "Active grant"
+    WORKLOAD = "workload", "Workload identity"
+    POLICY = "policy", "Auto-approving policy"
+    OWNERSHIP = "ownership", "Control-owner assignment"
+
+
+class ReviewOutcome(models.TextChoices):
+    PENDING = "pending", "Awaiting decision"
+    CERTIFIED = "certified", "Certified (keep)"
+    REVOKED = "revoked", "Revoked"
+    SUSPENDED = "suspended", "Suspended"
+    # The thing under review went away on its own before anyone decided (a grant expired,
+    # a workload was retired or suspended elsewhere): nothing left to certify or revoke.
+    LAPSED = "lapsed", "Ended before review"
+
+
+REVIEW_DECIDED_OUTCOMES = frozenset(
+    {ReviewOutcome.CERTIFIED, ReviewOutcome.REVOKED, ReviewOutcome.SUSPENDED, ReviewOutcome.LAPSED}
+)
+# What each kind of item can become by a reviewer's decision.
+REVIEW_OUTCOMES_BY_KIND = {
+    ReviewItemKind.GRANT: {ReviewOutcome.CERTIFIED, ReviewOutcome.REVOKED},
+    ReviewItemKind.WORKLOAD: {ReviewOutcome.CERTIFIED, ReviewOutcome.SUSPENDED},
+    ReviewItemKind.POLICY: {ReviewOutcome.CERTIFIED, ReviewOutcome.REVOKED},
+    ReviewItemKind.OWNERSHIP: {ReviewOutcome.CERTIFIED},
+}
+
+
+class ReminderStage(models.TextChoices):
+    """Where a campaign stands in its reminder schedule; each stage is sent once."""
+
+    OPENED = "opened", "Review opened"
+    DUE_IN_3_DAYS = "due_in_3", "Due in 3 days"
+    DUE_IN_1_DAY = "due_in_1", "Due tomorrow"
+    DUE_TODAY = "due_today", "Due today"
+    OVERDUE = "overdue", "Overdue (escalated)"
+
+
+class ReminderChannel(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    TICKET = "ticket", "Ticket queue"
+
+
+class DigestStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to be sent"
+    SENDING = "sending", "Being sent"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed (will retry)"
+    GAVE_UP = "gave_up", "Failed (gave up)"
+    SKIPPED = "skipped", "Nothing left to remind by sending time"

@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-from .choices import AccessLevel, ApprovalMode, RiskTier, Sensitivity, WorkflowStatus
+from .choices import AccessLevel, ApprovalMode, MissedReviewAction, RiskTier, Sensitivity, WorkflowStatus
 
 
 class Workflow(models.Model):
@@ -43,7 +43,21 @@ class Workflow(models.Model):
         default=7, help_text="Days after a missed review before new requests are refused."
     )
     next_review_due = models.DateTimeField(null=True, blank=True)
+    missed_review_action = models.CharField(
+        max_length=10,
+        choices=MissedReviewAction.choices,
+        default=MissedReviewAction.REVOKE,
+        help_text="What happens when an access review is not finished by its due date.",
+    )
     status = models.CharField(max_length=10, choices=WorkflowStatus.choices, default=WorkflowStatus.DRAFT)
+    queue = models.ForeignKey(
+        "approvals.QueueConnection",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="workflows",
+        help_text="The ticket queue its approvals travel through; empty means Mandate's own inbox.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -186,3 +200,7 @@ class Heartbeat(models.Model):
 # Evidence and findings live in their own packages; imported here so Django registers them.
 from .evidence.models import EvidenceChainHead, EvidenceRecord  # noqa: E402,F401
 from .findings.models import Finding  # noqa: E402,F401
+
+# The review models live in their own module to keep this one small; importing them here
+# is what registers them with the app.
+from .review_models import ReminderDigest, ReminderLog, ReviewCampaign, ReviewItem  # noqa: E402,F401

@@ -7,6 +7,8 @@ Add a job here, not in a migration.
 
 from dataclasses import dataclass
 
+from django.conf import settings
+
 
 @dataclass(frozen=True)
 class PeriodicJob:
@@ -14,6 +16,12 @@ class PeriodicJob:
     task: str
     every_seconds: int
     description: str = ""
+    # Name of a boolean setting; the job is enabled only while it is true.
+    enabled_setting: str = ""
+
+    @property
+    def enabled(self):
+        return not self.enabled_setting or bool(getattr(settings, self.enabled_setting, False))
 
 
 PERIODIC_JOBS = [
@@ -36,6 +44,43 @@ PERIODIC_JOBS = [
         "Closes requests left undecided past their policy's pending TTL.",
     ),
     PeriodicJob(
+        "Open due access reviews",
+        "governance.open_due_reviews",
+        15 * 60,
+        "Opens a review campaign for each workflow whose review cycle comes due (REVIEW_NOTICE_DAYS ahead).",
+    ),
+    PeriodicJob(
+        "Enforce access review deadlines",
+        "governance.enforce_review_deadlines",
+        5 * 60,
+        "Applies each workflow's missed-deadline setting (escalate, revoke, suspend) and settles lapsed items.",
+    ),
+    PeriodicJob(
+        "Send reminders",
+        "governance.send_reminders",
+        30 * 60,
+        "Review and pending-request reminders, bundled: at most one e-mail per person per day.",
+    ),
+    PeriodicJob(
+        "LDAP directory sync",
+        "identities.sync_ldap",
+        3600,
+        "Imports joiners, movers and leavers from the LDAP directory (LDAP_SYNC_* settings).",
+        enabled_setting="LDAP_SYNC_ENABLED",
+    ),
+    PeriodicJob(
+        "Outbox relay",
+        "approvals.relay_outbox",
+        30,
+        "Delivers ticket opens, comments and closes written by state changes; retries with backoff.",
+    ),
+    PeriodicJob(
+        "Ticket queue polling",
+        "approvals.poll_ticket_queues",
+        30,
+        "Re-reads open tickets of each queue once its own polling interval has passed.",
+    ),
+    PeriodicJob(
         "Recompute findings",
         "governance.recompute_findings",
         3600,
@@ -51,16 +96,23 @@ PERIODIC_JOBS = [
 
 
 def sync_periodic_jobs(jobs=None, using="default"):
-    """Create the database schedule rows for `jobs`, leaving operators' interval changes."""
+    """Create the database schedule rows for `jobs`, leaving operators' interval changes.
+
+    A job that depends on configuration is switched on or off to match it at every run.
+    """
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
     for job in jobs or PERIODIC_JOBS:
         if PeriodicTask.objects.using(using).filter(name=job.name).exists():
             PeriodicTask.objects.using(using).filter(name=job.name).exclude(task=job.task).update(task=job.task)
+            if job.enabled_setting:
+                PeriodicTask.objects.using(using).filter(name=job.name).exclude(enabled=job.enabled).update(
+                    enabled=job.enabled
+                )
             continue
         interval, _ = IntervalSchedule.objects.using(using).get_or_create(
             every=job.every_seconds, period=IntervalSchedule.SECONDS
         )
         PeriodicTask.objects.using(using).create(
-            name=job.name, task=job.task, interval=interval, description=job.description
+            name=job.name, task=job.task, interval=interval, description=job.description, enabled=job.enabled
         )

@@ -19,6 +19,18 @@ env = environ.Env()
 if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
+
+def env_secret(name):
+    """A secret from `NAME`, or from the file named by `NAME_FILE` (Docker/Kubernetes secrets)."""
+    path = env.str(f"{name}_FILE", default="")
+    if path:
+        try:
+            return Path(path).read_text().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}_FILE: cannot read {path}: {exc.strerror}") from exc
+    return env.str(name, default="")
+
+
 # Where the embedded defaults keep their files (SQLite database, file-system broker).
 VAR_DIR = Path(env.str("MANDATE_VAR_DIR", default=str(BASE_DIR / "var")))
 
@@ -52,6 +64,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "auditlog",
     "django_celery_beat",
     "django_htmx",
@@ -87,6 +100,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "identities.context_processors.sign_in",
+                "governance.context_processors.portal",
             ],
         },
     },
@@ -116,6 +131,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    # Inert unless OpenID Connect is configured (OIDC_ENABLED below).
+    "identities.oidc.OIDCBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
@@ -164,6 +184,8 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Mandate <mandate@loc
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Who hears about escalations and unowned workflows.
 SECURITY_CONTACT_EMAIL = env.str("SECURITY_CONTACT_EMAIL", default="security@localhost")
+# Where the file e-mail backend (EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend) writes.
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 
 # --- Security -----------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -183,24 +205,60 @@ if not DEBUG:
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # --- REST framework -----------------------------------------------------------------
+# Bearer API keys (workload keys and personal access tokens) first, so an unauthenticated
+# call gets a 401 with `WWW-Authenticate: Bearer`; the browser's session (with CSRF) after.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "governance.api.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["governance.api.permissions.IsActiveCaller"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "governance.api.pagination.Pagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["governance.api.throttling.PerKeyThrottle"],
+    "EXCEPTION_HANDLER": "governance.api.exceptions.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "governance.api.schema.MandateAutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# Requests per caller (API key, else person, else address) and window: "600/min", "20/s".
+# The authorization check is on every tool call of every agent, so it has its own budget.
+# Counters live in the cache: set REDIS_URL so that every web process shares them.
+API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="1200/min")
+API_AUTHORIZE_THROTTLE_RATE = env.str("API_AUTHORIZE_THROTTLE_RATE", default="6000/min")
+# How long a rotated API key keeps working beside its replacement (default one day; the
+# caller may ask for less, down to 0, or more, up to API_KEY_ROTATION_MAX_GRACE_SECONDS).
+API_KEY_ROTATION_GRACE_SECONDS = env.int("API_KEY_ROTATION_GRACE_SECONDS", default=24 * 3600)
+API_KEY_ROTATION_MAX_GRACE_SECONDS = env.int("API_KEY_ROTATION_MAX_GRACE_SECONDS", default=7 * 24 * 3600)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Mandate API",
-    "DESCRIPTION": "Govern AI-assisted workflows and the workload identities that run them.",
+    "DESCRIPTION": (
+        "Govern AI-assisted workflows and the workload identities that run them. "
+        "Authenticate with `Authorization: Bearer <key>` (a workload API key or a personal "
+        "access token) or, in the browser, with the session cookie and CSRF token. Every "
+        "error has the same JSON shape: `status`, `code`, `message` and `fields` (field "
+        "errors, on 400)."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    # Separate request and response components, so read-only fields never appear as inputs.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "WorkflowStatusEnum": "governance.choices.WorkflowStatus",
+        "WorkloadStatusEnum": "identities.choices.WorkloadStatus",
+        "GrantStateEnum": "approvals.choices.GrantStatus",
+        "AccessRequestStateEnum": "approvals.filtersets.REQUEST_API_STATES",
+    },
 }
 
 # --- Celery -------------------------------------------------------------------------
@@ -252,10 +310,82 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# --- Access reviews -----------------------------------------------------------------
+# A review campaign opens this many days before the workflow's review is due (at most one
+# review cycle ahead); reminders follow at 3 days, 1 day and on the due date.
+REVIEW_NOTICE_DAYS = env.int("REVIEW_NOTICE_DAYS", default=14)
+if not 0 <= REVIEW_NOTICE_DAYS <= 366:
+    raise ImproperlyConfigured("REVIEW_NOTICE_DAYS must be between 0 and 366.")
+
 # --- Auditlog -----------------------------------------------------------------------
 # Models are registered explicitly in each app's ready(), with secret fields excluded
 # there (password, key_hash, private keys): nothing secret is copied into the change log.
 AUDITLOG_INCLUDE_ALL_MODELS = False
+
+# --- Identity sources ---------------------------------------------------------------
+# Sign-in with OpenID Connect: off unless the client and the provider's endpoints are set
+# (they are in the provider's /.well-known/openid-configuration).
+OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env_secret("OIDC_RP_CLIENT_SECRET")
+OIDC_OP_ISSUER = env.str("OIDC_OP_ISSUER", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", default="")
+_oidc_required = {
+    "OIDC_RP_CLIENT_SECRET": OIDC_RP_CLIENT_SECRET,
+    "OIDC_OP_ISSUER": OIDC_OP_ISSUER,
+    "OIDC_OP_AUTHORIZATION_ENDPOINT": OIDC_OP_AUTHORIZATION_ENDPOINT,
+    "OIDC_OP_TOKEN_ENDPOINT": OIDC_OP_TOKEN_ENDPOINT,
+    "OIDC_OP_USER_ENDPOINT": OIDC_OP_USER_ENDPOINT,
+    "OIDC_OP_JWKS_ENDPOINT": OIDC_OP_JWKS_ENDPOINT,
+}
+OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+if OIDC_ENABLED and not all(_oidc_required.values()):
+    missing = ", ".join(name for name, value in _oidc_required.items() if not value)
+    raise ImproperlyConfigured(f"OIDC_RP_CLIENT_ID is set, so sign-in with OpenID Connect also needs {missing}.")
+OIDC_RP_SIGN_ALGO = env.str("OIDC_RP_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", default="openid email profile")
+OIDC_TOKEN_USE_BASIC_AUTH = env.bool("OIDC_TOKEN_USE_BASIC_AUTH", default=True)
+OIDC_USE_PKCE = env.bool("OIDC_USE_PKCE", default=True)
+OIDC_TIMEOUT = env.int("OIDC_TIMEOUT_SECONDS", default=10)
+OIDC_CREATE_USER = env.bool("OIDC_CREATE_USER", default=True)
+# A local account with the same (verified) e-mail is taken over by the IdP's subject only
+# when this is on; otherwise sign-in is refused rather than merging two identities.
+OIDC_LINK_BY_EMAIL = env.bool("OIDC_LINK_BY_EMAIL", default=False)
+OIDC_IDENTITY_SOURCE = env.str("OIDC_IDENTITY_SOURCE", default="sso")
+OIDC_LOGIN_LABEL = env.str("OIDC_LOGIN_LABEL", default="Sign in with SSO")
+OIDC_AUTHENTICATE_CLASS = "identities.oidc.AuthenticateView"
+OIDC_CALLBACK_CLASS = "identities.oidc.CallbackView"
+
+# LDAP directory sync: off unless LDAP_SYNC_URL is set.
+LDAP_SYNC_URL = env.str("LDAP_SYNC_URL", default="")
+LDAP_SYNC_ENABLED = bool(LDAP_SYNC_URL)
+LDAP_SYNC_START_TLS = env.bool("LDAP_SYNC_START_TLS", default=False)
+LDAP_SYNC_CA_FILE = env.str("LDAP_SYNC_CA_FILE", default="")
+LDAP_SYNC_BIND_DN = env.str("LDAP_SYNC_BIND_DN", default="")
+LDAP_SYNC_BIND_PASSWORD = env_secret("LDAP_SYNC_BIND_PASSWORD")
+LDAP_SYNC_BASE_DN = env.str("LDAP_SYNC_BASE_DN", default="")
+if LDAP_SYNC_ENABLED and not LDAP_SYNC_BASE_DN:
+    raise ImproperlyConfigured("LDAP_SYNC_URL is set, so LDAP_SYNC_BASE_DN is needed too.")
+LDAP_SYNC_FILTER = env.str("LDAP_SYNC_FILTER", default="(objectClass=inetOrgPerson)")
+LDAP_SYNC_SOURCE = env.str("LDAP_SYNC_SOURCE", default="ldap")
+LDAP_SYNC_ATTRIBUTES = {
+    # Mandate field: directory attribute. An empty attribute name switches the field off.
+    "external_id": env.str("LDAP_SYNC_ID_ATTRIBUTE", default="entryUUID"),
+    "username": env.str("LDAP_SYNC_USERNAME_ATTRIBUTE", default="uid"),
+    "email": env.str("LDAP_SYNC_EMAIL_ATTRIBUTE", default="mail"),
+    "first_name": env.str("LDAP_SYNC_FIRST_NAME_ATTRIBUTE", default="givenName"),
+    "last_name": env.str("LDAP_SYNC_LAST_NAME_ATTRIBUTE", default="sn"),
+    "display_name": env.str("LDAP_SYNC_DISPLAY_NAME_ATTRIBUTE", default="cn"),
+    "manager": env.str("LDAP_SYNC_MANAGER_ATTRIBUTE", default="manager"),
+    "groups": env.str("LDAP_SYNC_GROUPS_ATTRIBUTE", default="memberOf"),
+}
+LDAP_SYNC_PAGE_SIZE = env.int("LDAP_SYNC_PAGE_SIZE", default=500)
+LDAP_SYNC_TIMEOUT = env.int("LDAP_SYNC_TIMEOUT_SECONDS", default=30)
+# A sync that would deactivate more people than this stops without changing anything
+# (a wrong base DN or filter looks exactly like everyone leaving). 0 means no limit.
+LDAP_SYNC_MAX_DEACTIVATIONS = env.int("LDAP_SYNC_MAX_DEACTIVATIONS", default=25)
 
 # --- Evidence and findings ----------------------------------------------------------
 # Raw payloads (prompts, tool arguments, query results) can hold secrets and personal
@@ -277,4 +407,12 @@ for _name in (
 
 # --- Demo data ----------------------------------------------------------------------
 # Extra load_demo steps from other apps (dotted paths to `step(command, people)`).
-DEMO_DATA_STEPS = ["approvals.demo.load_requests_and_grants", "governance.evidence.demo.load_agent_activity"]
+DEMO_DATA_STEPS = [
+    "approvals.ticket_demo.load_ticket_queues",
+    "approvals.demo.load_requests_and_grants",
+    "governance.demo_reviews.load_reviews",
+    # After the reviews: the owner's own grant would otherwise be an item she may not certify.
+    "identities.demo.load_owner_grant",
+    # Last: agent activity needs the grants; it then verifies the chains and computes findings.
+    "governance.evidence.demo.load_agent_activity",
+]

@@ -1,14 +1,40 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views import defaults
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from approvals.tokens import jwks_view
 
+from .api.exceptions import json_for_api
 from .health import healthz
+from .views.auth import SignInView, SignOutView
+
+api_v1 = [
+    path("", include("governance.api.urls")),
+    path("", include("identities.api.urls")),
+    path("", include("approvals.api.urls")),
+]
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path(".well-known/jwks.json", jwks_view, name="jwks"),
     path("admin/", admin.site.urls),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("reviews/", include("governance.review_urls")),
+    path("oidc/", include("identities.oidc")),
+    path("scim/v2/", include("identities.scim.urls")),
+    path("hooks/tickets/", include("approvals.ticket_hooks")),
+    path("accounts/login/", SignInView.as_view(), name="login"),
+    path("accounts/logout/", SignOutView.as_view(), name="logout"),
+    # Before the portal: its `workflows/<slug>/<tab>/` would otherwise catch `…/alignment/`.
     path("", include("governance.audit_urls")),
+    path("", include("governance.portal_urls")),
+    path("workloads/", include("identities.urls")),
+    path("access/", include("approvals.urls")),
 ]
+
+# Outside DRF's views (an unknown /api/ path, a crash in middleware) the API still answers JSON.
+handler404 = json_for_api(defaults.page_not_found, 404, "not_found", "Not found.")
+handler500 = json_for_api(defaults.server_error, 500, "server_error", "Internal error; it has been logged.")

@@ -8,9 +8,12 @@ class IdentitiesConfig(AppConfig):
     def ready(self):
         from auditlog.registry import auditlog
 
-        from .models import ApiKey, IdentitySource, User, WorkloadIdentity
+        from .models import ApiKey, DirectoryGroup, IdentitySource, ProvisioningToken, User, WorkloadIdentity
 
         auditlog.register(User, exclude_fields=["password", "last_login"])
-        auditlog.register(IdentitySource)
+        # The sync bookkeeping changes every run; the people it changes are logged instead.
+        auditlog.register(IdentitySource, exclude_fields=["last_synced_at", "last_sync_result"])
         auditlog.register(WorkloadIdentity)
         auditlog.register(ApiKey, exclude_fields=["key_hash", "last_used_at"])
+        auditlog.register(ProvisioningToken, exclude_fields=["token_hash", "last_used_at"])
+        auditlog.register(DirectoryGroup, m2m_fields={"members"})

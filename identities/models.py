@@ -22,6 +22,8 @@ class IdentitySource(models.Model):
         default=True, help_text="Changes from this source (joiners, movers, leavers) are applied to Mandate."
     )
     description = models.TextField(blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True, help_text="When a directory sync last finished.")
+    last_sync_result = models.JSONField(default=dict, blank=True, help_text="Counts of the last directory sync.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -43,6 +45,24 @@ class User(AbstractUser):
     external_id = models.CharField(
         max_length=255, blank=True, help_text="The person's identifier in the identity source (subject, DN, SCIM id)."
     )
+    manager = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reports",
+        help_text="Line manager, as the identity source reports it.",
+    )
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+    deactivated_by = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who switched the account off; empty when the identity source did.",
+    )
+    deactivation_reason = models.TextField(blank=True)
 
     objects = UserManager()
 
@@ -132,6 +152,58 @@ class WorkloadIdentity(models.Model):
                 )
         if errors:
             raise ValidationError(errors)
+
+
+class DirectoryGroup(models.Model):
+    """A group of people as an identity source reports it (LDAP group, SCIM group).
+
+    Informational: it records who the source says belongs together; it grants nothing in
+    Mandate by itself.
+    """
+
+    identity_source = models.ForeignKey(IdentitySource, on_delete=models.CASCADE, related_name="groups")
+    external_id = models.CharField(max_length=255, blank=True, help_text="The group's identifier in the source.")
+    display_name = models.CharField(max_length=255)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="directory_groups")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["identity_source__name", "display_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["identity_source", "external_id"],
+                condition=~Q(external_id=""),
+                name="group_unique_external_id_per_source",
+            ),
+        ]
+
+    def __str__(self):
+        return self.display_name
+
+
+class ProvisioningToken(models.Model):
+    """A bearer token an identity provider uses to push people into one identity source (SCIM).
+
+    Only the SHA-256 of the token is stored; the token is shown once when issued.
+    """
+
+    identity_source = models.ForeignKey(IdentitySource, on_delete=models.CASCADE, related_name="provisioning_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=24, unique=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.prefix}… ({self.identity_source})"
 
 
 def hash_api_key(plaintext: str) -> str:

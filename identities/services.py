@@ -1,17 +1,43 @@
-"""State changes for identities: API keys, workload registration."""
+"""State changes for identities: API keys, workload registration, provisioning tokens,
+leavers and returners."""
 
 import secrets
 from datetime import timedelta
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 
-from .models import ApiKey, WorkloadIdentity, hash_api_key
+from governance.exceptions import IllegalTransition, InvalidInput, NotAllowed
+from governance.models import Workflow
+
+from .choices import WorkloadKind
+from .leavers import deactivate_person, reactivate_person
+from .models import ApiKey, ProvisioningToken, WorkloadIdentity, hash_api_key
+
+# The leaver cascade lives in its own module; it is part of this service API.
+__all__ = [
+    "IdentityError",
+    "authenticate_api_key",
+    "authenticate_provisioning_token",
+    "deactivate_person",
+    "issue_api_key",
+    "issue_provisioning_token",
+    "reactivate_person",
+    "register_workload",
+    "revoke_api_key",
+    "revoke_provisioning_token",
+    "rotate_api_key",
+    "shared_external_principals",
+    "update_workload",
+]
 
 API_KEY_PREFIX = "mdt_"
+PROVISIONING_TOKEN_PREFIX = "mdp_"
 
 
-class IdentityError(Exception):
+class IdentityError(InvalidInput):
     """An identity operation that cannot be done, with a message fit for the caller."""
 
 
@@ -30,7 +56,7 @@ def issue_api_key(*, workload=None, user=None, name="", created_by=None):
     if (workload is None) == (user is None):
         raise IdentityError("An API key belongs to exactly one workload or one person.")
     if workload is not None and not WorkloadIdentity.objects.filter(pk=workload.pk, status="active").exists():
-        raise IdentityError(f"Workload “{workload}” is not active; no key can be issued.")
+        raise IllegalTransition(f"Workload “{workload}” is not active; no key can be issued.")
     prefix, plaintext = _new_key()
     key = ApiKey.objects.create(
         workload=workload, user=user, name=name, prefix=prefix, key_hash=hash_api_key(plaintext), created_by=created_by
@@ -43,7 +69,7 @@ def rotate_api_key(key, *, grace=timedelta(hours=24), rotated_by=None):
     """Issue a replacement key; the old one keeps working for `grace`, then stops."""
     key = ApiKey.objects.select_for_update().get(pk=key.pk)
     if key.revoked_at is not None:
-        raise IdentityError("A revoked key cannot be rotated.")
+        raise IllegalTransition("A revoked key cannot be rotated.")
     new_key, plaintext = issue_api_key(workload=key.workload, user=key.user, name=key.name, created_by=rotated_by)
     deadline = timezone.now() + grace
     if key.expires_at is None or key.expires_at > deadline:
@@ -74,3 +100,177 @@ def authenticate_api_key(plaintext):
         if key.workload_id:
             WorkloadIdentity.objects.filter(pk=key.workload_id).update(last_used_at=now)
     return key
+
+
+# --- Workloads ----------------------------------------------------------------------
+
+
+def _lock_principal(principal):
+    """Serialise registrations of one external principal across workflows.
+
+    The shared-principal rule reads other rows, which a row lock cannot guard before they
+    exist; a transaction-scoped advisory lock on the name does. SQLite takes the database
+    write lock at the start of the transaction, which serialises writers anyway.
+    """
+    if principal and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"workload-principal:{principal}"])
+
+
+# What a person fills in to register a workload; the form and the API use the same list.
+WORKLOAD_FIELDS = (
+    "name",
+    "slug",
+    "kind",
+    "description",
+    "owner",
+    "workflow",
+    "identity_source",
+    "external_principal",
+)
+
+
+@transaction.atomic
+def register_workload(
+    *,
+    by=None,
+    workflow,
+    owner,
+    name,
+    slug,
+    kind=WorkloadKind.AI_AGENT,
+    identity_source=None,
+    external_principal="",
+    description="",
+):
+    """Register a workload identity in `workflow`, owned by `owner`; return it.
+
+    `by` is the person registering it (None for trusted callers such as the admin or a
+    sync): only the workflow's owners may bind workloads to it. Refused (InvalidInput,
+    with field errors) when the workflow is retired or has no
+    control owner, the owner is not an active person, or the external principal is
+    already used by a workload of another workflow: one identity shared by several AI
+    tools cannot be governed.
+    """
+    external_principal = (external_principal or "").strip()
+    _lock_principal(external_principal)
+    workflow = Workflow.objects.select_for_update().filter(pk=getattr(workflow, "pk", workflow)).first()
+    if workflow is None:
+        raise InvalidInput("Unknown workflow.", field_errors={"workflow": ["Unknown workflow."]})
+    if by is not None:
+        from governance import permissions
+
+        if not permissions.can_register_workload(by, workflow):
+            raise NotAllowed(f"Only the owners of “{workflow}” may bind workloads to it.")
+    if workflow.status == "retired" or workflow.control_owner_id is None:
+        message = f"Workflow “{workflow}” is {'retired' if workflow.status == 'retired' else 'unowned'}."
+        raise InvalidInput(message, field_errors={"workflow": [message]})
+    workload = WorkloadIdentity(
+        workflow=workflow,
+        owner=owner,
+        name=name,
+        slug=slug,
+        kind=kind,
+        identity_source=identity_source,
+        external_principal=external_principal,
+        description=description,
+    )
+    try:
+        workload.full_clean()
+    except ValidationError as exc:
+        errors = exc.message_dict
+        raise InvalidInput(" ".join(m for messages in errors.values() for m in messages), field_errors=errors)
+    workload.save()
+    return workload
+
+
+# What an update may change (the workflow is fixed for life).
+WORKLOAD_FIELDS = (
+    "name",
+    "slug",
+    "kind",
+    "description",
+    "owner",
+    "workflow",
+    "identity_source",
+    "external_principal",
+)
+
+
+@transaction.atomic
+def update_workload(workload, *, by, **changes):
+    """Change a workload's description, owner or principal. Its workflow never changes."""
+    from governance.services import apply_changes, save_validated
+
+    workload = WorkloadIdentity.objects.select_for_update().get(pk=workload.pk)
+    if "workflow" in changes and changes["workflow"] != workload.workflow:
+        raise InvalidInput(
+            "A workload is bound to one workflow for life; register another workload instead.",
+            field_errors={"workflow": ["This field cannot be changed."]},
+        )
+    changes.pop("workflow", None)
+    changed = apply_changes(workload, changes, WORKLOAD_FIELDS)
+    if changed:
+        save_validated(workload, update_fields=[*changed, "updated_at"])
+    return workload
+
+
+def shared_external_principals():
+    """Principals used by workloads of more than one workflow: {principal: [workloads]}.
+
+    Registration refuses new ones; this finds those that predate the rule or were written
+    around it.
+    """
+    shared = (
+        WorkloadIdentity.objects.exclude(external_principal="")
+        .values("external_principal")
+        .annotate(workflows=Count("workflow", distinct=True))
+        .filter(workflows__gt=1)
+        .values_list("external_principal", flat=True)
+    )
+    found = {}
+    for workload in WorkloadIdentity.objects.filter(external_principal__in=list(shared)).select_related("workflow"):
+        found.setdefault(workload.external_principal, []).append(workload)
+    return found
+
+
+# --- Provisioning tokens (SCIM) -----------------------------------------------------
+
+
+@transaction.atomic
+def issue_provisioning_token(source, *, name="", created_by=None):
+    """Create a bearer token for pushing people into `source`; return (token, plaintext).
+
+    The plaintext is returned once; only its SHA-256 is stored.
+    """
+    prefix = PROVISIONING_TOKEN_PREFIX + secrets.token_hex(4)
+    plaintext = f"{prefix}_{secrets.token_urlsafe(32)}"
+    token = ProvisioningToken.objects.create(
+        identity_source=source, name=name, prefix=prefix, token_hash=hash_api_key(plaintext), created_by=created_by
+    )
+    return token, plaintext
+
+
+@transaction.atomic
+def revoke_provisioning_token(token):
+    """Stop a provisioning token at once. Revoking a revoked token is a no-op."""
+    ProvisioningToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    token.refresh_from_db()
+    return token
+
+
+def authenticate_provisioning_token(plaintext):
+    """Return the unrevoked ProvisioningToken for `plaintext`, or None."""
+    if not plaintext or not plaintext.startswith(PROVISIONING_TOKEN_PREFIX):
+        return None
+    token = (
+        ProvisioningToken.objects.select_related("identity_source")
+        .filter(token_hash=hash_api_key(plaintext), revoked_at__isnull=True)
+        .first()
+    )
+    if token is None:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        ProvisioningToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token

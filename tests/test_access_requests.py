@@ -206,3 +206,10 @@ def test_a_future_start_is_honoured(read_policy, requester):
     start = timezone.now() + timedelta(hours=1)
     grant = ask(read_policy, requester=requester, starts_at=start).grant
     assert grant.starts_at == start and grant.expires_at == start + timedelta(seconds=600)
+
+
+def test_the_workflow_is_read_afresh_not_trusted_from_the_caller(read_policy, requester):
+    stale = read_policy.workflow
+    type(stale).objects.filter(pk=stale.pk).update(status="suspended")
+    request = ask(read_policy, requester=requester)
+    assert request.state == "denied" and "is suspended, not active" in request.decision_reasons[0]

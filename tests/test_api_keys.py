@@ -6,8 +6,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from governance.exceptions import IllegalTransition
 from identities.models import ApiKey, hash_api_key
-from identities.services import IdentityError, authenticate_api_key, issue_api_key, revoke_api_key, rotate_api_key
+from identities.services import authenticate_api_key, issue_api_key, revoke_api_key, rotate_api_key
 
 pytestmark = pytest.mark.django_db
 
@@ -55,5 +56,5 @@ def test_a_rotated_key_works_during_the_grace_period_only(agent):
 def test_a_suspended_workload_gets_no_new_key(agent):
     agent.status = "suspended"
     agent.save()
-    with pytest.raises(IdentityError, match="not active"):
+    with pytest.raises(IllegalTransition, match="not active"):
         issue_api_key(workload=agent)

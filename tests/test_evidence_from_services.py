@@ -154,3 +154,20 @@ def test_evidence_rolls_back_with_the_change_it_records(read_policy, requester, 
     # The chain head rolled back too: the next record starts the chain again.
     ask(read_policy, person=requester)
     assert EvidenceRecord.objects.filter(workflow=workflow).order_by("sequence").first().sequence == 1
+
+
+def test_review_decisions_are_recorded(workflow, agent, requester, owner):
+    from governance.reviews import decide_item, open_campaign
+    from tests.review_helpers import DAY, T0, at, long_policy, workload_grant
+
+    workflow.next_review_due = T0 + 10 * DAY
+    workflow.save()
+    with at(T0):
+        grant = workload_grant(long_policy(workflow), agent, requester)
+        campaign = open_campaign(workflow)
+    with at(T0 + DAY):
+        decide_item(campaign.items.get(kind="grant"), by=owner, decision="revoke", comment="Nobody uses it.")
+    review = EvidenceRecord.objects.get(workflow=workflow, kind="review")
+    assert (review.outcome, review.actor_id, review.grant_id) == ("revoked", owner.pk, grant.pk)
+    assert review.on_behalf_of_id == requester.pk and "Nobody uses it." in review.summary
+    assert verify_workflow_chain(workflow).ok

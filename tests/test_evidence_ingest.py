@@ -198,6 +198,17 @@ def test_values_of_the_wrong_type_are_refused_not_crashed_on(agent):
     assert set(errors[2]) == {"payload_sha256", "grant"} and "JSON object" in errors[3]["non_field_errors"][0]
 
 
+def test_text_that_is_not_unicode_and_ids_out_of_range_are_refused(agent):
+    with pytest.raises(InvalidInput) as caught:
+        ingest_evidence_batch(
+            agent,
+            [tool_call(summary="half a \udb32 pair", payload={"k": "\ud800"}, grant=2**70, **{"\udc00": 1})],
+        )
+    errors = caught.value.field_errors[0]
+    assert "valid Unicode" in errors["summary"][0] and "plain JSON" in errors["payload"][0]
+    assert "grant" in errors and "\\udc00" in errors["non_field_errors"][0]
+
+
 def test_text_with_nul_characters_is_refused(agent):
     with pytest.raises(InvalidInput) as caught:
         ingest_evidence_batch(agent, [tool_call(tool_name="bad\x00name")])

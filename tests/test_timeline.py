@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from approvals.services import authorize, revoke_grant, submit_request
 from governance.evidence.services import record_evidence
-from governance.evidence.timeline import workflow_timeline
 from governance.exceptions import InvalidInput
+from governance.timeline import workflow_timeline
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +42,7 @@ def test_the_story_of_a_workflow_from_registration_to_revocation(owner, requeste
     authorize(workflow=workflow, scope="github:repo:read", workload=agent, task_ref="run-1")
     record_evidence(workflow=workflow, kind="tool_call", workload=agent, tool_name="git.clone", outcome="success")
     revoke_grant(grant, by=owner, reason="done early")
-    titles = [entry.title for entry in all_entries(workflow, limit=3)]
+    titles = [entry.summary for entry in all_entries(workflow, limit=3, newest_first=False)]
     assert titles[0] == f"Workflow “{workflow}” created"
     expected_in_order = [
         f"Workflow “{workflow}” created",
@@ -67,13 +67,13 @@ def test_pages_follow_each_other_without_gaps_or_repeats_at_equal_timestamps(wor
             record_evidence(workflow=workflow, kind="action", workload=agent, summary=f"same instant {n}")
         workflow.description = "changed at the same instant"
         workflow.save()
-    every = all_entries(workflow, limit=2)
+    every = all_entries(workflow, limit=2, newest_first=False)
     keys = [(e.source, e.pk) for e in every]
     assert len(keys) == len(set(keys))
     assert [e.sort_key for e in every] == sorted(e.sort_key for e in every)
     same = [e for e in every if e.at == moment]
     assert len(same) == 8 and not same[0].is_evidence  # the change log first at a tie
-    newest = all_entries(workflow, limit=3, newest_first=True)
+    newest = all_entries(workflow, limit=3)
     assert [(e.source, e.pk) for e in newest] == list(reversed(keys))
 
 
@@ -85,30 +85,35 @@ def test_a_bad_cursor_is_refused(workflow):
 def test_other_workflows_do_not_leak_into_the_timeline(workflow, owner, identity_source):
     other = factories.WorkflowFactory(control_owner=owner, identity_source=identity_source, name="Elsewhere")
     record_evidence(workflow=other, kind="action", summary="somewhere else")
-    titles = " ".join(e.title + e.detail for e in all_entries(workflow))
+    titles = " ".join(e.summary + e.detail for e in all_entries(workflow))
     assert "Elsewhere" not in titles and "somewhere else" not in titles
 
 
-def test_the_timeline_page_is_for_owners_and_auditors(client, workflow, agent, owner, auditor, outsider):
+def timeline_url(slug):
+    return reverse("governance:workflow_tab", args=[slug, "timeline"])
+
+
+def test_the_timeline_tab_is_for_owners_and_auditors(client, workflow, agent, owner, auditor, outsider):
     record_evidence(workflow=workflow, kind="tool_call", workload=agent, tool_name="jira.comment", summary="hello")
-    url = reverse("audit:timeline", args=[workflow.slug])
+    url = timeline_url(workflow.slug)
     assert client.get(url).status_code == 302
     for person in (owner, auditor):
         client.force_login(person)
         response = client.get(url)
         assert response.status_code == 200 and "jira.comment" in response.content.decode()
     client.force_login(outsider)
-    assert client.get(url).status_code == 403
-    assert client.get(reverse("audit:timeline", args=["nope"])).status_code == 404
+    assert client.get(url).status_code == 404
+    assert client.get(timeline_url("nope")).status_code == 404
 
 
-def test_the_timeline_page_pages_on(client, workflow, owner):
+def test_the_timeline_tab_pages_on_and_shows_the_chain(client, workflow, owner):
     for n in range(60):
         record_evidence(workflow=workflow, kind="action", summary=f"step {n}")
     client.force_login(owner)
-    first = client.get(reverse("audit:timeline", args=[workflow.slug]))
-    cursor = first.context["page"].next_cursor
-    assert cursor and len(first.context["page"].entries) == 50
-    second = client.get(reverse("audit:timeline", args=[workflow.slug]), {"cursor": cursor})
-    assert second.status_code == 200 and "step 59" in second.content.decode()
-    assert client.get(reverse("audit:timeline", args=[workflow.slug]), {"cursor": "x"}).status_code == 400
+    first = client.get(timeline_url(workflow.slug))
+    cursor = first.context["older_cursor"]
+    assert cursor and len(first.context["entries"]) == 50 and "step 59" in first.content.decode()
+    assert "Evidence chain: 60 records" in first.content.decode()
+    second = client.get(timeline_url(workflow.slug), {"cursor": cursor})
+    assert second.status_code == 200 and "step 0" in second.content.decode()
+    assert client.get(timeline_url(workflow.slug), {"cursor": "x"}).status_code == 400

@@ -89,6 +89,36 @@ class WorkerProcess:
             self.log.close()
 
 
+class BeatProcess(WorkerProcess):
+    """Starts `celery beat` as a subprocess reading the database schedule of the test database."""
+
+    def __init__(self, broker_url, log_path, schedule_path):
+        super().__init__(broker_url, log_path)
+        self.schedule_path = schedule_path
+
+    def start(self, timeout=2):
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "governance.settings_test",
+            "DATABASE_URL": database_url(),
+            "CELERY_BROKER_URL": self.broker_url,
+        }
+        self.log = open(self.log_path, "w")  # noqa: SIM115 (closed in stop)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "governance", "beat", "--loglevel=DEBUG", "-s", self.schedule_path],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        # Beat answers no ping: make sure it did not die at start-up; callers then wait for
+        # the effects of the jobs it sends.
+        time.sleep(min(timeout, 2))
+        if self.process.poll() is not None:
+            raise RuntimeError(f"celery beat exited: {Path(self.log_path).read_text()[-2000:]}")
+        return self
+
+
 def reset_connection_pools(app):
     """Drop pooled broker connections so the next publish connects to the new broker URL."""
     from kombu import pools
@@ -138,3 +168,18 @@ def wait_for(predicate, timeout=20, interval=0.2):
             return True
         time.sleep(interval)
     return False
+
+
+@pytest.fixture
+def start_beat(celery_broker, tmp_path):
+    """Call to start a real beat on the database schedule; stopped at teardown."""
+    beats = []
+
+    def start():
+        beat = BeatProcess(celery_broker, tmp_path / f"beat-{len(beats)}.log", str(tmp_path / "beat-schedule"))
+        beats.append(beat)
+        return beat.start()
+
+    yield start
+    for beat in beats:
+        beat.stop()

@@ -1,6 +1,7 @@
 """State changes of access requests and grants. Views, the API, tasks and adapters call these."""
 
 from .authorization import AuthorizationResult, authorize
+from .credentials import reissue_grant_token
 from .grants import (
     complete_task,
     expire_due_grants,
@@ -34,6 +35,7 @@ __all__ = [
     "extend_grant",
     "issue_grant",
     "reactivate_workload",
+    "reissue_grant_token",
     "revoke_grant",
     "revoke_grants_of",
     "submit_request",

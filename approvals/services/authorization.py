@@ -39,12 +39,16 @@ def _slug(workflow):
     return workflow if isinstance(workflow, str) else workflow.slug
 
 
-def authorize(*, workflow, scope, workload=None, user=None, task_ref=None, token_claims=None, now=None):
+def authorize(
+    *, workflow, scope, workload=None, user=None, task_ref=None, token_claims=None, resource="", action="", now=None
+):
     """Answer allow/deny with reasons from active, unexpired grants.
 
     `workflow` is a Workflow or its slug. With `token_claims` (a verified grant token) the
     answer also requires the token to be the grant's current one, so revoking or
-    re-minting makes an old token fail at once.
+    re-minting makes an old token fail at once. `resource` and `action` (what the tool
+    call is about to touch and do) do not change the answer; they travel with the
+    `authorization_checked` signal into the evidence record.
     """
     now = now or timezone.now()
     if (workload is None) == (user is None):
@@ -88,6 +92,8 @@ def authorize(*, workflow, scope, workload=None, user=None, task_ref=None, token
         workflow=slug,
         scope=scope,
         task_ref=task_ref or "",
+        resource=resource or "",
+        action=action or "",
     )
     return result
 

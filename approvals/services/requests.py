@@ -12,8 +12,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from governance.exceptions import IllegalTransition, InvalidInput, NotAllowed
-from governance.models import Policy
-from identities.models import User
+from governance.models import Policy, Workflow
+from identities.models import User, WorkloadIdentity
 
 from .. import signals
 from ..choices import Channel, Decision, PolicyEffect, RequestState
@@ -170,6 +170,16 @@ def _submit(
     extends,
     now,
 ):
+    # Decide on the rows as they are now, and hold them until commit: a workflow being
+    # suspended, or a workload hitting the kill switch, waits for this request to settle
+    # and then ends its grant, instead of missing it.
+    workflow = (
+        Workflow.objects.select_for_update(of=("self",))
+        .select_related("control_owner", "backup_owner")
+        .get(pk=workflow.pk)
+    )
+    if workload is not None:
+        workload = WorkloadIdentity.objects.select_for_update(of=("self",)).select_related("owner").get(pk=workload.pk)
     policy = Policy.objects.filter(workflow=workflow, entitlement=entitlement).first()
     ctx = build_context(
         workflow=workflow,

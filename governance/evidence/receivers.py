@@ -1,7 +1,7 @@
 """Evidence for the approval services' domain events, written in their transaction.
 
-Each receiver turns one event (see `approvals/signals.py` for the arguments) into one
-evidence record. They run inside the service's transaction, so the record commits or
+Each receiver turns one event (see `approvals/signals.py` and `governance/signals.py` for
+the arguments) into one evidence record. They run inside the service's transaction, so the record commits or
 rolls back with the state change; an error here fails the change rather than leaving it
 unrecorded.
 """
@@ -12,6 +12,7 @@ from django.dispatch import receiver
 
 from approvals import signals
 from governance.choices import EvidenceKind, EvidenceOutcome
+from governance.signals import review_item_decided
 
 from .services import record_evidence
 
@@ -160,7 +161,7 @@ def on_grant_ended(sender, grant, reason="", **kwargs):
 
 
 @receiver(signals.authorization_checked, dispatch_uid="evidence.authorization_checked")
-def on_authorization_checked(sender, result, subject, workflow, scope, task_ref="", **kwargs):
+def on_authorization_checked(sender, result, subject, workflow, scope, task_ref="", resource="", action="", **kwargs):
     from approvals.models import Grant
     from governance.models import Workflow
     from identities.models import WorkloadIdentity
@@ -185,11 +186,15 @@ def on_authorization_checked(sender, result, subject, workflow, scope, task_ref=
         on_behalf_of=on_behalf_of,
         grant=result.grant_id,
         task_ref=task_ref or "",
-        target_resource=scope,
-        summary="; ".join(result.reasons),
+        # What the call is about to touch and do when the caller says so; else the scope.
+        target_resource=resource or scope,
+        tool_name=action or "",
+        summary=f"“{scope}”: " + "; ".join(result.reasons),
         payload={
             "scope": scope,
             "task_ref": task_ref or "",
+            "resource": resource or "",
+            "action": action or "",
             "allow": result.allow,
             "reasons": list(result.reasons),
             "grant": result.grant_id,
@@ -208,4 +213,22 @@ def on_workload_suspended(sender, workload, reason="", by=None, **kwargs):
         actor=getattr(by, "pk", None),
         summary=f"Workload “{workload}” suspended: {reason}",
         payload={"workload": workload.pk, "reason": reason},
+    )
+
+
+@receiver(review_item_decided, dispatch_uid="evidence.review_item_decided")
+def on_review_item_decided(sender, campaign, item, by=None, **kwargs):
+    outcome = item.outcome if item.outcome in EvidenceOutcome.values else ""
+    who = str(by) if by is not None else "Mandate"
+    comment = f": {item.comment}" if item.comment else ""
+    record_evidence(
+        workflow=campaign.workflow_id,
+        kind=EvidenceKind.REVIEW,
+        outcome=outcome,
+        actor=getattr(by, "pk", None),
+        grant=item.grant_id,
+        workload=item.workload_id,
+        on_behalf_of=item.grant.on_behalf_of_id if item.grant_id else None,
+        summary=f"{who} {item.get_outcome_display().lower()} “{item.label}” in review #{campaign.pk}{comment}",
+        payload={"campaign": campaign.pk, "item": item.pk, "kind": item.kind, "outcome": item.outcome},
     )

@@ -82,6 +82,26 @@ def chain_content(values: dict) -> dict:
     return content
 
 
+def _is_utf8(text):
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shown(name):
+    """A field name safe to put in an error message, whatever the client sent."""
+    return str(name).encode("utf-8", "backslashreplace").decode("utf-8")[:50]
+
+
+def _grant_id(value):
+    """A grant id as sent, if it can be one (a positive 64-bit integer), else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63:
+        return value
+    return None
+
+
 def _pk(value):
     return getattr(value, "pk", value)
 
@@ -93,7 +113,7 @@ def _payload_fields(payload, payload_sha256, errors):
         try:
             encoded = canonical_json(payload)
         except (TypeError, ValueError) as exc:
-            errors.setdefault("payload", []).append(f"The payload must be plain JSON ({exc}).")
+            errors.setdefault("payload", []).append(f"The payload must be plain JSON ({_shown(exc)}).")
             return "", None
         limit = settings.EVIDENCE_MAX_PAYLOAD_BYTES
         if len(encoded) > limit:
@@ -121,6 +141,9 @@ def _clean_text(name, value, limit, errors):
         return ""
     if "\x00" in value:
         errors.setdefault(name, []).append("Must not contain NUL characters.")
+        return ""
+    if not _is_utf8(value):
+        errors.setdefault(name, []).append("Must be valid Unicode text (no lone surrogates).")
         return ""
     value = value.strip()
     if len(value) > limit:
@@ -288,7 +311,7 @@ def _clean_agent_item(item, workload, grants, now):
     errors = {}
     unknown = sorted(set(item) - AGENT_ITEM_FIELDS)
     if unknown:
-        errors["non_field_errors"] = [f"Unknown field(s): {', '.join(unknown)}."]
+        errors["non_field_errors"] = [f"Unknown field(s): {', '.join(_shown(name) for name in unknown[:10])}."]
     kind = item.get("kind")
     if not kind:
         errors["kind"] = ["This field is required."]
@@ -304,10 +327,10 @@ def _clean_agent_item(item, workload, grants, now):
     occurred_at = _parse_occurred_at(item.get("occurred_at"), now, errors)
     grant = None
     if item.get("grant") is not None:
-        grant_id = item["grant"]
-        grant = grants.get(grant_id) if isinstance(grant_id, int) and not isinstance(grant_id, bool) else None
+        grant_id = _grant_id(item["grant"])
+        grant = grants.get(grant_id) if grant_id else None
         if grant is None:
-            errors["grant"] = [f"Grant {grant_id!r} is not a grant of workload “{workload}”."]
+            errors["grant"] = [f"Grant {_shown(repr(item['grant']))} is not a grant of workload “{workload}”."]
     # The person acted for comes from Mandate's own grants, never from the agent's claim.
     on_behalf_of_id = grant["on_behalf_of_id"] if grant else None
     if on_behalf_of_id is None and cleaned["task_ref"]:
@@ -333,8 +356,12 @@ def _grants_named_in(workload, items):
     from approvals.models import Grant
 
     dicts = [item for item in items if isinstance(item, dict)]
-    grant_ids = {i["grant"] for i in dicts if isinstance(i.get("grant"), int) and not isinstance(i["grant"], bool)}
-    task_refs = {i["task_ref"].strip() for i in dicts if isinstance(i.get("task_ref"), str) and i["task_ref"].strip()}
+    grant_ids = {_grant_id(i.get("grant")) for i in dicts} - {None}
+    task_refs = {
+        i["task_ref"].strip()
+        for i in dicts
+        if isinstance(i.get("task_ref"), str) and i["task_ref"].strip() and _is_utf8(i["task_ref"])
+    }
     return {
         g["pk"]: g
         for g in Grant.objects.filter(workload=workload, workflow_id=workload.workflow_id)

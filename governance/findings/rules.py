@@ -277,7 +277,6 @@ def used_after_task(now):
             Q(grant_id=grant.pk) | (Q(task_ref=grant.task_ref) & subject),
             workflow_id=grant.workflow_id,
             kind=EvidenceKind.AUTHORIZATION,
-            target_resource=grant.entitlement.scope,
             occurred_at__gt=grant.ended_at,
         ).aggregate(
             checks=Count("pk"),
@@ -294,7 +293,7 @@ def used_after_task(now):
             "grant",
             str(grant.pk),
             f"Grant #{grant.pk} was used after its task “{grant.task_ref}” was completed",
-            f"{grant.subject_label} made {later['checks']} authorization checks for “{grant.entitlement}” after "
+            f"{grant.subject_label} made {later['checks']} authorization checks for the task after "
             f"{grant.ended_at:%Y-%m-%d %H:%M %Z} ({later['allowed']} allowed), the last at "
             f"{later['last']:%Y-%m-%d %H:%M %Z}. The agent keeps acting after its task: check or suspend it.",
             link_to(grant.workload) if grant.workload_id else link_to(grant),
@@ -315,7 +314,7 @@ def broken_evidence_chains(now):
             str(head.workflow_id),
             f"The evidence chain of “{head.workflow}” is broken",
             f"Verified {head.verified_at:%Y-%m-%d %H:%M %Z}: {head.verification_problem}",
-            reverse("audit:timeline", args=[head.workflow.slug]),
+            reverse("governance:workflow_tab", args=[head.workflow.slug, "timeline"]),
             "See the timeline",
         )
 

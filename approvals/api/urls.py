@@ -1,0 +1,15 @@
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+from .views import AccessRequestViewSet, AuthorizeView, CompleteTaskView, GrantViewSet
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("access-requests", AccessRequestViewSet, basename="access-request")
+router.register("grants", GrantViewSet, basename="grant")
+
+urlpatterns = [
+    *router.urls,
+    path("tasks/complete", CompleteTaskView.as_view(), name="tasks-complete"),
+    path("authorize", AuthorizeView.as_view(), name="authorize"),
+]

@@ -1,0 +1,3 @@
+from .adapter import GitHubIssuesAdapter
+
+__all__ = ["GitHubIssuesAdapter"]

@@ -1,0 +1,110 @@
+"""HTTP plumbing shared by the remote adapters: timeouts, error classes, no secret leaks."""
+
+import hashlib
+import hmac
+import logging
+
+import requests
+
+from .errors import TicketError
+
+log = logging.getLogger("approvals.tickets")
+
+# 408 and 429 are the server asking us to come back later; 5xx are its own trouble.
+TRANSIENT_STATUSES = {408, 425, 429, 500, 502, 503, 504}
+
+
+class HttpClient:
+    """A thin `requests` wrapper that turns every failure into a `TicketError`.
+
+    Messages carry the method, the path and the vendor's own error text (shortened), never
+    headers, so credentials cannot end up in an error row or a log line.
+    """
+
+    def __init__(self, base_url, *, auth_headers=None, auth=None, timeout=(5, 20), session=None, vendor="remote"):
+        self.base_url = (base_url or "").rstrip("/")
+        self.auth_headers = auth_headers or {}
+        self.auth = auth
+        self.timeout = timeout
+        self.session = session or requests.Session()
+        self.vendor = vendor
+
+    def url(self, path):
+        return path if path.startswith("http") else f"{self.base_url}{path}"
+
+    def request(self, method, path, *, expected=(200, 201, 204), **kwargs):
+        headers = {"Accept": "application/json", **self.auth_headers, **kwargs.pop("headers", {})}
+        try:
+            response = self.session.request(
+                method, self.url(path), headers=headers, auth=self.auth, timeout=self.timeout, **kwargs
+            )
+        except requests.Timeout:
+            raise TicketError(f"{self.vendor}: {method} {path} timed out.", permanent=False)
+        except requests.ConnectionError as exc:
+            raise TicketError(f"{self.vendor}: cannot connect for {method} {path} ({type(exc).__name__}).")
+        except requests.RequestException as exc:
+            raise TicketError(f"{self.vendor}: {method} {path} failed ({type(exc).__name__}).", permanent=True)
+        if response.status_code in expected:
+            return response
+        detail = short_error(response)
+        message = f"{self.vendor}: {method} {path} answered {response.status_code}{detail}"
+        if response.status_code in TRANSIENT_STATUSES:
+            raise TicketError(message, permanent=False)
+        if response.status_code in (401, 403):
+            message += " — check the connection's credential and its permissions."
+        log.info("ticket call refused: %s", message)
+        raise TicketError(message, permanent=True)
+
+    def json(self, method, path, **kwargs):
+        response = self.request(method, path, **kwargs)
+        if response.status_code == 204 or not response.content:
+            return {}
+        try:
+            return response.json()
+        except ValueError:
+            raise TicketError(f"{self.vendor}: {method} {path} did not answer JSON.", permanent=False)
+
+
+def short_error(response, limit=300) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        text = (response.text or "").strip()
+        return f": {text[:limit]}" if text else ""
+    for key in ("errorMessages", "message", "error", "errors"):
+        if key in data and data[key]:
+            value = data[key]
+            if isinstance(value, dict):
+                value = value.get("message") or value
+            return f": {str(value)[:limit]}"
+    return ""
+
+
+def hmac_signature_matches(secret: str, body: bytes, presented: str, *, prefix: str = "sha256=") -> bool:
+    """Constant-time check of an HMAC-SHA256 body signature like `sha256=<hex>`."""
+    if not secret or not presented or not presented.startswith(prefix):
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, presented[len(prefix) :].strip().lower())
+
+
+def sign(secret: str, body: bytes, *, prefix: str = "sha256=") -> str:
+    """The signature a sender computes; used by tests and by the README's scrip examples."""
+    return prefix + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def header(headers: dict, name: str) -> str:
+    """Case-insensitive header lookup over a plain dict."""
+    lowered = name.lower()
+    for key, value in (headers or {}).items():
+        if key.lower() == lowered:
+            return value
+    return ""
+
+
+def basic_or_bearer(secret: str, *, bearer_word="Bearer"):
+    """`user:password` becomes HTTP basic auth; anything else a bearer-style token header."""
+    if ":" in secret:
+        user, _, password = secret.partition(":")
+        return {}, (user, password)
+    return {"Authorization": f"{bearer_word} {secret}"}, None

@@ -1,0 +1,3 @@
+from .adapter import JiraCloudAdapter, JiraDataCenterAdapter
+
+__all__ = ["JiraCloudAdapter", "JiraDataCenterAdapter"]

@@ -1,0 +1,3 @@
+from .adapter import PortalAdapter
+
+__all__ = ["PortalAdapter"]

@@ -1,0 +1,3 @@
+from .adapter import RequestTrackerAdapter
+
+__all__ = ["RequestTrackerAdapter"]

@@ -1,0 +1,3 @@
+from .adapter import ServiceNowAdapter
+
+__all__ = ["ServiceNowAdapter"]

@@ -1,0 +1,67 @@
+"""Bearer authentication for the API: workload API keys and personal access tokens.
+
+`Authorization: Bearer mdt_…` is looked up by its hash (`identities.services.
+authenticate_api_key`, which also records `last_used_at`).
+- A workload's key: `request.user` is a `WorkloadPrincipal` (never a `User`), whose
+  `.workload` permission rules read; `request.auth` is the `ApiKey`.
+- A person's personal access token: `request.user` is that person, with exactly their own
+  permissions; `request.auth` is the `ApiKey`.
+A Bearer value that is not a valid, unexpired, unrevoked key is a 401 — it never falls
+back to the session. Without the header, the next class (session, with CSRF) is tried.
+"""
+
+from auditlog.context import auditlog_value
+from rest_framework import authentication, exceptions
+
+from identities.principals import WorkloadPrincipal
+from identities.services import authenticate_api_key
+
+KEYWORD = "Bearer"
+
+
+def bearer_value(request):
+    """The credential after `Bearer `, or None when the header is absent or another scheme."""
+    header = authentication.get_authorization_header(request).split()
+    if not header or header[0].lower() != KEYWORD.lower().encode():
+        return None
+    if len(header) != 2:
+        raise exceptions.AuthenticationFailed("Malformed Authorization header: expected `Bearer <key>`.")
+    try:
+        return header[1].decode()
+    except UnicodeError:
+        raise exceptions.AuthenticationFailed("Malformed Authorization header: the key is not text.")
+
+
+def attribute_audit_actor(user):
+    """Name the person as the actor of the audit-log entries this request writes.
+
+    The audit-log middleware runs before DRF authenticates a Bearer key, so it saw an
+    anonymous request; a personal token's owner is filled in here. Workloads are not
+    `User`s and are recorded as evidence, not as audit-log actors.
+    """
+    try:
+        context = auditlog_value.get()
+    except LookupError:
+        return
+    context["actor"] = user
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Bearer <key>` for workload keys and personal access tokens."""
+
+    def authenticate(self, request):
+        value = bearer_value(request)
+        if value is None:
+            return None
+        key = authenticate_api_key(value)
+        if key is None:
+            raise exceptions.AuthenticationFailed("Invalid, expired or revoked API key.")
+        if key.workload_id is not None:
+            return WorkloadPrincipal(key.workload, credential=key), key
+        if not key.user.is_active:
+            raise exceptions.AuthenticationFailed("The owner of this personal access token is deactivated.")
+        attribute_audit_actor(key.user)
+        return key.user, key
+
+    def authenticate_header(self, request):
+        return f'{KEYWORD} realm="api"'

@@ -1,0 +1,108 @@
+"""One JSON error shape for the whole API.
+
+    {"status": 409, "code": "illegal_transition", "message": "…", "fields": {}}
+
+`message` is one sentence fit to show a person or log from an agent; `fields` maps a
+field name to its messages on a 400 (empty otherwise). Domain errors from services
+(`governance.exceptions`) keep their status and code; DRF's own errors (validation,
+authentication, permission, not found, throttling) and Django's are mapped to the same
+shape, so a client parses every non-2xx answer the same way.
+"""
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+from governance.exceptions import MandateError
+
+NON_FIELD = "non_field_errors"
+
+
+def error_response(http_status, code, message, fields=None, headers=None):
+    set_rollback()
+    body = {"status": http_status, "code": code, "message": message, "fields": fields or {}}
+    return Response(body, status=http_status, headers=headers)
+
+
+def _as_messages(detail):
+    """DRF error detail (str, list, dict, nested) → plain strings, dicts and lists."""
+    if isinstance(detail, dict):
+        return {str(key): _as_messages(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [_as_messages(item) for item in detail]
+    return str(detail)
+
+
+def _first_message(fields):
+    for name, messages in fields.items():
+        while isinstance(messages, (list, dict)) and messages:
+            messages = messages[0] if isinstance(messages, list) else next(iter(messages.values()))
+        if isinstance(messages, str):
+            return messages if name == NON_FIELD else f"{name}: {messages}"
+    return "Invalid input."
+
+
+def _validation_fields(detail):
+    detail = _as_messages(detail)
+    if isinstance(detail, dict):
+        return {name: value if isinstance(value, (list, dict)) else [value] for name, value in detail.items()}
+    return {NON_FIELD: detail if isinstance(detail, list) else [detail]}
+
+
+def _django_validation_fields(exc):
+    if hasattr(exc, "error_dict"):
+        return {("non_field_errors" if k == "__all__" else k): v for k, v in exc.message_dict.items()}
+    return {NON_FIELD: list(exc.messages)}
+
+
+def api_exception_handler(exc, context):
+    if isinstance(exc, MandateError):
+        fields = {name: v if isinstance(v, list) else [v] for name, v in exc.field_errors.items()}
+        return error_response(exc.http_status, exc.code, exc.message, fields)
+    if isinstance(exc, DjangoValidationError):
+        fields = _django_validation_fields(exc)
+        return error_response(status.HTTP_400_BAD_REQUEST, "invalid", _first_message(fields), fields)
+    if isinstance(exc, IntegrityError):
+        # A race lost against a database constraint (two creates of the same slug…).
+        return error_response(
+            status.HTTP_409_CONFLICT, "conflict", "The change conflicts with the current state; reload and retry."
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
+    if not isinstance(exc, exceptions.APIException):
+        return None
+
+    headers = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None):
+        headers["Retry-After"] = f"{int(exc.wait)}"
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _validation_fields(exc.detail)
+        return error_response(exc.status_code, "invalid", _first_message(fields), fields, headers)
+    code = getattr(exc.detail, "code", None) or exc.default_code
+    if isinstance(exc, exceptions.NotFound):
+        code, message = "not_found", "Not found."
+    else:
+        message = str(exc.detail) if not isinstance(exc.detail, (list, dict)) else str(exc.default_detail)
+    return error_response(exc.status_code, code, message, headers=headers)
+
+
+def json_for_api(default_handler, http_status, code, message):
+    """A Django error handler that answers in the API's shape under /api/ and as HTML elsewhere."""
+    from django.http import JsonResponse
+
+    def handler(request, *args, **kwargs):
+        if request.path.startswith("/api/"):
+            return JsonResponse(
+                {"status": http_status, "code": code, "message": message, "fields": {}}, status=http_status
+            )
+        return default_handler(request, *args, **kwargs)
+
+    return handler

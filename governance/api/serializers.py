@@ -1,0 +1,87 @@
+"""Serializers of the workflow registry. Validation of shape only; rules live in services."""
+
+from rest_framework import serializers
+
+from governance import permissions as rules
+from governance.models import Entitlement, Policy, Workflow
+
+from .fields import IdentitySourceField, UsernameField, VisibleSlugField
+
+
+class WorkflowSerializer(serializers.ModelSerializer):
+    control_owner = UsernameField(
+        required=False, allow_null=True, help_text="Username; defaults to the caller (others: admins only)."
+    )
+    backup_owner = UsernameField(required=False, allow_null=True, help_text="Username of the backup owner.")
+    identity_source = IdentitySourceField(help_text="Slug of the authoritative identity source.")
+
+    class Meta:
+        model = Workflow
+        fields = [
+            "id",
+            "slug",
+            "name",
+            "business_process",
+            "description",
+            "control_owner",
+            "backup_owner",
+            "identity_source",
+            "risk_tier",
+            "review_cycle_days",
+            "review_grace_days",
+            "next_review_due",
+            "status",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "next_review_due", "created_at", "updated_at"]
+        extra_kwargs = {"review_cycle_days": {"min_value": 1, "max_value": 366}}
+
+
+class EntitlementSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Entitlement
+        fields = [
+            "id",
+            "scope",
+            "target_system",
+            "name",
+            "description",
+            "access_level",
+            "sensitivity",
+            "max_lifetime_seconds",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+        extra_kwargs = {"max_lifetime_seconds": {"min_value": 1}}
+
+
+class PolicySerializer(serializers.ModelSerializer):
+    workflow = VisibleSlugField(rules.visible_workflows, "workflow", help_text="Workflow slug.")
+    entitlement = VisibleSlugField(
+        rules.visible_entitlements, "entitlement", slug_field="scope", help_text="Entitlement scope."
+    )
+
+    class Meta:
+        model = Policy
+        fields = [
+            "id",
+            "workflow",
+            "entitlement",
+            "approval_mode",
+            "max_ttl_seconds",
+            "pending_ttl_seconds",
+            "reminder_interval_seconds",
+            "task_ref_required",
+            "justification_required",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+        extra_kwargs = {
+            "max_ttl_seconds": {"min_value": 1},
+            "pending_ttl_seconds": {"min_value": 1},
+        }
+        # One policy per (workflow, entitlement) is checked by the service, with its message.
+        validators = []

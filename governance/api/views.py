@@ -1,0 +1,105 @@
+"""API of the workflow registry: workflows, entitlements, policies."""
+
+from drf_spectacular.utils import extend_schema, extend_schema_view
+
+from governance import permissions as rules
+from governance import services
+from governance.filtersets import EntitlementFilterSet, PolicyFilterSet, WorkflowFilterSet
+from governance.models import Workflow
+
+from .serializers import EntitlementSerializer, PolicySerializer, WorkflowSerializer
+from .viewsets import RegistryViewSet, require
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List the workflows the caller may see"),
+    retrieve=extend_schema(summary="A workflow"),
+    create=extend_schema(summary="Register a workflow (the caller becomes its control owner)"),
+    partial_update=extend_schema(summary="Change a workflow (its owners and administrators)"),
+)
+class WorkflowViewSet(RegistryViewSet):
+    serializer_class = WorkflowSerializer
+    filterset_class = WorkflowFilterSet
+    lookup_field = "slug"
+    ordering_fields = ["name", "slug", "risk_tier", "status", "next_review_due", "created_at"]
+    ordering = ["name"]
+    create_denied = "Auditors and workloads may not register workflows."
+    change_denied = "Only the workflow's control owner, backup owner or an administrator may change it."
+
+    def visible(self, user):
+        return rules.visible_workflows(user).select_related("control_owner", "backup_owner", "identity_source")
+
+    def can_create(self, user):
+        return rules.can_register_workflow(user)
+
+    def can_change(self, user, workflow):
+        return rules.can_manage_workflow(user, workflow)
+
+    def create_object(self, data):
+        return services.register_workflow(by=self.request.user, **data)
+
+    def update_object(self, workflow, data):
+        return services.update_workflow(workflow, by=self.request.user, **data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List entitlements (a workload: those of its workflow)"),
+    retrieve=extend_schema(summary="An entitlement"),
+    create=extend_schema(summary="Add an entitlement (workflow owners and administrators)"),
+    partial_update=extend_schema(summary="Change an entitlement (administrators: it is shared by workflows)"),
+)
+class EntitlementViewSet(RegistryViewSet):
+    serializer_class = EntitlementSerializer
+    filterset_class = EntitlementFilterSet
+    ordering_fields = ["scope", "target_system", "access_level", "sensitivity", "created_at"]
+    ordering = ["scope"]
+    create_denied = "Only workflow owners and administrators may add entitlements."
+    change_denied = "Entitlements are shared by workflows: only an administrator may change one."
+
+    def visible(self, user):
+        return rules.visible_entitlements(user)
+
+    def can_create(self, user):
+        return rules.can_create_entitlement(user)
+
+    def can_change(self, user, entitlement):
+        return rules.can_change_entitlement(user, entitlement)
+
+    def create_object(self, data):
+        return services.create_entitlement(by=self.request.user, **data)
+
+    def update_object(self, entitlement, data):
+        return services.update_entitlement(entitlement, by=self.request.user, **data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List the policies of the workflows the caller may see"),
+    retrieve=extend_schema(summary="A policy"),
+    create=extend_schema(summary="Add a policy to a workflow (its owners and administrators)"),
+    partial_update=extend_schema(summary="Change a policy (its workflow's owners and administrators)"),
+)
+class PolicyViewSet(RegistryViewSet):
+    serializer_class = PolicySerializer
+    filterset_class = PolicyFilterSet
+    ordering_fields = ["workflow__name", "entitlement__scope", "approval_mode", "max_ttl_seconds", "created_at"]
+    ordering = ["workflow__name", "entitlement__scope"]
+    create_denied = "Only a workflow's owners and administrators may add its policies."
+    change_denied = "Only the workflow's owners and administrators may change its policies."
+
+    def visible(self, user):
+        return rules.visible_policies(user).select_related("workflow", "entitlement")
+
+    def can_create(self, user):
+        # Which workflow is only known after validation: checked again in create_object.
+        return rules.is_person(user) and not rules.is_read_only(user)
+
+    def can_change(self, user, policy):
+        return rules.can_manage_policy(user, policy.workflow)
+
+    def create_object(self, data):
+        workflow: Workflow = data["workflow"]
+        require(rules.can_manage_policy(self.request.user, workflow), self.create_denied)
+        return services.create_policy(by=self.request.user, **data)
+
+    def update_object(self, policy, data):
+        return services.update_policy(policy, by=self.request.user, **data)

@@ -1,0 +1,97 @@
+"""List filters for the workflow registry (django-filter), used by the API."""
+
+from datetime import UTC
+
+import django_filters
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
+from django_filters.fields import IsoDateTimeField
+
+from .choices import AccessLevel, ApprovalMode, RiskTier, Sensitivity, WorkflowStatus
+from .models import Entitlement, Policy, Workflow
+
+
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time, handed to the database in UTC.
+
+    PostgreSQL refuses offsets beyond ±15:59 that Python parses happily ("-23:12"): the
+    value is converted here, and one that cannot be is a 400, not a database error.
+    """
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return value
+        try:
+            return value.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise ValidationError("This time is out of range.", code="invalid")
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
+class SearchFilterMixin:
+    """`?q=` searches `search_fields` case-insensitively."""
+
+    search_fields = ()
+
+    def search(self, queryset, name, value):
+        condition = Q()
+        for field in self.search_fields:
+            condition |= Q(**{f"{field}__icontains": value})
+        return queryset.filter(condition)
+
+
+class WorkflowFilterSet(SearchFilterMixin, django_filters.FilterSet):
+    search_fields = ("name", "slug", "business_process", "description")
+
+    q = django_filters.CharFilter(method="search", label="Search name, slug, business process and description")
+    status = django_filters.MultipleChoiceFilter(choices=WorkflowStatus.choices)
+    risk_tier = django_filters.MultipleChoiceFilter(choices=RiskTier.choices)
+    control_owner = django_filters.CharFilter(field_name="control_owner__username", label="Control owner's username")
+    backup_owner = django_filters.CharFilter(field_name="backup_owner__username", label="Backup owner's username")
+    owner = django_filters.CharFilter(method="filter_owner", label="Control or backup owner's username")
+    identity_source = django_filters.CharFilter(field_name="identity_source__slug", label="Identity source slug")
+    review_overdue = django_filters.BooleanFilter(method="filter_review_overdue", label="Review past its due date")
+
+    class Meta:
+        model = Workflow
+        fields = ["q", "status", "risk_tier", "control_owner", "backup_owner", "owner", "identity_source"]
+
+    def filter_owner(self, queryset, name, value):
+        return queryset.filter(Q(control_owner__username=value) | Q(backup_owner__username=value))
+
+    def filter_review_overdue(self, queryset, name, value):
+        overdue = Q(next_review_due__lt=timezone.now())
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)
+
+
+class EntitlementFilterSet(SearchFilterMixin, django_filters.FilterSet):
+    search_fields = ("scope", "name", "target_system", "description")
+
+    q = django_filters.CharFilter(method="search", label="Search scope, name, target system and description")
+    scope = django_filters.CharFilter()
+    target_system = django_filters.CharFilter()
+    access_level = django_filters.MultipleChoiceFilter(choices=AccessLevel.choices)
+    sensitivity = django_filters.MultipleChoiceFilter(choices=Sensitivity.choices)
+    workflow = django_filters.CharFilter(
+        field_name="policies__workflow__slug", distinct=True, label="Slug of a workflow with a policy for it"
+    )
+
+    class Meta:
+        model = Entitlement
+        fields = ["q", "scope", "target_system", "access_level", "sensitivity", "workflow"]
+
+
+class PolicyFilterSet(django_filters.FilterSet):
+    workflow = django_filters.CharFilter(field_name="workflow__slug", label="Workflow slug")
+    entitlement = django_filters.CharFilter(field_name="entitlement__scope", label="Entitlement scope")
+    approval_mode = django_filters.MultipleChoiceFilter(choices=ApprovalMode.choices)
+    task_ref_required = django_filters.BooleanFilter()
+
+    class Meta:
+        model = Policy
+        fields = ["workflow", "entitlement", "approval_mode", "task_ref_required"]

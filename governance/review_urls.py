@@ -1,0 +1,11 @@
+"""Access-review pages (namespace `reviews`)."""
+
+from django.urls import path
+
+from . import review_views
+
+app_name = "reviews"
+
+urlpatterns = [
+    path("<int:pk>/", review_views.campaign_detail, name="campaign_detail"),
+]

@@ -1,0 +1,36 @@
+"""`load_demo` shows reviews in each state: completed, open and overdue."""
+
+import io
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.utils import timezone
+
+from governance.models import ReminderDigest, ReviewCampaign
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_demo_has_a_completed_an_open_and_an_overdue_review(settings):
+    settings.DEMO_MODE = True
+    call_command("load_demo", stdout=io.StringIO())
+    now = timezone.now()
+    campaigns = {c.workflow.slug: c for c in ReviewCampaign.objects.select_related("workflow")}
+    completed = campaigns["pr-coding-agent"]
+    assert completed.status == "completed" and completed.closed_by.username == "olivia"
+    open_one = campaigns["support-ticket-summarisation"]
+    assert open_one.is_open and not open_one.is_overdue(now)
+    assert 0 < open_one.progress()[0] < open_one.progress()[1]  # half done
+    assert open_one.items.filter(kind="grant").exists()
+    overdue = campaigns["finance-report-drafting"]
+    assert overdue.is_overdue(now) and overdue.deadline_action == "revoke"
+    # Today's reminders are waiting for the worker; loading the demo sends nothing itself.
+    assert set(ReminderDigest.objects.values_list("recipient_email", "status")) >= {
+        ("olivia@example.test", "pending"),
+        ("fiona@example.test", "pending"),
+        ("bruno@example.test", "pending"),
+    }
+    assert mail.outbox == []
+    call_command("load_demo", stdout=io.StringIO())
+    assert ReviewCampaign.objects.count() == 3
