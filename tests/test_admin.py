@@ -44,5 +44,13 @@ def test_change_pages_render_for_every_demo_row_kind(demo, admin_client):
         assert response.status_code == 200, opts.label
         rendered.append(opts.label)
     # The demo fills the governed models; make sure they were all looked at.
-    for label in ("governance.Workflow", "approvals.AccessRequest", "approvals.Grant", "identities.WorkloadIdentity"):
+    for label in (
+        "governance.Workflow",
+        "approvals.AccessRequest",
+        "approvals.Grant",
+        "identities.WorkloadIdentity",
+        "governance.EvidenceRecord",
+        "governance.EvidenceChainHead",
+        "governance.Finding",
+    ):
         assert label in rendered
