@@ -5,8 +5,8 @@ from django.db.models import Q
 
 from governance.filtersets import UtcIsoDateTimeFilter
 
-from .choices import GrantStatus, RequestState
-from .models import AccessRequest, Grant
+from .choices import GrantStatus, QueueKind, RequestState
+from .models import AccessRequest, Grant, QueueConnection
 
 # The API's request states: the stored ones, with an approved request shown by its grant.
 REQUEST_API_STATES = [
@@ -81,3 +81,16 @@ class GrantFilterSet(django_filters.FilterSet):
 
     def filter_subject(self, queryset, name, value):
         return queryset.filter(subject_q(value))
+
+
+class QueueConnectionFilterSet(django_filters.FilterSet):
+    kind = django_filters.MultipleChoiceFilter(choices=QueueKind.choices)
+    enabled = django_filters.BooleanFilter()
+    failing = django_filters.BooleanFilter(method="filter_failing", label="Its last call or check failed")
+
+    class Meta:
+        model = QueueConnection
+        fields = ["kind", "enabled", "failing"]
+
+    def filter_failing(self, queryset, name, value):
+        return queryset.exclude(last_error="") if value else queryset.filter(last_error="")

@@ -8,8 +8,17 @@ from django.db.models import Q
 from django.utils import timezone
 from django_filters.fields import IsoDateTimeField
 
-from .choices import AccessLevel, ApprovalMode, RiskTier, Sensitivity, WorkflowStatus
-from .models import Entitlement, Policy, Workflow
+from .choices import (
+    AccessLevel,
+    ApprovalMode,
+    CampaignStatus,
+    ReviewItemKind,
+    ReviewOutcome,
+    RiskTier,
+    Sensitivity,
+    WorkflowStatus,
+)
+from .models import Entitlement, Policy, ReviewCampaign, ReviewItem, Workflow
 
 
 class UtcIsoDateTimeField(IsoDateTimeField):
@@ -95,3 +104,37 @@ class PolicyFilterSet(django_filters.FilterSet):
     class Meta:
         model = Policy
         fields = ["workflow", "entitlement", "approval_mode", "task_ref_required"]
+
+
+class ReviewCampaignFilterSet(django_filters.FilterSet):
+    workflow = django_filters.CharFilter(field_name="workflow__slug", label="Workflow slug")
+    state = django_filters.MultipleChoiceFilter(field_name="status", choices=CampaignStatus.choices)
+    overdue = django_filters.BooleanFilter(method="filter_overdue", label="Open and past its due date")
+    due_before = UtcIsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
+    due_after = UtcIsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
+
+    class Meta:
+        model = ReviewCampaign
+        fields = ["workflow", "state", "overdue"]
+
+    def filter_overdue(self, queryset, name, value):
+        overdue = Q(status=CampaignStatus.OPEN, due_at__lte=timezone.now())
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)
+
+
+class ReviewItemFilterSet(django_filters.FilterSet):
+    campaign = django_filters.NumberFilter(
+        field_name="campaign_id", min_value=1, max_value=2**63 - 1, label="Campaign id"
+    )
+    workflow = django_filters.CharFilter(field_name="campaign__workflow__slug", label="Workflow slug")
+    kind = django_filters.MultipleChoiceFilter(choices=ReviewItemKind.choices)
+    outcome = django_filters.MultipleChoiceFilter(choices=ReviewOutcome.choices)
+    pending = django_filters.BooleanFilter(method="filter_pending", label="Still awaiting a decision")
+
+    class Meta:
+        model = ReviewItem
+        fields = ["campaign", "workflow", "kind", "outcome", "pending"]
+
+    def filter_pending(self, queryset, name, value):
+        pending = Q(outcome=ReviewOutcome.PENDING)
+        return queryset.filter(pending) if value else queryset.exclude(pending)

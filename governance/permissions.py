@@ -11,7 +11,11 @@ Rules:
   or by a workload for them); any person may register a workflow they will control;
 - a workload (`identities.principals.WorkloadPrincipal`) sees only its own workflow, that
   workflow's policies and entitlements, itself, and its own requests and grants; it may
-  ask for access, check it, and give it up, but never approves, decides, edits or issues.
+  ask for access, check it, and give it up, but never approves, decides, edits, reviews
+  or issues, and sees no access review;
+- ticket-queue configuration is read by administrators and auditors, checked against the
+  ticket system by administrators only; a suspended workload is reactivated by its
+  workflow's owners (not by the workload's own owner, who may only suspend it).
 
 `visible_*` answer "may see" (404 when not); `can_*` answer "may do" (403 when not).
 """
@@ -139,6 +143,17 @@ def can_manage_workload(user, workload):
 
 def can_register_workload(user, workflow):
     return can_manage_workflow(user, workflow)
+
+
+def can_reactivate_workload(user, workload):
+    """Lifting a suspension is for the workflow's owners (and administrators).
+
+    Narrower than suspending: the kill switch is pulled by whoever sees trouble, including
+    the workload's own owner, but it is released only by those accountable for the
+    workflow, so a suspension by a review or a leaver's hand-over is not undone by the
+    person it concerned.
+    """
+    return can_manage_workflow(user, workload.workflow)
 
 
 def visible_api_keys(user):
@@ -271,6 +286,13 @@ def visible_campaigns(user):
     return ReviewCampaign.objects.filter(workflow__in=managed_workflows(user))
 
 
+def visible_review_items(user):
+    """Items of the access reviews the person may see (none for workloads)."""
+    from governance.models import ReviewItem
+
+    return ReviewItem.objects.filter(campaign__in=visible_campaigns(user))
+
+
 def can_decide_review(user, campaign):
     """The workflow's control or backup owner (or a superuser) answers its access review.
 
@@ -278,6 +300,21 @@ def can_decide_review(user, campaign):
     item (not their own access) is separation of duties, checked in the review service.
     """
     return can_manage_workflow(user, campaign.workflow)
+
+
+# --- Ticket queues ----------------------------------------------------------------------
+def visible_queue_connections(user):
+    """Configured ticket queues: administrators and auditors (their secrets are references)."""
+    from approvals.models import QueueConnection
+
+    if is_auditor(user):
+        return QueueConnection.objects.all()
+    return QueueConnection.objects.none()
+
+
+def can_test_queue_connection(user):
+    """Checking a queue calls the remote system with its credential: administrators only."""
+    return is_admin(user)
 
 
 # --- Portal and service rules ---------------------------------------------------------

@@ -258,6 +258,11 @@ SPECTACULAR_SETTINGS = {
         "WorkloadStatusEnum": "identities.choices.WorkloadStatus",
         "GrantStateEnum": "approvals.choices.GrantStatus",
         "AccessRequestStateEnum": "approvals.filtersets.REQUEST_API_STATES",
+        "QueueKindEnum": "approvals.choices.QueueKind",
+        "ReviewStateEnum": "governance.choices.CampaignStatus",
+        "ReviewItemKindEnum": "governance.choices.ReviewItemKind",
+        "ReviewDecisionEnum": "governance.api.review_serializers.DECISION_CHOICES",
+        "MissedReviewActionEnum": "governance.choices.MissedReviewAction",
     },
 }
 

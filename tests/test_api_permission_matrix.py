@@ -6,8 +6,16 @@ body names an object the caller cannot see (the same answer as a typo).
 
 import pytest
 
+from approvals.models import QueueConnection
+from governance.reviews import open_campaign
 from identities.services import issue_api_key
-from tests.factories import EntitlementFactory, PolicyFactory, UserFactory, WorkflowFactory
+from tests.factories import (
+    EntitlementFactory,
+    PolicyFactory,
+    UserFactory,
+    WorkflowFactory,
+    WorkloadIdentityFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -33,6 +41,8 @@ def world(workflow, agent, owner, requester, identity_source):
     agent_key, _ = issue_api_key(workload=agent)
     hidden = WorkflowFactory(status="draft", control_owner=UserFactory(), identity_source=identity_source)
     hidden_policy = PolicyFactory(workflow=hidden, entitlement=EntitlementFactory(scope="vault:secret:read"))
+    parked = WorkloadIdentityFactory(workflow=workflow, owner=owner, status="suspended", slug="parked-agent")
+    campaign = open_campaign(workflow)
     return {
         "workflow": workflow,
         "hidden": hidden,
@@ -44,6 +54,11 @@ def world(workflow, agent, owner, requester, identity_source):
         "grant": agent_request.grant,
         "agent_key": agent_key,
         "identity_source": identity_source,
+        "parked": parked,
+        "campaign": campaign,
+        "workload_item": campaign.items.get(kind="workload", workload=agent),
+        "ownership_item": campaign.items.get(kind="ownership"),
+        "queue": QueueConnection.objects.create(name="Inbox", kind="portal"),
     }
 
 
@@ -156,6 +171,12 @@ CASES = {
         lambda w: {"reason": "Drill."},
         expect(200, 200, 404, 403, 404, 403),
     ),
+    "reactivate a suspended workload identity": (
+        "post",
+        lambda w: f"/api/v1/workload-identities/{w['parked'].slug}/reactivate/",
+        lambda w: {"reason": "Fixed."},
+        expect(200, 200, 404, 403, 404, 404),
+    ),
     "list API keys": ("get", lambda w: "/api/v1/api-keys/", None, expect(200, 200, 200, 200, 200, 200)),
     "read a workload key": (
         "get",
@@ -267,6 +288,50 @@ CASES = {
         lambda w: "/api/v1/evidence/",
         lambda w: {"events": [{"kind": "tool_call", "tool_name": "git.clone", "outcome": "success"}]},
         expect(403, 403, 403, 403, 403, 201),
+    ),
+    "list access reviews": ("get", lambda w: "/api/v1/reviews/", None, expect(200, 200, 200, 200, 200, 200)),
+    "read an access review": (
+        "get",
+        lambda w: f"/api/v1/reviews/{w['campaign'].pk}/",
+        None,
+        expect(200, 200, 404, 200, 404, 404),
+    ),
+    "decide review items in bulk": (
+        "post",
+        lambda w: f"/api/v1/reviews/{w['campaign'].pk}/decide/",
+        lambda w: {"items": [w["workload_item"].pk], "decision": "certify"},
+        expect(200, 200, 404, 403, 404, 404),
+    ),
+    "list review items": ("get", lambda w: "/api/v1/review-items/", None, expect(200, 200, 200, 200, 200, 200)),
+    "read a review item": (
+        "get",
+        lambda w: f"/api/v1/review-items/{w['ownership_item'].pk}/",
+        None,
+        expect(200, 200, 404, 200, 404, 404),
+    ),
+    "decide a review item": (
+        "post",
+        lambda w: f"/api/v1/review-items/{w['ownership_item'].pk}/decide/",
+        lambda w: {"decision": "certify", "comment": "Still the right owner."},
+        expect(200, 200, 404, 403, 404, 404),
+    ),
+    "list queue connections": (
+        "get",
+        lambda w: "/api/v1/queue-connections/",
+        None,
+        expect(200, 200, 200, 200, 200, 200),
+    ),
+    "read a queue connection": (
+        "get",
+        lambda w: f"/api/v1/queue-connections/{w['queue'].pk}/",
+        None,
+        expect(404, 404, 404, 200, 404, 404),
+    ),
+    "test a queue connection": (
+        "post",
+        lambda w: f"/api/v1/queue-connections/{w['queue'].pk}/test/",
+        None,
+        expect(404, 404, 404, 403, 404, 404),
     ),
 }
 

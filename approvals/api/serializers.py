@@ -8,7 +8,7 @@ workload, when issued) or null, `ticket` or null.
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from approvals.choices import GrantStatus, RequestState
+from approvals.choices import GrantStatus, QueueKind, RequestState
 from approvals.filtersets import REQUEST_API_STATES
 from approvals.models import AccessRequest, Approval, Grant
 from governance import permissions as rules
@@ -73,10 +73,24 @@ class ApprovalSerializer(serializers.ModelSerializer):
 
 
 class TicketSerializer(serializers.Serializer):
-    system = serializers.CharField(help_text="The queue's kind: portal, rt, jira, servicenow, github.")
-    key = serializers.CharField()
-    url = serializers.CharField(allow_blank=True)
-    status = serializers.CharField(allow_blank=True)
+    kind = serializers.ChoiceField(
+        source="connection.kind", choices=QueueKind.choices, help_text="The queue's system (its connection's kind)."
+    )
+    key = serializers.CharField(source="external_key", help_text="The ticket's key there (RT id, Jira key, …).")
+    url = serializers.CharField(allow_blank=True, help_text="Where a person opens the ticket.")
+    status = serializers.CharField(
+        source="last_seen_status", allow_blank=True, help_text="Its status when Mandate last read it (blank: not yet)."
+    )
+    closed_at = serializers.DateTimeField(
+        allow_null=True, help_text="When Mandate closed it because the request was settled; null while open."
+    )
+
+
+def ticket_of(access_request):
+    """The request's ticket: the newest link (a request has more than one only when its
+    workflow's queue changed while it waited). Reads the prefetched links when there are."""
+    links = sorted(access_request.ticket_links.all(), key=lambda link: (link.created_at, link.pk), reverse=True)
+    return links[0] if links else None
 
 
 class AccessRequestSerializer(serializers.ModelSerializer):
@@ -146,16 +160,8 @@ class AccessRequestSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(TicketSerializer(allow_null=True))
     def get_ticket(self, obj):
-        # The ticket link belongs to the ticket-queue adapters; absent until a ticket exists.
-        link = getattr(obj, "ticket_link", None) or getattr(obj, "ticket", None)
-        if link is None:
-            return None
-        return {
-            "system": str(getattr(link, "system", "") or getattr(link, "kind", "") or ""),
-            "key": str(getattr(link, "key", "") or getattr(link, "external_key", "")),
-            "url": str(getattr(link, "url", "") or ""),
-            "status": str(getattr(link, "status", "") or getattr(link, "last_status", "") or ""),
-        }
+        link = ticket_of(obj)
+        return TicketSerializer(link).data if link is not None else None
 
 
 class AccessRequestCreateSerializer(serializers.Serializer):

@@ -1,12 +1,14 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from .queues import QueueConnectionViewSet
 from .views import AccessRequestViewSet, AuthorizeView, CompleteTaskView, GrantViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("access-requests", AccessRequestViewSet, basename="access-request")
 router.register("grants", GrantViewSet, basename="grant")
+router.register("queue-connections", QueueConnectionViewSet, basename="queue-connection")
 
 urlpatterns = [
     *router.urls,

@@ -70,7 +70,7 @@ def requests_visible_to(user):
     return (
         rules.visible_requests(user)
         .select_related("workflow", "entitlement", "requested_by", "workload", "on_behalf_of", "grant", "extends")
-        .prefetch_related("approvals__approver")
+        .prefetch_related("approvals__approver", "ticket_links__connection")
     )
 
 

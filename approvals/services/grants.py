@@ -242,11 +242,21 @@ def suspend_workload(workload, *, by=None, reason):
 
 
 def reactivate_workload(workload, *, by=None, reason=""):
-    """Lift a suspension. Nothing is restored: access is requested again."""
+    """Lift a suspension. Nothing is restored: access is requested again.
+
+    Refused (IllegalTransition) unless the workload is suspended and its owner is an
+    active person: a workload suspended because its owner left is handed over first.
+    """
+    reason = str(reason or "").strip() or (f"Reactivated by {by}." if by is not None else "Reactivated.")
     with transaction.atomic():
         workload = WorkloadIdentity.objects.select_for_update().get(pk=workload.pk)
         if workload.status != WorkloadStatus.SUSPENDED:
             raise IllegalTransition(f"Workload “{workload}” is {workload.status}, not suspended.")
+        if not workload.owner.is_active:
+            raise IllegalTransition(
+                f"The owner of “{workload}”, {workload.owner}, is deactivated: hand the workload over to an "
+                "active owner before reactivating it."
+            )
         workload.status = WorkloadStatus.ACTIVE
         workload.status_reason = reason
         workload.save(update_fields=["status", "status_reason", "updated_at"])

@@ -30,11 +30,12 @@ class WorkflowSerializer(serializers.ModelSerializer):
             "review_cycle_days",
             "review_grace_days",
             "next_review_due",
+            "missed_review_action",
             "status",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["id", "next_review_due", "created_at", "updated_at"]
+        read_only_fields = ["id", "next_review_due", "missed_review_action", "created_at", "updated_at"]
         extra_kwargs = {"review_cycle_days": {"min_value": 1, "max_value": 366}}
 
 

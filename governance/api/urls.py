@@ -3,6 +3,7 @@ from rest_framework.routers import DefaultRouter
 
 from . import schema  # noqa: F401  (registers the Bearer scheme with drf-spectacular)
 from .evidence import EvidenceBatchView
+from .review_views import ReviewCampaignViewSet, ReviewItemViewSet
 from .views import EntitlementViewSet, PolicyViewSet, WorkflowViewSet
 
 router = DefaultRouter(trailing_slash=True)
@@ -10,5 +11,7 @@ router.include_root_view = False
 router.register("workflows", WorkflowViewSet, basename="workflow")
 router.register("entitlements", EntitlementViewSet, basename="entitlement")
 router.register("policies", PolicyViewSet, basename="policy")
+router.register("reviews", ReviewCampaignViewSet, basename="review")
+router.register("review-items", ReviewItemViewSet, basename="review-item")
 
 urlpatterns = [*router.urls, path("evidence/", EvidenceBatchView.as_view(), name="evidence")]

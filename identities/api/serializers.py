@@ -106,6 +106,10 @@ class SuspendWorkloadSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, help_text="Why; recorded in the audit trail.")
 
 
+class ReactivateWorkloadSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, help_text="Why it may act again; recorded in the audit trail.")
+
+
 class SuspendedWorkloadSerializer(serializers.Serializer):
     workload = WorkloadIdentitySerializer()
     revoked_grants = serializers.IntegerField(help_text="Active grants this call ended.")

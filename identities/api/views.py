@@ -9,7 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from governance import permissions as rules
-from governance.api.schema import errors
+from governance.api.schema import error, errors
 from governance.api.viewsets import ReadOnlyViewSet, RegistryViewSet, require
 from identities import services
 from identities.filtersets import ApiKeyFilterSet, WorkloadIdentityFilterSet
@@ -18,6 +18,7 @@ from .serializers import (
     ApiKeyRequestSerializer,
     ApiKeySerializer,
     IssuedApiKeySerializer,
+    ReactivateWorkloadSerializer,
     RotateApiKeySerializer,
     SuspendedWorkloadSerializer,
     SuspendWorkloadSerializer,
@@ -79,6 +80,25 @@ class WorkloadIdentityViewSet(RegistryViewSet):
         return Response(
             {"workload": WorkloadIdentitySerializer(workload, context=self.get_serializer_context()).data, **summary}
         )
+
+    @extend_schema(
+        summary="Lift a suspension (the workflow's owners); nothing is restored, access is asked for again",
+        request=ReactivateWorkloadSerializer,
+        responses={200: WorkloadIdentitySerializer, 409: error(409, "Not suspended, or its owner is deactivated.")},
+    )
+    @action(detail=True, methods=["post"])
+    def reactivate(self, request, slug=None):
+        from approvals.services import reactivate_workload
+
+        workload = self.get_object()
+        require(
+            rules.can_reactivate_workload(request.user, workload),
+            "Only the workflow's control owner, backup owner or an administrator may reactivate its workloads.",
+        )
+        serializer = ReactivateWorkloadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        workload = reactivate_workload(workload, by=request.user, reason=serializer.validated_data["reason"])
+        return self.answer(self.visible(request.user).get(pk=workload.pk))
 
 
 def key_answer(key, plaintext=None, status_code=status.HTTP_200_OK):
