@@ -12,13 +12,14 @@ from .choices import (
     AccessLevel,
     ApprovalMode,
     CampaignStatus,
+    EvidenceKind,
     ReviewItemKind,
     ReviewOutcome,
     RiskTier,
     Sensitivity,
     WorkflowStatus,
 )
-from .models import Entitlement, Policy, ReviewCampaign, ReviewItem, Workflow
+from .models import Entitlement, EvidenceRecord, Policy, ReviewCampaign, ReviewItem, Workflow
 
 
 class UtcIsoDateTimeField(IsoDateTimeField):
@@ -138,3 +139,15 @@ class ReviewItemFilterSet(django_filters.FilterSet):
     def filter_pending(self, queryset, name, value):
         pending = Q(outcome=ReviewOutcome.PENDING)
         return queryset.filter(pending) if value else queryset.exclude(pending)
+
+
+class EvidenceRecordFilterSet(django_filters.FilterSet):
+    workflow = django_filters.CharFilter(field_name="workflow__slug", help_text="Workflow slug.")
+    kind = django_filters.ChoiceFilter(choices=EvidenceKind.choices)
+    task_ref = django_filters.CharFilter()
+    since = UtcIsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte", help_text="Occurred at or after.")
+    until = UtcIsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt", help_text="Occurred before.")
+
+    class Meta:
+        model = EvidenceRecord
+        fields = ["workflow", "kind", "task_ref", "since", "until"]

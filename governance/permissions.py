@@ -366,6 +366,16 @@ def audit_workflows(user):
     return managed_workflows(user)
 
 
+def visible_evidence(user):
+    """Evidence records the caller may read: a workload its own events, owners their
+    workflows' trail, auditors everything."""
+    from governance.models import EvidenceRecord
+
+    if is_workload(user):
+        return EvidenceRecord.objects.filter(workload_id=user.workload.pk)
+    return EvidenceRecord.objects.filter(workflow__in=audit_workflows(user))
+
+
 def visible_findings(user):
     """Findings the person may see: all for auditors, those of their workflows for owners."""
     from governance.models import Finding

@@ -263,6 +263,7 @@ SPECTACULAR_SETTINGS = {
         "ReviewItemKindEnum": "governance.choices.ReviewItemKind",
         "ReviewDecisionEnum": "governance.api.review_serializers.DECISION_CHOICES",
         "MissedReviewActionEnum": "governance.choices.MissedReviewAction",
+        "SensitivityEnum": "governance.choices.Sensitivity",
     },
 }
 

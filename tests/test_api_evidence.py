@@ -1,9 +1,10 @@
-"""`POST /api/v1/evidence/`: a workload reports its events in batches, all or none."""
+"""`/api/v1/evidence/`: a workload reports its events in batches, all or none; callers read what they may see."""
 
 import pytest
 
 from approvals.services import suspend_workload
 from governance.evidence.models import EvidenceRecord
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -57,3 +58,34 @@ def test_only_active_workloads_report_evidence(api_as, agent, owner, client):
     suspend_workload(agent, by=owner, reason="compromised")
     assert suspended.post(URL, {"events": [{"kind": "action"}]}, format="json").status_code == 403
     assert not EvidenceRecord.objects.filter(kind="action").exists()
+
+
+class TestReadingEvidence:
+    @pytest.fixture
+    def trail(self, api_as, agent, workflow):
+        other_workflow_agent = factories.WorkloadIdentityFactory()
+        api_as(agent).post(
+            URL, {"events": [{"kind": "prompt", "task_ref": "run-1"}, {"kind": "tool_call"}]}, format="json"
+        )
+        api_as(other_workflow_agent).post(URL, {"events": [{"kind": "action"}]}, format="json")
+        return other_workflow_agent
+
+    def test_a_workload_reads_only_its_own_events(self, api_as, agent, trail):
+        body = api_as(agent).get(URL).json()
+        assert body["count"] == 2
+        assert {r["workload"] for r in body["results"]} == {agent.slug}
+        assert all(r["record_hash"] and "prev_hash" in r for r in body["results"])
+
+    def test_owners_read_their_workflows_trail_and_auditors_everything(
+        self, api_as, owner, auditor, outsider, workflow, trail
+    ):
+        assert {r["workflow"] for r in api_as(owner).get(URL).json()["results"]} == {workflow.slug}
+        assert api_as(auditor).get(URL).json()["count"] == 3
+        assert api_as(outsider).get(URL).json()["count"] == 0
+
+    def test_filters_narrow_the_trail_and_bad_filters_are_400(self, api_as, auditor, workflow, trail):
+        client = api_as(auditor)
+        assert client.get(URL, {"workflow": workflow.slug, "kind": "prompt"}).json()["count"] == 1
+        assert client.get(URL, {"task_ref": "run-1"}).json()["count"] == 1
+        assert client.get(URL, {"kind": "gossip"}).status_code == 400
+        assert client.get(URL, {"since": "yesterday"}).status_code == 400

@@ -1,4 +1,5 @@
-"""`POST /api/v1/evidence/`: agents report prompt, tool, data and action events in batches.
+"""`/api/v1/evidence/`: agents report prompt, tool, data and action events in batches (POST);
+workloads read their own events, owners their workflows' trail, auditors all (GET).
 
 Thin: the caller must be a workload; `ingest_evidence_batch` validates every event and
 records all of them or none. A refused batch answers 400 with `fields.events` mapping each
@@ -6,17 +7,17 @@ bad event's index to its field errors.
 """
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import generics, mixins, serializers, status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from governance import permissions as rules
 from governance.api.exceptions import error_response
 from governance.api.schema import errors
 from governance.api.viewsets import require
-from governance.evidence.serializers import EvidenceItemSerializer
+from governance.evidence.serializers import EvidenceItemSerializer, EvidenceRecordSerializer
 from governance.evidence.services import MAX_BATCH, ingest_evidence_batch
 from governance.exceptions import InvalidInput
+from governance.filtersets import EvidenceRecordFilterSet
 
 
 class EvidenceBatchSerializer(serializers.Serializer):
@@ -37,8 +38,24 @@ class EvidenceBatchResultSerializer(serializers.Serializer):
     records = RecordedSerializer(many=True)
 
 
-class EvidenceBatchView(APIView):
-    """Record a batch of the calling workload's events in its workflow's evidence chain."""
+class EvidenceBatchView(mixins.ListModelMixin, generics.GenericAPIView):
+    """Record a batch of the calling workload's events; read the evidence the caller may see."""
+
+    serializer_class = EvidenceRecordSerializer
+    filterset_class = EvidenceRecordFilterSet
+    ordering_fields = ["occurred_at", "id"]
+    ordering = ["-occurred_at", "-id"]
+
+    def get_queryset(self):
+        return rules.visible_evidence(self.request.user).select_related("workflow", "workload")
+
+    @extend_schema(
+        summary="List evidence records, newest first (chain hashes included)",
+        responses={200: EvidenceRecordSerializer(many=True), **errors(400)},
+        operation_id="evidence_list",
+    )
+    def get(self, request):
+        return self.list(request)
 
     @extend_schema(
         summary=f"Report up to {MAX_BATCH} prompt / tool call / data access / action events (all or none)",
