@@ -89,3 +89,9 @@ class TestReadingEvidence:
         assert client.get(URL, {"task_ref": "run-1"}).json()["count"] == 1
         assert client.get(URL, {"kind": "gossip"}).status_code == 400
         assert client.get(URL, {"since": "yesterday"}).status_code == 400
+
+
+def test_text_the_database_cannot_hold_is_a_400_not_a_crash(api_as, agent):
+    response = api_as(agent).post(URL, {"events": [{"kind": "prompt", "task_ref": "\u0000run"}]}, format="json")
+    assert response.status_code == 400
+    assert "NUL" in str(response.json()["fields"]["events"]["0"]["task_ref"])

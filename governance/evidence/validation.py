@@ -220,7 +220,11 @@ def grants_named_in(workload, items):
     task_refs = {
         i["task_ref"].strip()
         for i in dicts
-        if isinstance(i.get("task_ref"), str) and i["task_ref"].strip() and _is_utf8(i["task_ref"])
+        # Text the database cannot hold (NUL, lone surrogates) is refused per item later.
+        if isinstance(i.get("task_ref"), str)
+        and i["task_ref"].strip()
+        and "\x00" not in i["task_ref"]
+        and _is_utf8(i["task_ref"])
     }
     return {
         g["pk"]: g
