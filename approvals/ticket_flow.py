@@ -281,8 +281,12 @@ def sync_ticket(link_id):
         return "ignored"  # a review's ticket: the review is decided in Mandate, item by item
     state = call_adapter(link.connection, lambda adapter: adapter.fetch_ticket(link.external_key))
     with transaction.atomic():
+        # `of=("self",)`: the request is on the nullable side of the join (a review's link has
+        # none), and PostgreSQL refuses to lock that side.
         link = (
-            TicketLink.objects.select_for_update().select_related("request__workflow__identity_source").get(pk=link.pk)
+            TicketLink.objects.select_for_update(of=("self",))
+            .select_related("request__workflow__identity_source")
+            .get(pk=link.pk)
         )
         link.last_checked_at = timezone.now()
         if link.last_seen_marker == state.marker:
