@@ -19,4 +19,4 @@ class ApprovalsConfig(AppConfig):
         # the fields that change on every poll would only add noise.
         auditlog.register(QueueConnection, exclude_fields=["last_polled_at", "last_success_at", "updated_at"])
         auditlog.register(TicketLink, exclude_fields=["last_checked_at", "updated_at"])
-        auditlog.register(OutboxMessage, exclude_fields=["next_attempt_at"])
+        auditlog.register(OutboxMessage, exclude_fields=["next_attempt_at", "lease_until"])

@@ -79,10 +79,18 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(TicketLink)
 class TicketLinkAdmin(ReadOnlyAdmin):
-    list_display = ("request", "connection", "external_key", "last_seen_status", "last_checked_at", "closed_at")
-    list_filter = ("connection", "last_seen_status")
-    search_fields = ("external_key", "request__id", "url")
-    list_select_related = ("request", "request__entitlement", "connection")
+    list_display = (
+        "external_key",
+        "connection",
+        "request",
+        "campaign",
+        "last_seen_status",
+        "last_checked_at",
+        "closed_at",
+    )
+    list_filter = ("connection", ("campaign", admin.EmptyFieldListFilter), "last_seen_status")
+    search_fields = ("external_key", "request__id", "campaign__id", "url")
+    list_select_related = ("request", "request__entitlement", "campaign__workflow", "connection")
 
 
 @admin.register(OutboxMessage)

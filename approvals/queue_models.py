@@ -1,12 +1,15 @@
-"""Ticket queues: where approvals travel, each request's ticket there, and the outbox.
+"""Ticket queues: where approvals travel, each request's (or review's) ticket there, and the outbox.
 
 Imported by `approvals.models`, so these are ordinary models of the approvals app.
 """
+
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from .choices import QueueKind
 from .tickets import ConnectionConfig, TicketError, adapter_class, get_adapter, is_valid_reference
@@ -89,6 +92,9 @@ class QueueConnection(models.Model):
 
     def clean(self):
         errors = {}
+        if "@" in urlsplit(self.base_url or "").netloc:
+            # It would be stored, shown and copied into every ticket link in clear.
+            errors["base_url"] = "No user name or password in the address: the credential reference holds it."
         for field in ("credential_ref", "webhook_secret_ref"):
             value = getattr(self, field)
             if value and not is_valid_reference(value):
@@ -117,9 +123,18 @@ class QueueConnection(models.Model):
 
 
 class TicketLink(models.Model):
-    """A request's ticket in a queue: its key, where to open it, and what we last saw there."""
+    """A ticket Mandate keeps in a queue: its key, where to open it, and what we last saw there.
 
-    request = models.ForeignKey("approvals.AccessRequest", on_delete=models.CASCADE, related_name="ticket_links")
+    It belongs to an access request (the ticket asks for a decision and is read back) or
+    to an access review campaign (the ticket chases the owner; nothing is read back).
+    """
+
+    request = models.ForeignKey(
+        "approvals.AccessRequest", on_delete=models.CASCADE, null=True, blank=True, related_name="ticket_links"
+    )
+    campaign = models.ForeignKey(
+        "governance.ReviewCampaign", on_delete=models.CASCADE, null=True, blank=True, related_name="ticket_links"
+    )
     connection = models.ForeignKey(QueueConnection, on_delete=models.PROTECT, related_name="ticket_links")
     external_key = models.CharField(max_length=100)
     url = models.URLField(max_length=500, blank=True)
@@ -128,14 +143,30 @@ class TicketLink(models.Model):
         max_length=255, blank=True, help_text="Status, actor and change id last acted on: a repeat is a no-op."
     )
     last_checked_at = models.DateTimeField(null=True, blank=True)
-    closed_at = models.DateTimeField(null=True, blank=True, help_text="Set once the request is settled.")
+    closed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set once the request is settled or the review complete."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["request", "connection"], name="ticketlink_one_per_request_queue"),
+            models.CheckConstraint(
+                condition=Q(request__isnull=False, campaign__isnull=True)
+                | Q(request__isnull=True, campaign__isnull=False),
+                name="ticketlink_request_or_campaign",
+            ),
+            models.UniqueConstraint(
+                fields=["request", "connection"],
+                condition=Q(request__isnull=False),
+                name="ticketlink_one_per_request_queue",
+            ),
+            models.UniqueConstraint(
+                fields=["campaign", "connection"],
+                condition=Q(campaign__isnull=False),
+                name="ticketlink_one_per_campaign_queue",
+            ),
             models.UniqueConstraint(fields=["connection", "external_key"], name="ticketlink_unique_key"),
         ]
         indexes = [
@@ -143,14 +174,17 @@ class TicketLink(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.connection.name} {self.external_key} → request #{self.request_id}"
+        what = f"request #{self.request_id}" if self.request_id else f"review #{self.campaign_id}"
+        return f"{self.connection.name} {self.external_key} → {what}"
 
 
 class OutboxMessage(models.Model):
     """A side effect written in the same transaction as the state change that caused it.
 
     The relay delivers it after commit, retrying transient failures with exponential
-    backoff; the idempotency key makes writing the same effect twice a no-op.
+    backoff; the idempotency key makes writing the same effect twice a no-op. A relay
+    delivering a row holds its lease (`lease_until`); the lease's value is also the fencing
+    token that lets only that delivery record the outcome.
     """
 
     topic = models.CharField(max_length=50)
@@ -158,6 +192,9 @@ class OutboxMessage(models.Model):
     idempotency_key = models.CharField(max_length=200, unique=True)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
+    lease_until = models.DateTimeField(
+        null=True, blank=True, help_text="Set while a relay delivers it; no other relay touches it until then."
+    )
     last_error = models.TextField(blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True, help_text="Set when a permanent error stopped retries.")
@@ -182,4 +219,6 @@ class OutboxMessage(models.Model):
             return "delivered"
         if self.failed_at:
             return "failed"
+        if self.lease_until and self.lease_until > timezone.now():
+            return "delivering"
         return "retrying" if self.attempts else "waiting"

@@ -7,6 +7,7 @@ A ticket is only ever a hint: its status and actor are re-read through the API, 
 is mapped to a person of the workflow's identity source, and Mandate's own rules decide.
 """
 
+import hashlib
 import logging
 
 from django.conf import settings
@@ -26,6 +27,9 @@ from .tickets import APPROVE, PENDING, TicketContent, TicketError
 log = logging.getLogger("approvals.tickets")
 
 OPEN, COMMENT, CLOSE = "ticket.open", "ticket.comment", "ticket.close"
+# The polling job runs every 30 s and a queue's interval is a multiple of that: a job that
+# starts a moment early must not skip the round (that would double the wait).
+POLL_SLACK_SECONDS = 5
 
 
 # --------------------------------------------------------------------------- content
@@ -41,6 +45,12 @@ def _reason_text(reason):
     if isinstance(reason, dict):
         return str(reason.get("message") or reason.get("reason") or reason.get("code") or reason)
     return str(reason)
+
+
+def tag_key(created_at):
+    """Eight hex digits of a creation time. With the id, a ticket's tag names one object only:
+    a restored backup or a staging copy sharing the queue reuses ids, not creation times."""
+    return hashlib.sha256(f"{created_at.timestamp():.6f}".encode()).hexdigest()[:8]
 
 
 def request_content(request) -> TicketContent:
@@ -64,6 +74,7 @@ def request_content(request) -> TicketContent:
         reasons=tuple(_reason_text(r) for r in request.decision_reasons or []),
         approvers=tuple(u.label for u in approvers),
         requester_email=initiator.email if initiator else "",
+        request_key=tag_key(request.created_at),
     )
 
 
@@ -97,14 +108,19 @@ def queue_ticket_open(request):
     return enqueue(OPEN, {"request_id": request.pk, "connection_id": queue.pk}, key=f"{OPEN}:{request.pk}:{queue.pk}")
 
 
-def _connections_of(request):
-    """Queues holding (or about to hold) a ticket for this request."""
-    ids = set(request.ticket_links.values_list("connection_id", flat=True))
+def connections_holding(links, open_key_prefix):
+    """Ids of the queues holding (or about to hold) a ticket: linked, or with an opening row
+    still on its way (keys end in the connection id)."""
+    ids = set(links.values_list("connection_id", flat=True))
     for key in OutboxMessage.objects.filter(
-        idempotency_key__startswith=f"{OPEN}:{request.pk}:", failed_at__isnull=True
+        idempotency_key__startswith=open_key_prefix, failed_at__isnull=True
     ).values_list("idempotency_key", flat=True):
         ids.add(int(key.rsplit(":", 1)[1]))
     return sorted(ids)
+
+
+def _connections_of(request):
+    return connections_holding(request.ticket_links.all(), f"{OPEN}:{request.pk}:")
 
 
 def queue_ticket_comment(request, text, *, event):
@@ -148,39 +164,59 @@ def deliver_open(payload):
         return  # settled in the portal before the queue was reached: nothing to ask anyone
     if not connection.enabled:
         raise TicketError(f"The queue “{connection.name}” is disabled.", permanent=True)
-    ref = _call(connection, lambda adapter: adapter.open_ticket(request_content(request)))
+    ref = call_adapter(connection, lambda adapter: adapter.open_ticket(request_content(request)))
     record_ticket_opened(request, connection, ref)
 
 
 def record_ticket_opened(request, connection, ref):
     """Remember where the request's ticket is (idempotent)."""
-    link, _ = TicketLink.objects.get_or_create(
-        request=request, connection=connection, defaults={"external_key": ref.key, "url": ref.url[:500]}
+    return record_link(connection, ref, request=request)
+
+
+def record_link(connection, ref, **subject):
+    """Remember where the ticket of `subject` (request= or campaign=) is; idempotent.
+
+    A ticket created beside the one already linked (a delivery that outlived its lease
+    while the next one succeeded) is closed as a duplicate, so nobody acts on it.
+    """
+    link, created = TicketLink.objects.get_or_create(
+        connection=connection, **subject, defaults={"external_key": ref.key, "url": ref.url[:500]}
     )
+    if not created and ref.created and link.external_key != ref.key:
+        log.warning("closing duplicate ticket %s of %s (kept %s)", ref.key, subject, link.external_key)
+        call_adapter(
+            connection,
+            lambda adapter: adapter.close_ticket(
+                ref.key,
+                outcome="denied",
+                comment=f"Mandate: duplicate of ticket {link.external_key} {link.url}; only that one counts.",
+            ),
+        )
     return link
 
 
-def _link_for(payload):
-    link = (
-        TicketLink.objects.select_related("connection")
-        .filter(request_id=payload["request_id"], connection_id=payload["connection_id"])
-        .first()
-    )
+def link_or_wait(connection_id, open_key, **subject):
+    """The ticket to write on, None if there is none and will be none, or a transient
+    TicketError while its opening row is still being delivered."""
+    link = TicketLink.objects.select_related("connection").filter(connection_id=connection_id, **subject).first()
     if link is not None:
         return link
-    opening = OutboxMessage.objects.filter(
-        idempotency_key=f"{OPEN}:{payload['request_id']}:{payload['connection_id']}"
-    ).first()
+    opening = OutboxMessage.objects.filter(idempotency_key=open_key).first()
     if opening is None or opening.failed_at or opening.delivered_at:
         return None  # no ticket was ever opened (or could be): nothing to write on
     raise TicketError("The ticket is not open yet; trying again shortly.", permanent=False)
+
+
+def _link_for(payload):
+    request_id, connection_id = payload["request_id"], payload["connection_id"]
+    return link_or_wait(connection_id, f"{OPEN}:{request_id}:{connection_id}", request_id=request_id)
 
 
 @handler(COMMENT)
 def deliver_comment(payload):
     link = _link_for(payload)
     if link is not None:
-        _call(link.connection, lambda adapter: adapter.add_comment(link.external_key, payload["text"]))
+        call_adapter(link.connection, lambda adapter: adapter.add_comment(link.external_key, payload["text"]))
 
 
 @handler(CLOSE)
@@ -188,7 +224,7 @@ def deliver_close(payload):
     link = _link_for(payload)
     if link is None:
         return
-    _call(
+    call_adapter(
         link.connection,
         lambda adapter: adapter.close_ticket(
             link.external_key, outcome=payload["outcome"], comment=payload.get("comment", "")
@@ -197,7 +233,7 @@ def deliver_close(payload):
     TicketLink.objects.filter(pk=link.pk, closed_at__isnull=True).update(closed_at=timezone.now())
 
 
-def _call(connection, action):
+def call_adapter(connection, action):
     """Run one adapter call, keeping the connection's last success / last error current."""
     try:
         result = action(connection.adapter())
@@ -241,10 +277,16 @@ def sync_ticket(link_id):
     link = TicketLink.objects.select_related("connection").filter(pk=link_id).first()
     if link is None or link.closed_at:
         return "closed"
-    state = _call(link.connection, lambda adapter: adapter.fetch_ticket(link.external_key))
+    if link.request_id is None:
+        return "ignored"  # a review's ticket: the review is decided in Mandate, item by item
+    state = call_adapter(link.connection, lambda adapter: adapter.fetch_ticket(link.external_key))
     with transaction.atomic():
+        # `of=("self",)`: the request is on the nullable side of the join (a review's link has
+        # none), and PostgreSQL refuses to lock that side.
         link = (
-            TicketLink.objects.select_for_update().select_related("request__workflow__identity_source").get(pk=link.pk)
+            TicketLink.objects.select_for_update(of=("self",))
+            .select_related("request__workflow__identity_source")
+            .get(pk=link.pk)
         )
         link.last_checked_at = timezone.now()
         if link.last_seen_marker == state.marker:
@@ -312,7 +354,9 @@ def handle_webhook(connection, headers, body):
         event = adapter.parse_webhook(headers, body)
     except TicketError as exc:
         return 400, exc.message
-    link = TicketLink.objects.filter(connection=connection, external_key=event.ticket_key).first()
+    link = TicketLink.objects.filter(
+        connection=connection, external_key=event.ticket_key, request__isnull=False
+    ).first()
     if not event.ticket_key or link is None:
         return 202, "ignored"
     try:
@@ -328,7 +372,7 @@ def poll_queues(now=None):
     now = now or timezone.now()
     summary = {}
     for connection in QueueConnection.objects.filter(enabled=True).exclude(kind="portal"):
-        due_before = now - timezone.timedelta(seconds=connection.poll_interval_seconds)
+        due_before = now - timezone.timedelta(seconds=connection.poll_interval_seconds - POLL_SLACK_SECONDS)
         if connection.last_polled_at and connection.last_polled_at > due_before:
             continue
         # Two pollers at once: the database lets only one take this round.

@@ -60,5 +60,7 @@ def campaign_detail(request, pk):
         "overdue": campaign.is_overdue(timezone.now()),
         "can_decide": can_decide,
         "form": form,
+        # The review's ticket in the workflow's queue, where one was opened.
+        "ticket_links": list(campaign.ticket_links.select_related("connection")),
     }
     return render(request, "governance/review_campaign.html", context, status=status)

@@ -20,6 +20,40 @@ def test_a_secret_pasted_instead_of_a_reference_is_refused():
     assert "env:VARIABLE_NAME or file:/path" in str(refused.value.message_dict["credential_ref"])
 
 
+def test_credentials_in_the_address_are_refused_without_being_repeated():
+    queue = QueueConnection(
+        name="RT",
+        kind="rt",
+        base_url="https://mandate:s3cret-pass@rt.example.test",
+        project="AccessRequests",
+        credential_ref="env:RT_TOKEN",
+    )
+    with pytest.raises(ValidationError) as refused:
+        queue.full_clean()
+    message = str(refused.value.message_dict["base_url"])
+    assert "credential reference" in message and "s3cret-pass" not in message
+
+
+@pytest.mark.parametrize("ticket_system", ["github"], indirect=True)
+def test_a_secret_saved_as_the_reference_is_never_repeated_in_errors_or_logs(
+    ticket_system, workflow, requester, caplog
+):
+    from approvals.models import OutboxMessage
+    from approvals.outbox import relay
+    from tests.ticket_flow_helpers import write_request
+
+    queue = connect(workflow, ticket_system)
+    # Saved without the form's check (a script, a fixture): the token itself as the reference.
+    QueueConnection.objects.filter(pk=queue.pk).update(credential_ref="ghp_pasted-token-value")
+    write_request(workflow, requester)
+    with caplog.at_level("DEBUG"):
+        assert relay() == {"failed": 1}
+    queue.refresh_from_db()
+    recorded = [OutboxMessage.objects.get().last_error, queue.last_error, caplog.text]
+    assert "env:NAME or file:/path" in recorded[0] and "env:NAME or file:/path" in recorded[1]
+    assert not any("ghp_pasted-token-value" in text for text in recorded)
+
+
 def test_each_kind_names_the_fields_it_needs():
     with pytest.raises(ValidationError) as refused:
         QueueConnection(name="Jira", kind="jira", credential_ref="env:JIRA_TOKEN").full_clean()

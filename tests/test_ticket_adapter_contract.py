@@ -64,8 +64,8 @@ def test_opening_again_finds_the_ticket_instead_of_creating_a_second(ticket_syst
     first = adapter.open_ticket(content(request_id=3))
     again = adapter.open_ticket(content(request_id=3))
     assert again.key == first.key and not again.created
-    assert adapter.find_ticket(3).key == first.key
-    assert adapter.find_ticket(4) is None
+    assert adapter.find_ticket(adapter.tag_for(content(request_id=3))).key == first.key
+    assert adapter.find_ticket(adapter.tag_for(content(request_id=4))) is None
     assert ticket_system.tickets() == [first.key]
 
 

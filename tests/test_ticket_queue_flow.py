@@ -4,6 +4,9 @@ Runs against every remote system: a real Request Tracker, and the Jira, GitHub a
 ServiceNow fakes (their traffic checked against the vendors' descriptions).
 """
 
+import copy
+from datetime import timedelta
+
 import pytest
 
 from approvals.models import Approval, Grant, OutboxMessage, TicketLink
@@ -121,3 +124,35 @@ def test_cancelling_the_request_closes_its_ticket_with_a_comment(ticket_system, 
     deliver_all()
     assert ticket_system.is_closed(link.external_key)
     assert any("cancelled" in c.lower() for c in ticket_system.comments(link.external_key))
+
+
+def test_a_ticket_another_installation_left_for_the_same_request_id_is_not_taken_over(
+    ticket_system, workflow, requester, client
+):
+    from approvals.ticket_flow import request_content
+
+    queue = connect(workflow, ticket_system)
+    request = write_request(workflow, requester)
+    # A restored backup or a staging copy sharing the queue once asked for its own request
+    # with this id (made at another moment), and an owner approved it there.
+    theirs = copy.copy(request)
+    theirs.created_at -= timedelta(days=30)
+    stale = ticket_system.adapter().create_ticket(request_content(theirs))
+    ticket_system.act(stale.key, "approve", "owner")
+    deliver_all()
+    link = TicketLink.objects.get(request=request)
+    assert link.external_key != stale.key and sorted(ticket_system.tickets()) == sorted([stale.key, link.external_key])
+    assert post_webhook(client, queue, *ticket_system.webhook(stale.key)).json()["detail"] == "ignored"
+    request.refresh_from_db()
+    assert request.state == "pending" and not Approval.objects.exists()
+
+
+def test_a_second_ticket_opened_beside_the_linked_one_is_closed_as_a_duplicate(ticket_system, queued):
+    from approvals.ticket_flow import record_ticket_opened, request_content
+
+    queue, request, link = queued
+    # A delivery that outlived its lease created another ticket after the link was made.
+    duplicate = ticket_system.adapter().create_ticket(request_content(request))
+    assert record_ticket_opened(request, queue, duplicate) == link
+    assert ticket_system.is_closed(duplicate.key) and not ticket_system.is_closed(link.external_key)
+    assert any(f"duplicate of ticket {link.external_key}" in c for c in ticket_system.comments(duplicate.key))

@@ -16,7 +16,7 @@ from .base import (
     TicketState,
     WebhookEvent,
 )
-from .content import TicketContent
+from .content import ReviewTicketContent, TicketContent
 from .errors import TicketError
 from .registry import ADAPTERS, adapter_class, get_adapter
 from .secrets import is_valid_reference, resolve_secret
@@ -26,6 +26,7 @@ __all__ = [
     "APPROVE",
     "DENY",
     "PENDING",
+    "ReviewTicketContent",
     "Actor",
     "CheckResult",
     "ConnectionConfig",

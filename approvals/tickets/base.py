@@ -133,18 +133,19 @@ class TicketAdapter:
 
     # ------------------------------------------------------------------ the contract
     def open_ticket(self, content: TicketContent) -> TicketRef:
-        """Return the request's ticket, creating it only if none carries the request id.
+        """Return the ticket of this request (or review), creating it only if none carries its tag.
 
         Looking first is what makes a retry after a lost response (timeout, crash between
         the remote create and our commit) find the ticket instead of opening a second one.
+        `content` is a `TicketContent` or a `ReviewTicketContent`.
         """
-        existing = self.find_ticket(content.request_id)
+        existing = self.find_ticket(self.tag_for(content))
         if existing is not None:
             return existing
         return self.create_ticket(content)
 
-    def find_ticket(self, request_id: int) -> TicketRef | None:
-        """The ticket carrying this request id, or None."""
+    def find_ticket(self, tag: str) -> TicketRef | None:
+        """The ticket carrying this tag (see `tag_for`), or None."""
         raise NotImplementedError
 
     def create_ticket(self, content: TicketContent) -> TicketRef:
@@ -213,7 +214,14 @@ class TicketAdapter:
         value = self.config.options.get("timeout") if self.config.options else None
         return (float(value), float(value)) if value else self.timeout
 
-    def request_label(self, request_id) -> str:
-        """The tag that marks a ticket as this request's (label, correlation id…)."""
-        prefix = (self.config.options or {}).get("request_tag_prefix", "mandate-request-")
-        return f"{prefix}{request_id}"
+    def tag(self, kind: str, ident) -> str:
+        """The tag (label, custom field value, correlation id) that marks a ticket as Mandate's.
+
+        `options.request_tag_prefix` / `options.review_tag_prefix` override the default
+        `mandate-request-` / `mandate-review-`.
+        """
+        prefix = (self.config.options or {}).get(f"{kind}_tag_prefix", f"mandate-{kind}-")
+        return f"{prefix}{ident}"
+
+    def tag_for(self, content) -> str:
+        return self.tag(content.kind, content.tag_id)

@@ -1,4 +1,10 @@
-"""What a ticket says: everything an approver needs to act without opening Mandate."""
+"""What a ticket says: everything a person needs to act without opening Mandate.
+
+Two kinds of ticket: an access request waiting for a decision (`TicketContent`) and an
+access review chasing its owner (`ReviewTicketContent`). Both carry `kind` and `tag_id`,
+from which an adapter builds the tag (label, custom field, correlation id) that finds the
+ticket again, and both render as plain text, Markdown or a list of labelled facts.
+"""
 
 from dataclasses import dataclass
 
@@ -34,6 +40,26 @@ class TicketContent:
     reasons: tuple = ()
     approvers: tuple = ()
     requester_email: str = ""
+    # Tells this request from another database's request with the same id (a restored
+    # backup, a staging copy sharing the queue), so a retry never adopts a stranger's ticket.
+    request_key: str = ""
+
+    kind = "request"
+    #: The ticket's status (or label) is read back as a decision.
+    asks_decision = True
+    lead = ""
+
+    @property
+    def tag_id(self) -> str:
+        return f"{self.request_id}-{self.request_key}" if self.request_key else str(self.request_id)
+
+    @property
+    def url(self) -> str:
+        return self.request_url
+
+    @property
+    def link_label(self) -> str:
+        return f"Open request #{self.request_id} in Mandate"
 
     @property
     def title(self) -> str:
@@ -75,3 +101,47 @@ class TicketContent:
         return "\n".join(
             [*lines, "", f"[Open request #{self.request_id} in Mandate]({self.request_url})", "", self.instructions]
         )
+
+
+@dataclass(frozen=True)
+class ReviewTicketContent:
+    """An access review as plain data: the ticket that chases its owner in their queue.
+
+    Nothing is decided in this ticket; the owner decides each item in Mandate, which
+    comments the later reminders here and closes the ticket when the review is complete.
+    """
+
+    campaign_id: int
+    title: str
+    message: str  # the reminder, plain text, without the link (that is `url`)
+    url: str
+    campaign_key: str = ""  # like TicketContent.request_key
+
+    kind = "review"
+    asks_decision = False
+    requester_email = ""
+    instructions = (
+        "Decide each item in Mandate (keep, revoke or suspend). Mandate adds the next reminders here and "
+        "closes this ticket when the review is complete; changing the ticket changes nothing in Mandate."
+    )
+
+    @property
+    def tag_id(self) -> str:
+        return f"{self.campaign_id}-{self.campaign_key}" if self.campaign_key else str(self.campaign_id)
+
+    @property
+    def link_label(self) -> str:
+        return "Open the access review in Mandate"
+
+    @property
+    def lead(self) -> str:
+        return self.message
+
+    def fields(self) -> list:
+        return []
+
+    def as_text(self) -> str:
+        return "\n".join([self.message, "", f"Review in Mandate: {self.url}", "", self.instructions])
+
+    def as_markdown(self) -> str:
+        return "\n".join([self.message, "", f"[{self.link_label}]({self.url})", "", self.instructions])

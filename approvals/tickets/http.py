@@ -3,6 +3,9 @@
 import hashlib
 import hmac
 import logging
+import time
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import requests
 
@@ -12,6 +15,36 @@ log = logging.getLogger("approvals.tickets")
 
 # 408 and 429 are the server asking us to come back later; 5xx are its own trouble.
 TRANSIENT_STATUSES = {408, 425, 429, 500, 502, 503, 504}
+
+# Monotonic time by which the calls of the current delivery must be done (None: no limit).
+_deadline = ContextVar("ticket_call_deadline", default=None)
+
+
+@contextmanager
+def time_budget(seconds):
+    """Calls made inside finish within `seconds` in all, or fail as transient errors.
+
+    The outbox relay delivers under a lease: a delivery that outlived it could run beside
+    the next relay's retry of the same row and open a second ticket. Each call's timeouts
+    are cut to what is left, and no call starts once the budget is spent.
+    """
+    token = _deadline.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def _within_budget(timeout):
+    deadline = _deadline.get()
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        return None
+    if isinstance(timeout, tuple):
+        return tuple(min(t, left) for t in timeout)
+    return min(timeout, left)
 
 
 class HttpClient:
@@ -34,9 +67,12 @@ class HttpClient:
 
     def request(self, method, path, *, expected=(200, 201, 204), **kwargs):
         headers = {"Accept": "application/json", **self.auth_headers, **kwargs.pop("headers", {})}
+        timeout = _within_budget(self.timeout)
+        if timeout is None:
+            raise TicketError(f"{self.vendor}: {method} {path} not tried: the delivery ran out of time.")
         try:
             response = self.session.request(
-                method, self.url(path), headers=headers, auth=self.auth, timeout=self.timeout, **kwargs
+                method, self.url(path), headers=headers, auth=self.auth, timeout=timeout, **kwargs
             )
         except requests.Timeout:
             raise TicketError(f"{self.vendor}: {method} {path} timed out.", permanent=False)

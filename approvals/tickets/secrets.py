@@ -22,7 +22,8 @@ def resolve_secret(ref: str, *, what: str = "secret") -> str:
     if not ref:
         raise TicketError(f"No {what} is configured.", permanent=True)
     if not is_valid_reference(ref):
-        raise TicketError(f"The {what} reference “{ref}” must be env:NAME or file:/path.", permanent=True)
+        # Not quoted: what was typed where a reference belongs is often the secret itself.
+        raise TicketError(f"The {what} reference is not env:NAME or file:/path (not shown).", permanent=True)
     kind, _, location = ref.partition(":")
     if kind == "env":
         value = os.environ.get(location, "")

@@ -6,9 +6,12 @@ Each request takes the next scripted fault for its method, if any:
 - "lost": forward it (the server does the work), then drop the connection unanswered —
   the case where a client that simply retries would create a second ticket.
 Anything else is forwarded untouched.
+
+It listens on the first free port of MANDATE_TEST_PROXY_PORTS (default 8090-8099).
 """
 
 import http.client
+import os
 import re
 import socket
 import threading
@@ -17,8 +20,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 
+def proxy_ports():
+    first, _, last = os.environ.get("MANDATE_TEST_PROXY_PORTS", "8090-8099").partition("-")
+    return range(int(first), int(last or first) + 1)
+
+
 class FaultProxy:
-    def __init__(self, upstream, ports=range(8090, 8100), hold_seconds=2.0):
+    def __init__(self, upstream, ports=None, hold_seconds=2.0):
+        ports = ports or proxy_ports()
         self.upstream = urlsplit(upstream)
         self.faults = []
         self.seen = []

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Request Tracker 5 for the ticket-queue tests: installs the Debian packages when missing,
-# creates a throw-away SQLite database with an "AccessRequests" queue, a "MandateRequestId"
-# custom field and rights for privileged users, and serves REST 2.0 on 127.0.0.1.
+# Request Tracker 5 for the ticket-queue tests and the demo: installs the Debian packages
+# when missing, creates a throw-away SQLite database with an "AccessRequests" queue, a
+# "MandateRequestId" custom field and rights for privileged users, and serves REST 2.0 on
+# 127.0.0.1. The demo's people (olivia, bruno, fiona, rachel, ada; password mandate-demo)
+# exist in RT with the same e-mail addresses as in Mandate, so a decision in RT is theirs.
 #
-#   tests/peers/rt.sh start     # idempotent; prints MANDATE_RT_URL / MANDATE_RT_TOKEN_FILE
+#   tests/peers/rt.sh start     # idempotent, shares a server already running on the port;
+#                               # prints MANDATE_RT_URL / MANDATE_RT_TOKEN_FILE
 #   tests/peers/rt.sh reset     # start on a fresh copy of the initial database
 #   tests/peers/rt.sh stop
 #
@@ -15,6 +18,7 @@ port="${MANDATE_RT_PORT:-8089}"
 home="${MANDATE_RT_HOME:-/var/tmp/mandate-rt}"
 url="http://127.0.0.1:${port}"
 root_password="${MANDATE_RT_ROOT_PASSWORD:-rt-root-for-tests}"
+demo_password="mandate-demo"  # the demo's published password (load_demo)
 pidfile="$home/server.pid"
 rtlib=/usr/share/request-tracker5/lib
 export RT_SITE_CONFIG="$home/etc/RT_SiteConfig.pm"
@@ -125,6 +129,47 @@ initialise() {
   cp "$home/rt.sqlite" "$home/rt.initial.sqlite"
 }
 
+# The demo's people, as load_demo creates them in Mandate: user name and real name.
+demo_people=("olivia:Olivia Owens" "bruno:Bruno Becker" "fiona:Fiona Fernandes" "rachel:Rachel Reyes"
+             "ada:Ada Auditor")
+
+ensure_demo_people() {
+  local token person missing=()
+  token="$(cat "$home/root.token")"
+  for person in "${demo_people[@]}"; do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: token $token" \
+          "$url/REST/2.0/user/${person%%:*}")" = 200 ] || missing+=("$person")
+  done
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  # Through RT's own API in Perl, not REST 2.0: a person's address may already belong to
+  # an unprivileged user RT made when a ticket named them as requestor (that user is
+  # taken over), and REST 2.0 cannot set passwords. SQLite waits for the server's locks.
+  say "creating the demo people in RT: ${missing[*]%%:*}"
+  perl -I"$rtlib" -MRT -e '
+    RT::LoadConfig(); RT::Init();
+    my $password = shift;
+    for my $spec (@ARGV) {
+      my ($name, $real) = split /:/, $spec, 2;
+      my $email = "$name\@example.test";
+      my $user = RT::User->new(RT->SystemUser);
+      $user->Load($name);
+      $user->LoadByEmail($email) unless $user->id;
+      if (!$user->id) {
+        my ($ok, $msg) = $user->Create(Name => $name, EmailAddress => $email, RealName => $real,
+                                       Privileged => 1, Password => $password);
+        die "$name: $msg\n" unless $ok;
+        next;
+      }
+      for my $change ([Name => $name], [RealName => $real], [Privileged => 1], [Disabled => 0]) {
+        my ($field, $value) = @$change;
+        next if ($user->$field // "") eq $value;
+        my $set = "Set$field"; my ($ok, $msg) = $user->$set($value); die "$name: $msg\n" unless $ok;
+      }
+      my ($ok, $msg) = $user->SetPassword($password); die "$name: $msg\n" unless $ok;
+    }' "$demo_password" "${missing[@]}" >>"$home/setup.log" 2>&1 \
+    || { say "could not create the demo people:"; tail -n 10 "$home/setup.log" >&2; exit 1; }
+}
+
 start() {
   mkdir -p "$home"
   install_packages
@@ -145,6 +190,7 @@ start() {
     done
     answers || { say "no answer after 60 s"; tail -n 30 "$home/server.log" >&2; exit 1; }
   fi
+  ensure_demo_people
   echo "MANDATE_RT_URL=$url"
   echo "MANDATE_RT_TOKEN_FILE=$home/root.token"
 }

@@ -1,10 +1,11 @@
 """GitHub Issues through the REST API.
 
-The issue goes into the configured repository (`owner/name`) with the label
-`mandate-request-<id>`. A person decides by applying a label (`mandate:approved` or
-`mandate:denied` by default); the actor is whoever applied that label according to the
-issue's own event list, never the webhook body. Webhooks are verified with
-`X-Hub-Signature-256` and identified by `X-GitHub-Delivery`, which a redelivery keeps.
+The issue goes into the configured repository (`owner/name`) with its tag as a label
+(`mandate-request-<id>-<key>`, or `mandate-review-…` for an access review). A person
+decides by applying a label (`mandate:approved` or `mandate:denied` by default); the
+actor is whoever applied that label according to the issue's own event list, never the
+webhook body. Webhooks are verified with `X-Hub-Signature-256` and identified by
+`X-GitHub-Delivery`, which a redelivery keeps.
 """
 
 import json
@@ -44,11 +45,11 @@ class GitHubIssuesAdapter(TicketAdapter):
         return f"/repos/{owner}/{name}"
 
     # ------------------------------------------------------------------ contract
-    def find_ticket(self, request_id):
+    def find_ticket(self, tag):
         issues = self.http.json(
             "GET",
             f"{self.repo}/issues",
-            params={"labels": self.request_label(request_id), "state": "all", "per_page": 5, "direction": "asc"},
+            params={"labels": tag, "state": "all", "per_page": 5, "direction": "asc"},
         )
         for issue in issues or []:
             if "pull_request" not in issue:
@@ -59,7 +60,7 @@ class GitHubIssuesAdapter(TicketAdapter):
         payload = {
             "title": content.title,
             "body": content.as_markdown(),
-            "labels": [self.request_label(content.request_id)],
+            "labels": [self.tag_for(content)],
         }
         issue = self.http.json("POST", f"{self.repo}/issues", json=payload, expected=(201,))
         return TicketRef(key=str(issue["number"]), url=issue.get("html_url", ""), created=True)

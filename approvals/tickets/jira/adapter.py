@@ -1,10 +1,11 @@
 """Jira: Cloud through REST v3 (Atlassian Document Format), Data Center through REST v2.
 
-The issue goes into the configured project with the request id as a label
-(`mandate-request-<id>`). The decision is the issue's status name (by default
-Approved / Done approve, Declined / Rejected / Won't Do deny); the actor is the author of
-the latest status change in the issue's changelog. Webhooks registered by a Jira admin
-with a secret are signed `X-Hub-Signature: sha256=<hex>` (HMAC of the body) and carry
+The issue goes into the configured project with its tag as a label
+(`mandate-request-<id>-<key>`, or `mandate-review-…` for an access review). The decision
+is the issue's status name (by default Approved / Done approve, Declined / Rejected /
+Won't Do deny); the actor is the author of the latest status change in the issue's
+changelog. Webhooks registered by a Jira admin with a secret are signed
+`X-Hub-Signature: sha256=<hex>` (HMAC of the body) and carry
 `X-Atlassian-Webhook-Identifier`, unchanged across retries.
 """
 
@@ -42,7 +43,7 @@ class JiraCloudAdapter(TicketAdapter):
 
     # ------------------------------------------------------------------ formats that differ by flavour
     def description(self, content):
-        return adf.request_description(content)
+        return adf.description(content)
 
     def comment_body(self, text):
         return adf.plain(text)
@@ -61,8 +62,8 @@ class JiraCloudAdapter(TicketAdapter):
         )
 
     # ------------------------------------------------------------------ contract
-    def find_ticket(self, request_id):
-        label = self.request_label(request_id)
+    def find_ticket(self, tag):
+        label = tag
         jql = f'project = "{self.config.project}" AND labels = "{label}" ORDER BY created ASC'
         issues = self.search(jql, ["status"])
         if not issues:
@@ -76,7 +77,7 @@ class JiraCloudAdapter(TicketAdapter):
             "issuetype": {"name": self.config.ticket_type or "Task"},
             "summary": content.title,
             "description": self.description(content),
-            "labels": [self.request_label(content.request_id), "mandate"],
+            "labels": [self.tag_for(content), "mandate"],
         }
         data = self.http.json("POST", f"{self.api}/issue", json={"fields": fields}, expected=(201,))
         return TicketRef(key=data["key"], url=self.issue_url(data["key"]), created=True)

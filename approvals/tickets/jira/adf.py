@@ -30,13 +30,17 @@ def plain(value: str):
     return doc(*[paragraph(text(line)) for line in value.splitlines() if line.strip()] or [paragraph(text(" "))])
 
 
-def request_description(content):
+def description(content):
+    """A request's facts as a bullet list (a review's reminder as paragraphs), a link, the how-to."""
+    blocks = [paragraph(text(line)) for line in content.lead.splitlines() if line.strip()]
     items = [
         {"type": "listItem", "content": [paragraph(text(f"{label}: ", strong=True), text(str(value)))]}
         for label, value in content.fields()
     ]
+    if items:
+        blocks.append({"type": "bulletList", "content": items})
     return doc(
-        {"type": "bulletList", "content": items},
-        paragraph(text(f"Open request #{content.request_id} in Mandate", href=content.request_url)),
+        *blocks,
+        paragraph(text(content.link_label, href=content.url)),
         paragraph(text(content.instructions)),
     )

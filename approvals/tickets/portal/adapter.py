@@ -13,8 +13,8 @@ class PortalAdapter(TicketAdapter):
     label = "Mandate inbox (built-in)"
     remote = False
 
-    def find_ticket(self, request_id):
-        return TicketRef(key=f"request-{request_id}", url="", created=False)
+    def find_ticket(self, tag):
+        return None
 
     def create_ticket(self, content):
         return TicketRef(key=f"request-{content.request_id}", url=content.request_url, created=True)

@@ -1,9 +1,10 @@
 """Request Tracker 5 through its REST 2.0 JSON API.
 
-The ticket goes into the configured queue with the request's tag (`mandate-request-<id>`)
-in a ticket custom field (`MandateRequestId` unless `options.request_field` says otherwise). By default `resolved`
-approves and `rejected` denies; the actor is the creator of the latest Status transaction
-in the ticket's history. RT has no native webhooks: a scrip may post a signed hint (see
+The ticket goes into the configured queue with its tag (`mandate-request-<id>-<key>`, or
+`mandate-review-…` for an access review) in a ticket custom field (`MandateRequestId`
+unless `options.request_field` says otherwise). By default `resolved` approves and
+`rejected` denies; the actor is the creator of the latest Status transaction in the
+ticket's history. RT has no native webhooks: a scrip may post a signed hint (see
 the README), otherwise the polling job reads open tickets.
 
 RT answers many errors with 200 and a list of messages (an invalid status, an unknown
@@ -59,8 +60,8 @@ class RequestTrackerAdapter(TicketAdapter):
         return f"{self.config.base_url.rstrip('/')}/Ticket/Display.html?id={key}"
 
     # ------------------------------------------------------------------ contract
-    def find_ticket(self, request_id):
-        query = f"Queue = '{self.config.project}' AND CF.{{{self.request_field}}} = '{self.request_label(request_id)}'"
+    def find_ticket(self, tag):
+        query = f"Queue = '{self.config.project}' AND CF.{{{self.request_field}}} = '{tag}'"
         data = self.http.json(
             "GET", "/tickets", params={"query": query, "fields": "Status", "orderby": "id", "order": "ASC"}
         )
@@ -76,7 +77,7 @@ class RequestTrackerAdapter(TicketAdapter):
             "Subject": content.title,
             "Content": content.as_text(),
             "ContentType": "text/plain",
-            "CustomFields": {self.request_field: self.request_label(content.request_id)},
+            "CustomFields": {self.request_field: self.tag_for(content)},
         }
         if self.config.ticket_type:
             payload["Type"] = self.config.ticket_type

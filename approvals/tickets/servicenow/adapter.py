@@ -1,10 +1,11 @@
 """ServiceNow through the Table API (`/api/now/table/{table}`).
 
 A record is created in the configured table (`incident` unless `project` names another
-task table) with `correlation_id` = `mandate-request-<id>`. The decision is read from the
-configured field (`approval` by default: `approved` approves, `rejected` denies); the
-actor is the user who last set that field according to `sys_audit`, looked up in
-`sys_user` for an e-mail address. ServiceNow has no signed outbound webhooks of its own:
+task table) with its tag in `correlation_id` (`mandate-request-<id>-<key>`, or
+`mandate-review-…` for an access review). The decision is read from the configured field
+(`approval` by default: `approved` approves, `rejected` denies); the actor is the user
+who last set that field according to `sys_audit`, looked up in `sys_user` for an e-mail
+address. ServiceNow has no signed outbound webhooks of its own:
 a business rule posts `{"sys_id": …}` signed `X-Mandate-Signature: sha256=<hex>` (see the
 README). Reference: the Table API documentation,
 https://www.servicenow.com/docs/r/api-reference/rest-apis/c_TableAPI.html
@@ -59,12 +60,12 @@ class ServiceNowAdapter(TicketAdapter):
         return f"/api/now/table/{quote(table or self.table)}"
 
     # ------------------------------------------------------------------ contract
-    def find_ticket(self, request_id):
+    def find_ticket(self, tag):
         result = self.http.json(
             "GET",
             self._table(),
             params={
-                "sysparm_query": f"correlation_id={self.request_label(request_id)}^ORDERBYsys_created_on",
+                "sysparm_query": f"correlation_id={tag}^ORDERBYsys_created_on",
                 "sysparm_fields": "sys_id,number",
                 "sysparm_limit": 1,
             },
@@ -78,10 +79,11 @@ class ServiceNowAdapter(TicketAdapter):
         record = {
             "short_description": content.title[:160],
             "description": content.as_text(),
-            "correlation_id": self.request_label(content.request_id),
+            "correlation_id": self.tag_for(content),
             "correlation_display": "Mandate",
-            self.decision_field: "requested",
         }
+        if content.asks_decision:
+            record[self.decision_field] = "requested"
         if self.config.ticket_type:
             record["category"] = self.config.ticket_type
         result = self.http.json("POST", self._table(), json=record, expected=(201,)).get("result") or {}

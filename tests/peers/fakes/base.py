@@ -9,14 +9,16 @@ documentation (https://www.servicenow.com/docs/r/api-reference/rest-apis/c_Table
 `{"error": {"message", "detail"}, "status": "failure"}` on errors.
 
 `faults` injects failures into the next matching calls: "500" (answer 500 without doing
-anything), "timeout" (no answer, nothing done) and "lost" (do the work, then lose the
-answer — the case that doubles tickets in naive clients).
+anything), "timeout" (no answer, nothing done), "lost" (do the work, then lose the
+answer — the case that doubles tickets in naive clients) and "slow" (answer normally, after
+`slow_seconds`).
 """
 
 import base64
 import itertools
 import json
 import re
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -25,6 +27,7 @@ import requests
 class Fake:
     base_url = ""
     description = None  # OpenApiDescription, when the vendor publishes one
+    slow_seconds = 0.5
 
     def __init__(self):
         self.faults = []  # [(method or "*", path pattern or None, "500" | "timeout" | "lost")]
@@ -59,6 +62,8 @@ class Fake:
             return 500, {"Content-Type": "application/json"}, json.dumps(self.server_error())
         if fault == "timeout":
             raise requests.ReadTimeout("injected: no answer")
+        if fault == "slow":
+            time.sleep(self.slow_seconds)
         if not self.authorised(request.headers):
             return 401, {"Content-Type": "application/json"}, json.dumps(self.unauthorised())
         status, payload = self.handle(request.method, parts.path, query, body)
