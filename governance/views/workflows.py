@@ -11,7 +11,7 @@ from approvals.models import AccessRequest, Grant
 from approvals.selectors import GRANT_RELATED, REQUEST_RELATED
 from identities.models import WorkloadIdentity
 
-from .. import permissions, selectors, services
+from .. import permissions, review_selectors, selectors, services
 from ..forms import WorkflowFilterForm, WorkflowForm
 from ..models import Policy, Workflow
 from ..portal import SERVICE_ERRORS, apply_field_errors, done, error_status, paginate, require
@@ -26,6 +26,7 @@ TABS = [
     ("timeline", "Timeline", True),
 ]
 TIMELINE_PAGE = 50
+REVIEWS_PAGE = 10
 
 
 @login_required
@@ -140,7 +141,14 @@ def _grants(request, workflow):
 
 
 def _reviews(request, workflow):
-    return {"review_status": selectors.review_status(workflow)}
+    campaigns = paginate(request, review_selectors.workflow_campaigns(workflow), per_page=REVIEWS_PAGE)
+    rows = review_selectors.rows(campaigns.object_list)
+    return {
+        "review_status": selectors.review_status(workflow),
+        "campaigns": campaigns,
+        "campaign_rows": rows,
+        "open_row": next((row for row in rows if row.campaign.is_open), None),
+    }
 
 
 def _timeline(request, workflow):
