@@ -156,9 +156,8 @@ class TestReactivation:
         self.suspend(as_owner, agent)
         refused = bearer(plaintext).get("/api/v1/workflows/")
         assert refused.status_code == 403 and "suspended" in refused.json()["message"]
-        check = bearer(plaintext).post(
-            "/api/v1/authorize", {"workflow": agent.workflow.slug, "scope": "github:repo:read"}
-        )
+        scope = {"workflow": agent.workflow.slug, "scope": "github:repo:read"}
+        check = bearer(plaintext).post("/api/v1/authorize", scope)
         assert check.json()["allow"] is False
 
         response = self.reactivate(as_owner, agent)
