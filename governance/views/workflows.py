@@ -12,6 +12,7 @@ from approvals.selectors import GRANT_RELATED, REQUEST_RELATED
 from identities.models import WorkloadIdentity
 
 from .. import permissions, review_selectors, selectors, services
+from ..choices import CampaignStatus
 from ..forms import WorkflowFilterForm, WorkflowForm
 from ..models import Policy, Workflow
 from ..portal import SERVICE_ERRORS, apply_field_errors, done, error_status, paginate, require
@@ -113,6 +114,7 @@ def workflow_detail(request, slug, tab=None):
         "tab": tab,
         "can_manage": permissions.can_manage_workflow(request.user, workflow),
         "can_request_access": permissions.can_request_access(request.user) and workflow.status == "active",
+        "open_review": workflow.review_campaigns.filter(status=CampaignStatus.OPEN).first() if internals else None,
         **TAB_CONTEXT[tab](request, workflow),
     }
     # htmx swaps just the tab strip and panel; history restores and plain browsers get the page.

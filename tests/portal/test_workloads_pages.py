@@ -174,6 +174,7 @@ class TestReactivation:
         self.suspend(as_owner, agent)
         page = as_owner.get(agent.get_absolute_url()).content.decode()
         assert f"Reactivate {agent}…" in page and f"Suspend {agent}…" not in page
+        assert "Refused" in page and "while the workload is suspended" in page
         confirm = as_owner.get(reverse("identities:workload_reactivate", args=[agent.slug])).content.decode()
         assert "Leaked key suspected" in confirm
         assert "1 API key will work again" in confirm and "runner" in confirm
