@@ -56,7 +56,8 @@ def _body_context(request, campaign, **extra):
     decided = sum(1 for item in items if not item.is_pending)
     can_decide = campaign.is_open and permissions.can_decide_review(user, campaign)
     sections = [(kind, [item for item in items if item.kind == kind]) for kind in ReviewItemKind]
-    pending = [item for item in items if item.is_pending]
+    ended = {item.pk for item in items if item.is_pending and _has_ended(item, now)}
+    pending = [item for item in items if item.is_pending and item.pk not in ended]
     return {
         "campaign": campaign,
         "state": review_selectors.campaign_state(campaign, now),
@@ -67,9 +68,20 @@ def _body_context(request, campaign, **extra):
         "pending_count": len(pending),
         "can_decide": can_decide,
         "own_item_ids": {item.pk for item in pending if is_own_access(item, user)} if can_decide else set(),
+        "ended_item_ids": ended,
         "is_read_only": permissions.is_read_only(user),
         **extra,
     }
+
+
+def _has_ended(item, now):
+    """A grant or workload under review that ended meanwhile: nothing is left to decide, and
+    the deadline sweep settles the item as "ended before review" within minutes."""
+    if item.kind == ReviewItemKind.GRANT and item.grant is not None:
+        return item.grant.status != "active" or item.grant.expires_at <= now
+    if item.kind == ReviewItemKind.WORKLOAD and item.workload is not None:
+        return item.workload.status != "active"
+    return False
 
 
 @login_required

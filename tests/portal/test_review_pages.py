@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from approvals.services import revoke_grant
 from governance.reviews import open_campaign
 from tests import factories
 from tests.review_helpers import long_policy, person_grant, workload_grant
@@ -211,6 +212,15 @@ class TestDecidingInPlace:
         assert response.status_code == 409
         row = response.content.decode().split(f'id="item-{workload_item.pk}"')[1].split("</li>")[0]
         assert "already decided" in row
+
+    def test_an_item_whose_grant_ended_meanwhile_is_not_offered_for_a_decision(self, as_owner, review, owner):
+        campaign, grant = review
+        revoke_grant(grant, by=owner, reason="Done early")
+        grant_item = item(campaign, "grant")
+        html = as_owner.get(campaign.get_absolute_url()).content.decode()
+        row = html.split(f'id="item-{grant_item.pk}"')[1].split("</li>")[0]
+        assert "Ended meanwhile" in row and "✓ Certify" not in row and 'type="checkbox"' not in row
+        assert "Select all 3 items" in html
 
     def test_the_auditor_reads_the_review_without_any_button(self, as_auditor, review):
         campaign, _ = review
