@@ -1,4 +1,4 @@
-"""Workload identities in the portal: register, API keys (shown once), suspend."""
+"""Workload identities in the portal: register, API keys (shown once), suspend and reactivate."""
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
