@@ -1,6 +1,18 @@
 from django.contrib import admin
 
-from .models import Entitlement, Heartbeat, Policy, ReminderDigest, ReminderLog, ReviewCampaign, ReviewItem, Workflow
+from .models import (
+    Entitlement,
+    EvidenceChainHead,
+    EvidenceRecord,
+    Finding,
+    Heartbeat,
+    Policy,
+    ReminderDigest,
+    ReminderLog,
+    ReviewCampaign,
+    ReviewItem,
+    Workflow,
+)
 
 
 class PolicyInline(admin.TabularInline):
@@ -120,3 +132,29 @@ class ReminderLogAdmin(ReadOnlyAdmin):
     list_filter = ("channel", "stage")
     search_fields = ("recipient_email", "campaign__workflow__name")
     list_select_related = ("campaign__workflow", "access_request")
+
+
+@admin.register(EvidenceRecord)
+class EvidenceRecordAdmin(ReadOnlyAdmin):
+    list_display = ("workflow", "sequence", "kind", "outcome", "occurred_at", "workload", "on_behalf_of", "tool_name")
+    list_filter = ("kind", "outcome", "data_classification", "workflow")
+    search_fields = ("task_ref", "ticket_ref", "tool_name", "target_resource", "summary", "record_hash")
+    list_select_related = ("workflow", "workload", "on_behalf_of")
+    date_hierarchy = "occurred_at"
+    show_full_result_count = False  # counting millions of rows on every page is slow
+
+
+@admin.register(EvidenceChainHead)
+class EvidenceChainHeadAdmin(ReadOnlyAdmin):
+    list_display = ("workflow", "last_sequence", "last_recorded_at", "verified_at", "verified_ok")
+    list_filter = ("verified_ok",)
+    search_fields = ("workflow__name", "workflow__slug")
+    list_select_related = ("workflow",)
+
+
+@admin.register(Finding)
+class FindingAdmin(ReadOnlyAdmin):
+    list_display = ("title", "kind", "severity", "workflow", "first_seen_at", "last_seen_at", "resolved_at")
+    list_filter = ("kind", "severity", ("resolved_at", admin.EmptyFieldListFilter), "workflow")
+    search_fields = ("title", "detail", "fingerprint")
+    list_select_related = ("workflow",)

@@ -7,3 +7,4 @@ class GovernanceConfig(AppConfig):
 
     def ready(self):
         from . import signals  # noqa: F401  (registers auditlog and beat schedule)
+        from .evidence import receivers  # noqa: F401  (evidence for the approval domain events)

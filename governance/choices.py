@@ -39,6 +39,75 @@ class ApprovalMode(models.TextChoices):
     DENY = "deny", "Deny"
 
 
+class EvidenceKind(models.TextChoices):
+    """What an evidence record is about.
+
+    The first four are reported by agents (through the batch API); the rest are written by
+    Mandate's own services. `request` (an access request submitted or closed) and
+    `workload` (a workload suspended) complete the story between approvals and grants.
+    """
+
+    PROMPT = "prompt", "Prompt"
+    TOOL_CALL = "tool_call", "Tool call"
+    DATA_ACCESS = "data_access", "Data access"
+    ACTION = "action", "Action"
+    AUTHORIZATION = "authorization", "Authorization decision"
+    REQUEST = "request", "Access request"
+    APPROVAL = "approval", "Approval decision"
+    GRANT = "grant", "Grant"
+    REVIEW = "review", "Review decision"
+    WORKLOAD = "workload", "Workload status"
+
+
+# Kinds an agent may report about itself; the others only Mandate's services write.
+AGENT_EVIDENCE_KINDS = frozenset(
+    {EvidenceKind.PROMPT, EvidenceKind.TOOL_CALL, EvidenceKind.DATA_ACCESS, EvidenceKind.ACTION}
+)
+
+
+class EvidenceOutcome(models.TextChoices):
+    SUCCESS = "success", "Success"
+    FAILURE = "failure", "Failure"
+    ERROR = "error", "Error"
+    BLOCKED = "blocked", "Blocked"
+    ALLOWED = "allowed", "Allowed"
+    DENIED = "denied", "Denied"
+    SUBMITTED = "submitted", "Submitted"
+    APPROVED = "approved", "Approved"
+    CANCELLED = "cancelled", "Cancelled"
+    TIMED_OUT = "timed_out", "Timed out"
+    ISSUED = "issued", "Issued"
+    EXTENDED = "extended", "Extended"
+    EXPIRED = "expired", "Expired"
+    REVOKED = "revoked", "Revoked"
+    CERTIFIED = "certified", "Certified"
+    SUSPENDED = "suspended", "Suspended"
+    LAPSED = "lapsed", "Lapsed"
+
+
+# Outcomes an agent may report; the others describe decisions only Mandate makes.
+AGENT_EVIDENCE_OUTCOMES = frozenset(
+    {EvidenceOutcome.SUCCESS, EvidenceOutcome.FAILURE, EvidenceOutcome.ERROR, EvidenceOutcome.BLOCKED}
+)
+
+
+class FindingKind(models.TextChoices):
+    STANDING_PRIVILEGE = "standing_privilege", "Standing privilege"
+    SHARED_PRINCIPAL = "shared_principal", "External principal shared across workflows"
+    NO_ACTIVE_OWNER = "no_active_owner", "Workflow without an active owner"
+    OVERDUE_REVIEW = "overdue_review", "Overdue access review"
+    UNUSED_WORKLOAD = "unused_workload", "Workload unused for 90 days"
+    USED_AFTER_TASK = "used_after_task", "Grant used after its task was completed"
+    BROKEN_EVIDENCE_CHAIN = "broken_evidence_chain", "Evidence chain broken"
+
+
+class FindingSeverity(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
 class MissedReviewAction(models.TextChoices):
     """What happens when a workflow's access review is not finished by its due date."""
 

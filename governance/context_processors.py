@@ -16,4 +16,8 @@ def portal(request):
 
         # One COUNT per page for the inbox badge in the navigation.
         context["nav_awaiting_count"] = awaiting_decision_by(user).count()
+        from governance.permissions import can_recompute_findings
+
+        # Findings and the alignment report are for auditors and workflow owners.
+        context["nav_audit"] = can_recompute_findings(user)
     return context

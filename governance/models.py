@@ -197,6 +197,10 @@ class Heartbeat(models.Model):
         return f"{self.name} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"
 
 
+# Evidence and findings live in their own packages; imported here so Django registers them.
+from .evidence.models import EvidenceChainHead, EvidenceRecord  # noqa: E402,F401
+from .findings.models import Finding  # noqa: E402,F401
+
 # The review models live in their own module to keep this one small; importing them here
 # is what registers them with the app.
 from .review_models import ReminderDigest, ReminderLog, ReviewCampaign, ReviewItem  # noqa: E402,F401

@@ -319,3 +319,25 @@ def can_view_request(user, access_request):
 
 def can_view_grant(user, grant):
     return is_auditor(user) or can_manage_workflow(user, grant.workflow) or has_stake(user, grant)
+
+
+def audit_workflows(user):
+    """Workflows whose evidence, timeline, exports, alignment report and findings the person
+    may read: every workflow for auditors, the ones they own for control and backup owners."""
+    if is_auditor(user):
+        return Workflow.objects.all()
+    return managed_workflows(user)
+
+
+def visible_findings(user):
+    """Findings the person may see: all for auditors, those of their workflows for owners."""
+    from governance.models import Finding
+
+    if is_auditor(user):
+        return Finding.objects.all()
+    return Finding.objects.filter(workflow__in=managed_workflows(user))
+
+
+def can_recompute_findings(user):
+    # Recomputing changes no governed state, so auditors may; owners may, to see a fix land.
+    return is_auditor(user) or managed_workflows(user).exists()

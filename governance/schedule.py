@@ -80,6 +80,18 @@ PERIODIC_JOBS = [
         30,
         "Re-reads open tickets of each queue once its own polling interval has passed.",
     ),
+    PeriodicJob(
+        "Recompute findings",
+        "governance.recompute_findings",
+        3600,
+        "Standing privilege, shared principals, ownerless workflows, overdue reviews, unused workloads…",
+    ),
+    PeriodicJob(
+        "Verify evidence chains",
+        "governance.verify_evidence_chains",
+        24 * 3600,
+        "Walks every workflow's evidence hash chain; a broken chain becomes a critical finding.",
+    ),
 ]
 
 

@@ -387,6 +387,24 @@ LDAP_SYNC_TIMEOUT = env.int("LDAP_SYNC_TIMEOUT_SECONDS", default=30)
 # (a wrong base DN or filter looks exactly like everyone leaving). 0 means no limit.
 LDAP_SYNC_MAX_DEACTIVATIONS = env.int("LDAP_SYNC_MAX_DEACTIVATIONS", default=25)
 
+# --- Evidence and findings ----------------------------------------------------------
+# Raw payloads (prompts, tool arguments, query results) can hold secrets and personal
+# data, so only their SHA-256 is kept unless this is switched on.
+EVIDENCE_STORE_RAW_PAYLOADS = env.bool("EVIDENCE_STORE_RAW_PAYLOADS", default=False)
+# A payload larger than this is refused (send its SHA-256 instead), stored or not.
+EVIDENCE_MAX_PAYLOAD_BYTES = env.int("EVIDENCE_MAX_PAYLOAD_BYTES", default=64 * 1024)
+# A grant or policy allowing more than this is standing privilege, not just-in-time access.
+FINDINGS_STANDING_PRIVILEGE_SECONDS = env.int("FINDINGS_STANDING_PRIVILEGE_SECONDS", default=7 * 24 * 3600)
+# An active workload not seen for this many days should be suspended or retired.
+FINDINGS_UNUSED_WORKLOAD_DAYS = env.int("FINDINGS_UNUSED_WORKLOAD_DAYS", default=90)
+for _name in (
+    "EVIDENCE_MAX_PAYLOAD_BYTES",
+    "FINDINGS_STANDING_PRIVILEGE_SECONDS",
+    "FINDINGS_UNUSED_WORKLOAD_DAYS",
+):
+    if globals()[_name] <= 0:
+        raise ImproperlyConfigured(f"{_name} must be a positive number.")
+
 # --- Demo data ----------------------------------------------------------------------
 # Extra load_demo steps from other apps (dotted paths to `step(command, people)`).
 DEMO_DATA_STEPS = [
@@ -395,4 +413,6 @@ DEMO_DATA_STEPS = [
     "governance.demo_reviews.load_reviews",
     # After the reviews: the owner's own grant would otherwise be an item she may not certify.
     "identities.demo.load_owner_grant",
+    # Last: agent activity needs the grants; it then verifies the chains and computes findings.
+    "governance.evidence.demo.load_agent_activity",
 ]

@@ -19,7 +19,16 @@ from auditlog.registry import auditlog
 from django.db.models.signals import post_migrate
 from django.dispatch import Signal, receiver
 
-from .models import Entitlement, Policy, ReminderDigest, ReminderLog, ReviewCampaign, ReviewItem, Workflow
+from .models import (
+    Entitlement,
+    Finding,
+    Policy,
+    ReminderDigest,
+    ReminderLog,
+    ReviewCampaign,
+    ReviewItem,
+    Workflow,
+)
 from .schedule import sync_periodic_jobs
 
 campaign_opened = Signal()
@@ -35,6 +44,10 @@ auditlog.register(ReviewCampaign)
 auditlog.register(ReviewItem)
 auditlog.register(ReminderDigest, exclude_fields=["last_error"])
 auditlog.register(ReminderLog)
+# A finding's opening and resolution are logged; the periodic "still there" touch is not.
+auditlog.register(Finding, exclude_fields=["last_seen_at", "detail"])
+# EvidenceRecord is not registered: it is itself the append-only record, and logging each
+# insert again would double every event on the timeline. Its chain head is derived state.
 
 
 @receiver(post_migrate)

@@ -12,6 +12,27 @@ def heartbeat():
     Heartbeat.objects.update_or_create(name="worker", defaults={"seen_at": timezone.now()})
 
 
+@shared_task(name="governance.recompute_findings", ignore_result=True)
+def recompute_findings():
+    """Recompute the stored findings from the live data (idempotent)."""
+    from .findings.services import recompute_findings as recompute
+
+    return recompute()
+
+
+@shared_task(name="governance.verify_evidence_chains", ignore_result=True)
+def verify_evidence_chains():
+    """Walk every evidence chain and remember the outcome; broken chains become findings."""
+    from .evidence.verification import verify_chains
+    from .findings.services import recompute_findings as recompute
+    from .models import Workflow
+
+    results = verify_chains(Workflow.objects.filter(evidence_head__isnull=False).iterator())
+    if any(not result.ok for result in results):
+        recompute()
+    return {"chains": len(results), "broken": sum(not r.ok for r in results)}
+
+
 @shared_task(name="governance.open_due_reviews", ignore_result=True)
 def open_due_reviews():
     """Open the access reviews that came due; remind their owners straight away."""

@@ -1,17 +1,27 @@
-"""A workflow's timeline: every recorded change to it and to what belongs to it, newest first.
+"""A workflow's story: its change log (django-auditlog) and its evidence, merged in order.
 
-Sources are read with the same keyset cursor (`before`, a datetime) so several sources —
-the change log here, runtime evidence later — can be merged page by page: take `limit`
-entries older than the cursor from each, merge, keep the newest `limit`.
+Paged by keyset: a cursor names the last entry shown, each source is read from there on
+through its own index (`limit + 1` rows each) and the two short lists are merged, so page
+1,000 costs what page 1 costs. Entries are ordered by time, then change log before
+evidence at the same instant, then id; newest first by default.
 """
 
+import base64
+import binascii
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from auditlog.models import LogEntry
+from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import FieldError
 from django.db.models import Q
 
+from governance.exceptions import InvalidInput
+
+CHANGE, EVIDENCE = "change", "evidence"
+_RANK = {CHANGE: 0, EVIDENCE: 1}
+MAX_LIMIT = 200
 ACTION_VERBS = {
     LogEntry.Action.CREATE: "created",
     LogEntry.Action.UPDATE: "changed",
@@ -19,7 +29,20 @@ ACTION_VERBS = {
     LogEntry.Action.ACCESS: "viewed",
 }
 # Fields whose values mean nothing to a reader of the timeline.
-NOISE_FIELDS = {"updated_at", "created_at", "id"}
+NOISE_FIELDS = {"updated_at", "created_at", "id", "last_seen_at"}
+# Models whose changes belong to a workflow's story, with the lookup from each to the
+# workflow. A model not installed is skipped, so parts can be listed before they exist.
+RELATED_MODELS = [
+    ("governance.Policy", "workflow"),
+    ("governance.Finding", "workflow"),
+    ("governance.ReviewCampaign", "workflow"),
+    ("governance.ReviewItem", "campaign__workflow"),
+    ("identities.WorkloadIdentity", "workflow"),
+    ("identities.ApiKey", "workload__workflow"),
+    ("approvals.AccessRequest", "workflow"),
+    ("approvals.Approval", "request__workflow"),
+    ("approvals.Grant", "workflow"),
+]
 
 
 @dataclass
@@ -27,32 +50,57 @@ class TimelineEntry:
     """One line of a workflow's timeline, whatever its source."""
 
     at: datetime
-    source: str  # "change" (django-auditlog) or "evidence"
+    source: str  # CHANGE (django-auditlog) or EVIDENCE
+    pk: int
     kind: str  # model name or evidence kind, e.g. "grant", "tool_call"
     summary: str
     actor: str = ""
-    changes: list = field(default_factory=list)  # [(field, old, new)]
+    changes: list = field(default_factory=list)  # [(field, old, new)] for a change
+    detail: str = ""  # an evidence record's redacted summary
+    facts: dict = field(default_factory=dict)  # an evidence record's task, tool, target…
     url: str = ""
 
+    @property
+    def is_evidence(self):
+        return self.source == EVIDENCE
 
-def _related_filter(workflow):
-    from approvals.models import AccessRequest, Approval, Grant
-    from governance.models import Policy, Workflow
-    from identities.models import WorkloadIdentity
+    @property
+    def sort_key(self):
+        return (self.at, _RANK[self.source], self.pk)
 
-    types = ContentType.objects.get_for_models(Workflow, Policy, WorkloadIdentity, AccessRequest, Approval, Grant)
+    @property
+    def cursor(self):
+        raw = f"{self.at.isoformat()}|{_RANK[self.source]}|{self.pk}"
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
-    def of(model, queryset):
-        return Q(content_type=types[model], object_id__in=queryset.values("pk"))
 
-    return (
-        Q(content_type=types[Workflow], object_id=workflow.pk)
-        | of(Policy, Policy.objects.filter(workflow=workflow))
-        | of(WorkloadIdentity, WorkloadIdentity.objects.filter(workflow=workflow))
-        | of(AccessRequest, AccessRequest.objects.filter(workflow=workflow))
-        | of(Approval, Approval.objects.filter(request__workflow=workflow))
-        | of(Grant, Grant.objects.filter(workflow=workflow))
-    )
+@dataclass
+class TimelinePage:
+    entries: list
+    next_cursor: str | None
+    newest_first: bool
+
+
+def decode_cursor(cursor):
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, rank, pk = raw.split("|")
+        return datetime.fromisoformat(at), int(rank), int(pk)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput("The timeline cursor is not valid.", field_errors={"cursor": ["Not a valid cursor."]})
+
+
+def related_log_entries(workflow):
+    """django-auditlog entries of the workflow and of the objects that belong to it."""
+    condition = Q(content_type=ContentType.objects.get_for_model(workflow), object_id=workflow.pk)
+    for label, lookup in RELATED_MODELS:
+        try:
+            model = apps.get_model(label)
+            ids = model._default_manager.filter(**{lookup: workflow}).values("pk")
+        except (LookupError, FieldError):
+            continue
+        condition |= Q(content_type=ContentType.objects.get_for_model(model), object_id__in=ids)
+    return LogEntry.objects.filter(condition)
 
 
 def _display(value):
@@ -77,25 +125,26 @@ def _changes(log, model):
         if name in NOISE_FIELDS or not isinstance(values, list) or len(values) != 2:
             continue
         try:
-            field = model._meta.get_field(name) if model else None
+            model_field = model._meta.get_field(name) if model else None
         except Exception:  # a field removed since the entry was written
-            field = None
-        if field is not None and (field.one_to_many or field.many_to_many):
+            model_field = None
+        if model_field is not None and (model_field.one_to_many or model_field.many_to_many):
             continue
         label = name.replace("_", " ")
-        if field is not None and field.is_relation:
+        if model_field is not None and model_field.is_relation:
             changes.append((label, "", "changed"))
         else:
             changes.append((label, _display(values[0]), _display(values[1])))
     return changes
 
 
-def _entry(log):
+def _change_entry(log):
     model = log.content_type.model_class()
     kind = str(model._meta.verbose_name if model else log.content_type.model)
     return TimelineEntry(
         at=log.timestamp,
-        source="change",
+        source=CHANGE,
+        pk=log.pk,
         kind=kind,
         summary=f"{kind.capitalize()} “{log.object_repr}” {ACTION_VERBS.get(log.action, 'changed')}",
         actor=str(log.actor) if log.actor_id else "system",
@@ -103,17 +152,63 @@ def _entry(log):
     )
 
 
-def change_log_entries(workflow, *, before=None, limit=50):
-    """The django-auditlog entries of the workflow and its policies, workloads, requests,
-    approvals and grants, newest first, older than `before`."""
-    logs = LogEntry.objects.filter(_related_filter(workflow)).select_related("actor", "content_type")
-    if before is not None:
-        logs = logs.filter(timestamp__lt=before)
-    return [_entry(log) for log in logs.order_by("-timestamp", "-pk")[:limit]]
+def _evidence_entry(record):
+    facts = {
+        "task": record.task_ref,
+        "ticket": record.ticket_ref,
+        "tool": record.tool_name,
+        "target": record.target_resource,
+        "data": record.data_classification,
+        "grant": f"#{record.grant_id}" if record.grant_id else "",
+        "chain": f"#{record.sequence}",
+    }
+    outcome = f": {record.get_outcome_display().lower()}" if record.outcome else ""
+    return TimelineEntry(
+        at=record.occurred_at,
+        source=EVIDENCE,
+        pk=record.pk,
+        kind=record.kind,
+        summary=f"{record.get_kind_display()}{outcome}",
+        actor=record.subject_label,
+        detail=record.summary,
+        facts={name: value for name, value in facts.items() if value},
+    )
 
 
-def workflow_timeline(workflow, *, before=None, limit=50):
-    """The merged timeline page. Other sources (runtime evidence) join here."""
-    entries = change_log_entries(workflow, before=before, limit=limit)
-    entries.sort(key=lambda e: e.at, reverse=True)
-    return entries[:limit]
+def _after(cursor, source, at_field, newest_first):
+    """Rows of `source` strictly beyond the cursor, in the page's direction."""
+    at, cursor_rank, pk = cursor
+    rank = _RANK[source]
+    beyond = Q(**{f"{at_field}__{'lt' if newest_first else 'gt'}": at})
+    if rank == cursor_rank:
+        return beyond | Q(**{at_field: at, f"pk__{'lt' if newest_first else 'gt'}": pk})
+    # At the cursor's own instant the other source sorts wholly before or after it.
+    other_follows = (rank > cursor_rank) != newest_first
+    return beyond | Q(**{at_field: at}) if other_follows else beyond
+
+
+def workflow_timeline(workflow, *, cursor=None, limit=50, newest_first=True):
+    """One page of the workflow's merged change log and evidence.
+
+    Pass the previous page's `next_cursor` for the next page; it is None on the last one.
+    Raises InvalidInput for a cursor that is not one of ours.
+    """
+    from governance.models import EvidenceRecord
+
+    limit = max(1, min(int(limit), MAX_LIMIT))
+    position = decode_cursor(cursor) if cursor else None
+    direction = "-" if newest_first else ""
+    changes = related_log_entries(workflow).select_related("actor", "content_type")
+    evidence = EvidenceRecord.objects.filter(workflow=workflow).select_related("workload", "on_behalf_of", "actor")
+    if position:
+        changes = changes.filter(_after(position, CHANGE, "timestamp", newest_first))
+        evidence = evidence.filter(_after(position, EVIDENCE, "occurred_at", newest_first))
+    changes = changes.order_by(f"{direction}timestamp", f"{direction}pk")[: limit + 1]
+    evidence = evidence.order_by(f"{direction}occurred_at", f"{direction}pk")[: limit + 1]
+    merged = sorted(
+        [_change_entry(log) for log in changes] + [_evidence_entry(record) for record in evidence],
+        key=lambda entry: entry.sort_key,
+        reverse=newest_first,
+    )
+    page = merged[:limit]
+    return TimelinePage(page, page[-1].cursor if len(merged) > limit else None, newest_first)

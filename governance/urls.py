@@ -28,6 +28,8 @@ urlpatterns = [
     path("hooks/tickets/", include("approvals.ticket_hooks")),
     path("accounts/login/", SignInView.as_view(), name="login"),
     path("accounts/logout/", SignOutView.as_view(), name="logout"),
+    # Before the portal: its `workflows/<slug>/<tab>/` would otherwise catch `…/alignment/`.
+    path("", include("governance.audit_urls")),
     path("", include("governance.portal_urls")),
     path("workloads/", include("identities.urls")),
     path("access/", include("approvals.urls")),

@@ -33,11 +33,24 @@ def test_changelist_and_add_pages_render(demo, admin_client, model):
     assert add.status_code == expected
 
 
-@pytest.mark.parametrize("model", registered_models(), ids=lambda m: m._meta.label)
-def test_change_pages_render_for_demo_rows(demo, admin_client, model):
-    obj = model._default_manager.first()
-    if obj is None:
-        pytest.skip(f"the demo has no {model._meta.verbose_name}")
-    opts = model._meta
-    response = admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]))
-    assert response.status_code == 200
+def test_change_pages_render_for_every_demo_row_kind(demo, admin_client):
+    rendered = []
+    for model in registered_models():
+        obj = model._default_manager.first()
+        if obj is None:
+            continue  # models the demo leaves empty (schedules it does not use, outbox rows…)
+        opts = model._meta
+        response = admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]))
+        assert response.status_code == 200, opts.label
+        rendered.append(opts.label)
+    # The demo fills the governed models; make sure they were all looked at.
+    for label in (
+        "governance.Workflow",
+        "approvals.AccessRequest",
+        "approvals.Grant",
+        "identities.WorkloadIdentity",
+        "governance.EvidenceRecord",
+        "governance.EvidenceChainHead",
+        "governance.Finding",
+    ):
+        assert label in rendered

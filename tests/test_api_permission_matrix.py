@@ -261,6 +261,13 @@ CASES = {
         lambda w: {"workflow": w["workflow"].slug, "scope": READ},
         expect(200, 200, 200, 200, 200, 200),
     ),
+    # People's actions are recorded by the services; only workloads report their own events.
+    "report evidence": (
+        "post",
+        lambda w: "/api/v1/evidence/",
+        lambda w: {"events": [{"kind": "tool_call", "tool_name": "git.clone", "outcome": "success"}]},
+        expect(403, 403, 403, 403, 403, 201),
+    ),
 }
 
 # The agent acts for the requester; a person asks for themselves.

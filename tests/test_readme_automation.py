@@ -34,6 +34,7 @@ def test_the_section_has_the_whole_agent_flow():
         "/api/v1/access-requests/",
         "/api/v1/access-requests/$REQUEST_ID/approve/",
         "/api/v1/authorize",
+        "/api/v1/evidence/",
         "/api/v1/tasks/complete",
         "/api/v1/authorize",
     ]
@@ -58,12 +59,13 @@ def test_every_curl_example_runs_against_a_live_server(live_server, settings):
     run = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
     outputs = [json.loads(out) if out.strip() else None for out in run.stdout.split("--- end of block\n")[:-1]]
-    key, read, allowed, write, approved, allowed_write, completed, denied = outputs
+    key, read, allowed, write, approved, allowed_write, reported, completed, denied = outputs
     assert key is None  # the key went into AGENT_KEY, not onto the screen
     assert read["state"] == "active" and read["reasons"] and read["expires_at"]
     assert allowed["allow"] is True
     assert write == {"state": "pending", "approvers": ["bruno"]}
     assert approved["state"] == "active" and approved["expires_at"]
     assert allowed_write == {"allow": True}
+    assert reported == {"workflow": "incident-enrichment", "recorded": 2}
     assert completed == {"workflow": "incident-enrichment", "task_ref": "INC-4711", "revoked_grants": 2}
     assert denied["allow"] is False and "revoked" in denied["reasons"][0]

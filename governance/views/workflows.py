@@ -1,9 +1,9 @@
 """The workflow registry: list, register, edit, and the detail page with its tabs."""
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import BadRequest
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_http_methods
 
 from approvals.choices import GrantStatus
@@ -13,6 +13,7 @@ from identities.models import WorkloadIdentity
 
 from .. import permissions, review_selectors, selectors, services
 from ..choices import CampaignStatus
+from ..exceptions import InvalidInput
 from ..forms import WorkflowFilterForm, WorkflowForm
 from ..models import Policy, Workflow
 from ..portal import SERVICE_ERRORS, apply_field_errors, done, error_status, paginate, require
@@ -154,12 +155,18 @@ def _reviews(request, workflow):
 
 
 def _timeline(request, workflow):
-    before = parse_datetime(request.GET.get("before", "") or "")
-    entries = workflow_timeline(workflow, before=before, limit=TIMELINE_PAGE + 1)
+    from governance.models import EvidenceChainHead
+
+    cursor = request.GET.get("cursor") or None
+    try:
+        page = workflow_timeline(workflow, cursor=cursor, limit=TIMELINE_PAGE)
+    except InvalidInput as exc:
+        raise BadRequest(exc.message)
     return {
-        "entries": entries[:TIMELINE_PAGE],
-        "older_cursor": entries[TIMELINE_PAGE - 1].at.isoformat() if len(entries) > TIMELINE_PAGE else None,
-        "is_first_page": before is None,
+        "entries": page.entries,
+        "older_cursor": page.next_cursor,
+        "is_first_page": cursor is None,
+        "chain_head": EvidenceChainHead.objects.filter(pk=workflow.pk).first(),
     }
 
 

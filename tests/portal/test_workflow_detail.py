@@ -51,8 +51,11 @@ def test_the_timeline_shows_changes_newest_first(as_owner, workflow, agent_read_
 
     revoke_grant(agent_read_grant, by=owner, reason="Done")
     entries = tab(as_owner, workflow, "timeline").context["entries"]
-    assert entries[0].summary.startswith("Grant “Grant #")
-    assert ("status", "active", "revoked") in entries[0].changes
+    # The revocation's evidence is written just after the grant's change-log entry.
+    assert entries[0].summary == "Grant: revoked" and entries[0].is_evidence
+    change = next(e for e in entries if not e.is_evidence)
+    assert change.summary.startswith("Grant “Grant #")
+    assert ("status", "active", "revoked") in change.changes
     assert [e.at for e in entries] == sorted((e.at for e in entries), reverse=True)
     assert any(e.summary.startswith("Workflow “") for e in entries)
 

@@ -1,0 +1,147 @@
+"""Evidence records and the head of each workflow's hash chain."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from governance.choices import EvidenceKind, EvidenceOutcome, Sensitivity
+from governance.exceptions import IllegalTransition
+from governance.verify_export import GENESIS_HASH
+
+APPEND_ONLY = "Evidence records are append-only: they can be neither changed nor deleted."
+
+
+class EvidenceQuerySet(models.QuerySet):
+    """Refuses bulk updates and deletes; inserts only through the evidence service."""
+
+    def update(self, **kwargs):
+        raise IllegalTransition(APPEND_ONLY)
+
+    def delete(self):
+        raise IllegalTransition(APPEND_ONLY)
+
+    def _raw_delete(self, using):
+        raise IllegalTransition(APPEND_ONLY)
+
+    def bulk_create(self, objs, *args, chained=False, **kwargs):
+        # Only `record_evidence`/`ingest_evidence_batch` know the chain head; an insert
+        # anywhere else would leave a record without a valid place in its chain.
+        if not chained:
+            raise IllegalTransition("Evidence is written only through governance.evidence.services.record_evidence.")
+        return super().bulk_create(objs, *args, **kwargs)
+
+
+class EvidenceRecord(models.Model):
+    """An append-only, hash-chained record of one runtime event in one workflow.
+
+    `sequence` numbers the records of a workflow 1, 2, 3…; `prev_hash` is the previous
+    record's `record_hash`; `record_hash` is the SHA-256 of the canonical encoding of the
+    hashed fields (see `governance.verify_export`). The full payload (a prompt, tool
+    arguments…) is represented by its SHA-256; the payload itself is kept only when
+    `EVIDENCE_STORE_RAW_PAYLOADS` is on, and only up to `EVIDENCE_MAX_PAYLOAD_BYTES`.
+
+    The model refuses updates and deletes; on PostgreSQL a trigger refuses them too.
+    """
+
+    workflow = models.ForeignKey("governance.Workflow", on_delete=models.PROTECT, related_name="evidence")
+    sequence = models.PositiveBigIntegerField(help_text="Position in the workflow's chain, from 1.")
+    kind = models.CharField(max_length=16, choices=EvidenceKind.choices)
+    occurred_at = models.DateTimeField(help_text="When the event happened (as reported).")
+    recorded_at = models.DateTimeField(help_text="When Mandate recorded it; never decreases along a chain.")
+    workload = models.ForeignKey(
+        "identities.WorkloadIdentity", on_delete=models.PROTECT, null=True, blank=True, related_name="evidence"
+    )
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The person the workload acted for.",
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The person who acted (approver, revoker, requester).",
+    )
+    access_request = models.ForeignKey(
+        "approvals.AccessRequest", on_delete=models.PROTECT, null=True, blank=True, related_name="evidence"
+    )
+    grant = models.ForeignKey(
+        "approvals.Grant", on_delete=models.PROTECT, null=True, blank=True, related_name="evidence"
+    )
+    task_ref = models.CharField(max_length=200, blank=True)
+    ticket_ref = models.CharField(max_length=200, blank=True)
+    tool_name = models.CharField(max_length=200, blank=True)
+    target_resource = models.CharField(max_length=500, blank=True)
+    data_classification = models.CharField(max_length=20, choices=Sensitivity.choices, blank=True)
+    outcome = models.CharField(max_length=16, choices=EvidenceOutcome.choices, blank=True)
+    summary = models.TextField(blank=True, help_text="Short, redacted description.")
+    payload_sha256 = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the full payload.")
+    raw_payload = models.TextField(
+        null=True, blank=True, help_text="The payload's canonical JSON, kept only when raw payloads are enabled."
+    )
+    prev_hash = models.CharField(max_length=64)
+    record_hash = models.CharField(max_length=64)
+
+    objects = EvidenceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["workflow_id", "sequence"]
+        verbose_name = "evidence record"
+        constraints = [
+            models.UniqueConstraint(fields=["workflow", "sequence"], name="evidence_unique_sequence"),
+            models.CheckConstraint(condition=Q(sequence__gte=1), name="evidence_sequence_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["workflow", "occurred_at", "id"], name="evidence_timeline_idx"),
+            models.Index(fields=["workflow", "recorded_at"], name="evidence_recorded_idx"),
+            models.Index(fields=["workflow", "kind", "occurred_at"], name="evidence_kind_idx"),
+            models.Index(fields=["workflow", "task_ref"], name="evidence_task_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.sequence} in workflow {self.workflow_id}"
+
+    def save(self, *args, **kwargs):
+        raise IllegalTransition(
+            APPEND_ONLY if self.pk else "Evidence is written only through governance.evidence.services."
+        )
+
+    def delete(self, *args, **kwargs):
+        raise IllegalTransition(APPEND_ONLY)
+
+    @property
+    def subject_label(self):
+        if self.workload_id:
+            return f"{self.workload} for {self.on_behalf_of}" if self.on_behalf_of_id else str(self.workload)
+        return str(self.actor or self.on_behalf_of or "Mandate")
+
+
+class EvidenceChainHead(models.Model):
+    """The last link of a workflow's chain, locked to append (one writer at a time).
+
+    Also remembers the last verification, so reports and findings can say whether the
+    chain was verified and what broke. Derived state: `verify_evidence` checks it against
+    the records, so a truncated chain is detected too.
+    """
+
+    workflow = models.OneToOneField(
+        "governance.Workflow", on_delete=models.CASCADE, primary_key=True, related_name="evidence_head"
+    )
+    last_sequence = models.PositiveBigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    last_recorded_at = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verified_ok = models.BooleanField(null=True, blank=True)
+    verified_sequence = models.PositiveBigIntegerField(default=0)
+    verification_problem = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "evidence chain head"
+
+    def __str__(self):
+        return f"Chain of workflow {self.workflow_id} at #{self.last_sequence}"

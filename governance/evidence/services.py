@@ -1,0 +1,182 @@
+"""The only writers of evidence: `record_evidence` and `ingest_evidence_batch`.
+
+Appending locks the workflow's chain head (`EvidenceChainHead`, one row per workflow,
+`SELECT … FOR UPDATE`), so concurrent writers to one workflow queue up and each record
+links to the one really before it; writers to different workflows do not wait for each
+other. The head is always the last row a transaction locks for evidence, and evidence is
+written at the end of the service transactions that produce it, which keeps lock order
+simple. Everything runs in the caller's transaction when there is one: evidence of a
+state change commits or rolls back with the change.
+"""
+
+from django.db import transaction
+from django.utils import timezone
+
+from governance.choices import EvidenceKind, EvidenceOutcome
+from governance.exceptions import InvalidInput
+from governance.verify_export import FORMAT_VERSION, format_timestamp, record_hash
+
+from .models import EvidenceChainHead, EvidenceRecord
+from .validation import NO_PAYLOAD, clean_agent_item, clean_common, grants_named_in
+
+MAX_BATCH = 1000
+REFERENCE_FIELDS = ("workload", "on_behalf_of", "actor", "access_request", "grant")
+
+
+def chain_content(values: dict) -> dict:
+    """The hashed fields of a record, from model field values (`*_id` for references)."""
+    content = {"v": FORMAT_VERSION}
+    for name in ("workflow_id", "sequence", *(f"{ref}_id" for ref in REFERENCE_FIELDS)):
+        content[name] = values.get(name)
+    for name in ("occurred_at", "recorded_at"):
+        content[name] = format_timestamp(values[name])
+    for name in (
+        "kind",
+        "task_ref",
+        "ticket_ref",
+        "tool_name",
+        "target_resource",
+        "data_classification",
+        "outcome",
+        "summary",
+        "payload_sha256",
+        "prev_hash",
+    ):
+        content[name] = values.get(name) or ""
+    return content
+
+
+def _pk(value):
+    return getattr(value, "pk", value)
+
+
+def _append(workflow_id, events):
+    """Chain `events` (dicts of model field values) onto the workflow's chain; return the records."""
+    # Inside the caller's transaction no savepoint is needed: an error here fails the
+    # caller's change anyway. Outside one, this opens the transaction that holds the lock.
+    with transaction.atomic(savepoint=False):
+        head = EvidenceChainHead.objects.select_for_update().filter(pk=workflow_id).first()
+        if head is None:
+            # First record of the workflow: ON CONFLICT DO NOTHING lets racing first writers agree.
+            EvidenceChainHead.objects.bulk_create([EvidenceChainHead(workflow_id=workflow_id)], ignore_conflicts=True)
+            head = EvidenceChainHead.objects.select_for_update().get(pk=workflow_id)
+        # recorded_at never goes backwards along a chain (web servers' clocks differ), so
+        # a recorded_at range is always a contiguous piece of the chain.
+        recorded_at = timezone.now()
+        if head.last_recorded_at and head.last_recorded_at > recorded_at:
+            recorded_at = head.last_recorded_at
+        sequence, prev_hash = head.last_sequence, head.last_hash
+        records = []
+        for event in events:
+            sequence += 1
+            record = EvidenceRecord(
+                workflow_id=workflow_id, sequence=sequence, recorded_at=recorded_at, prev_hash=prev_hash, **event
+            )
+            record.record_hash = record_hash(chain_content(record.__dict__))
+            prev_hash = record.record_hash
+            records.append(record)
+        EvidenceRecord.objects.bulk_create(records, chained=True)
+        head.last_sequence, head.last_hash, head.last_recorded_at = sequence, prev_hash, recorded_at
+        head.save(update_fields=["last_sequence", "last_hash", "last_recorded_at"])
+    return records
+
+
+def record_evidence(
+    *,
+    workflow,
+    kind,
+    outcome="",
+    summary="",
+    occurred_at=None,
+    workload=None,
+    on_behalf_of=None,
+    actor=None,
+    access_request=None,
+    grant=None,
+    task_ref="",
+    ticket_ref="",
+    tool_name="",
+    target_resource="",
+    data_classification="",
+    payload=NO_PAYLOAD,
+    payload_sha256="",
+):
+    """Append one evidence record to `workflow`'s chain and return it.
+
+    References (`workflow`, `workload`, `on_behalf_of`, `actor`, `access_request`,
+    `grant`) may be objects or primary keys. `payload` is any JSON value: its SHA-256 is
+    recorded, and the payload itself only when raw payloads are enabled; a payload over
+    `EVIDENCE_MAX_PAYLOAD_BYTES` is refused. The summary is redacted and cut to 1,000
+    characters. Raises InvalidInput on bad input.
+    """
+    if kind not in EvidenceKind.values:
+        raise InvalidInput(f"Unknown evidence kind “{kind}”.", field_errors={"kind": ["Unknown kind."]})
+    if outcome and outcome not in EvidenceOutcome.values:
+        raise InvalidInput(f"Unknown evidence outcome “{outcome}”.", field_errors={"outcome": ["Unknown outcome."]})
+    if occurred_at is not None and timezone.is_naive(occurred_at):
+        raise InvalidInput("occurred_at needs a time zone.", field_errors={"occurred_at": ["Include a time zone."]})
+    errors = {}
+    cleaned = clean_common(
+        {
+            "summary": summary,
+            "task_ref": task_ref,
+            "ticket_ref": ticket_ref,
+            "tool_name": tool_name,
+            "target_resource": target_resource,
+            "data_classification": data_classification,
+            "payload": payload,
+            "payload_sha256": payload_sha256,
+        },
+        errors,
+        truncate_summary=True,
+    )
+    if errors:
+        raise InvalidInput("The evidence record is invalid.", field_errors=errors)
+    event = {
+        "kind": kind,
+        "outcome": outcome,
+        "occurred_at": occurred_at or timezone.now(),
+        "workload_id": _pk(workload),
+        "on_behalf_of_id": _pk(on_behalf_of),
+        "actor_id": _pk(actor),
+        "access_request_id": _pk(access_request),
+        "grant_id": _pk(grant),
+        **cleaned,
+    }
+    (record,) = _append(_pk(workflow), [event])
+    return record
+
+
+def validate_evidence_item(workload, item):
+    """Field errors of one reported event (empty when valid), exactly as the batch ingest judges it."""
+    _, errors = clean_agent_item(item, workload, grants_named_in(workload, [item]), timezone.now())
+    return errors
+
+
+def ingest_evidence_batch(workload, items):
+    """Record up to 1,000 events reported by `workload`, all or none.
+
+    Each item is validated; if any is invalid nothing is recorded and InvalidInput is
+    raised with `field_errors` mapping each bad item's index to its field errors. The
+    records are chained onto the workload's workflow in the order given.
+    """
+    if not isinstance(items, list) or not items:
+        raise InvalidInput("Send a non-empty list of events.", field_errors={"items": ["Expected a non-empty list."]})
+    if len(items) > MAX_BATCH:
+        raise InvalidInput(
+            f"At most {MAX_BATCH} events per call ({len(items)} sent).",
+            field_errors={"items": [f"At most {MAX_BATCH} events per call."]},
+        )
+    now = timezone.now()
+    grants = grants_named_in(workload, items)
+    events, item_errors = [], {}
+    for index, item in enumerate(items):
+        event, errors = clean_agent_item(item, workload, grants, now)
+        if errors:
+            item_errors[index] = errors
+        events.append(event)
+    if item_errors:
+        raise InvalidInput(
+            f"{len(item_errors)} of {len(items)} events are invalid; nothing was recorded.", field_errors=item_errors
+        )
+    return _append(workload.workflow_id, events)

@@ -1,0 +1,1 @@
+"""Findings: governance problems recomputed from data, each with a link to fix it."""

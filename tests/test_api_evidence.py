@@ -1,0 +1,59 @@
+"""`POST /api/v1/evidence/`: a workload reports its events in batches, all or none."""
+
+import pytest
+
+from approvals.services import suspend_workload
+from governance.evidence.models import EvidenceRecord
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/evidence/"
+
+
+def test_a_workload_records_a_batch_in_its_workflow_chain(api_as, agent, workflow):
+    events = [
+        {"kind": "prompt", "summary": "Plan", "payload": {"prompt": "Fix the build"}},
+        {"kind": "tool_call", "tool_name": "git.push", "target_resource": "org/repo", "outcome": "success"},
+    ]
+    response = api_as(agent).post(URL, {"events": events}, format="json")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["workflow"] == workflow.slug and body["recorded"] == 2
+    assert [r["sequence"] for r in body["records"]] == [1, 2]
+    stored = EvidenceRecord.objects.filter(workflow=workflow).order_by("sequence")
+    assert [r.record_hash for r in stored] == [r["record_hash"] for r in body["records"]]
+    assert all(r.workload_id == agent.pk for r in stored)
+
+
+def test_a_bare_list_is_accepted_too(api_as, agent):
+    response = api_as(agent).post(URL, [{"kind": "action", "outcome": "success"}], format="json")
+    assert response.status_code == 201 and response.json()["recorded"] == 1
+
+
+def test_an_invalid_event_refuses_the_batch_with_errors_by_index(api_as, agent):
+    events = [{"kind": "action"}, {"kind": "approval"}, {"kind": "tool_call", "data_classification": "secret"}]
+    response = api_as(agent).post(URL, {"events": events}, format="json")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid" and "2 of 3 events are invalid" in body["message"]
+    assert set(body["fields"]["events"]) == {"1", "2"}
+    assert "kind" in body["fields"]["events"]["1"] and "data_classification" in body["fields"]["events"]["2"]
+    assert not EvidenceRecord.objects.exists()
+
+
+def test_more_than_a_thousand_events_are_refused(api_as, agent):
+    response = api_as(agent).post(URL, {"events": [{"kind": "action"}] * 1001}, format="json")
+    assert response.status_code == 400 and "At most 1000 events" in response.json()["message"]
+    assert api_as(agent).post(URL, {"events": []}, format="json").status_code == 400
+
+
+def test_only_active_workloads_report_evidence(api_as, agent, owner, client):
+    assert api_as(owner).post(URL, {"events": [{"kind": "action"}]}, format="json").status_code == 403
+    assert client.post(URL, {"events": [{"kind": "action"}]}, content_type="application/json").status_code in {
+        401,
+        403,
+    }
+    suspended = api_as(agent)
+    suspend_workload(agent, by=owner, reason="compromised")
+    assert suspended.post(URL, {"events": [{"kind": "action"}]}, format="json").status_code == 403
+    assert not EvidenceRecord.objects.filter(kind="action").exists()
