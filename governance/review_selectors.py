@@ -125,14 +125,14 @@ class DueReview:
         return self.state.key in ("overdue", "in_grace")
 
 
-def reviews_due(user, now=None, limit=50):
+def reviews_due(user, workflows, now=None, limit=50):
     """What the person's dashboard shows under reviews: every open campaign in its scope
-    (soonest due first) and workflows due within `DUE_SOON` that have no campaign yet."""
+    (soonest due first), and those of `workflows` (the dashboard's, already loaded) whose
+    review is due within `DUE_SOON` but whose campaign has not opened yet."""
     now = now or timezone.now()
-    workflows = dashboard_scope(user)
     open_campaigns = with_progress(
         permissions.visible_campaigns(user)
-        .filter(status=CampaignStatus.OPEN, workflow__in=workflows.values("pk"))
+        .filter(status=CampaignStatus.OPEN, workflow__in=dashboard_scope(user).values("pk"))
         .select_related(*CAMPAIGN_RELATED)
         .order_by("due_at", "pk")
     )[:limit]
@@ -141,13 +141,9 @@ def reviews_due(user, now=None, limit=50):
         for row in rows(open_campaigns, now)
     ]
     covered = {entry.workflow.pk for entry in found}
-    not_opened = (
-        workflows.filter(next_review_due__lte=now + DUE_SOON)
-        .exclude(review_campaigns__status=CampaignStatus.OPEN)
-        .order_by("next_review_due")[:limit]
-    )
-    for workflow in not_opened:
-        if workflow.pk not in covered:
+    for workflow in workflows:
+        due = workflow.next_review_due
+        if workflow.pk not in covered and due is not None and due <= now + DUE_SOON:
             url = reverse("governance:workflow_tab", args=[workflow.slug, "reviews"])
-            found.append(DueReview(workflow, review_status(workflow, now), workflow.next_review_due, url))
+            found.append(DueReview(workflow, review_status(workflow, now), due, url))
     return sorted(found, key=lambda entry: entry.due_at)

@@ -27,7 +27,7 @@ def dashboard(request):
     workflows = list(selectors.dashboard_workflows(user)[:50])
     now = timezone.now()
     rows = [(wf, selectors.workflow_health(wf, now)) for wf in workflows]
-    reviews = review_selectors.reviews_due(user, now)
+    reviews = review_selectors.reviews_due(user, workflows, now)
 
     context = {
         "awaiting": awaiting_page,

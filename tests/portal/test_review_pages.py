@@ -110,7 +110,7 @@ class TestTheWorkflowsReviewsTab:
             campaign = campaign_of(workflow, opened_ago=timedelta(days=40 + days))
             item_ids = list(campaign.items.values_list("pk", flat=True))
             decide(as_owner, campaign, items=item_ids, decision="certify")
-        with django_assert_max_num_queries(9):
+        with django_assert_max_num_queries(10):
             response = as_owner.get(reverse("governance:workflow_tab", args=[workflow.slug, "reviews"]))
         assert len(response.context["campaign_rows"]) == 8
 
