@@ -109,3 +109,33 @@ def grants_for(user, *, status="active", q=""):
             Q(entitlement__scope__icontains=q) | Q(task_ref__icontains=q) | Q(workload__name__icontains=q)
         )
     return grants
+
+
+def ticket_links_of(access_request):
+    """The request's tickets, with their queues (one query)."""
+    return list(access_request.ticket_links.select_related("connection").order_by("created_at"))
+
+
+def ticket_trouble(access_request, links):
+    """Why the request has no ticket in its workflow's queue although it should, or None.
+
+    Returns {"permanent": bool, "queue": QueueConnection, "error": str}: `permanent` when
+    opening the ticket was given up (the outbox message failed for good), otherwise the
+    opening is still being retried while the queue reports `error`. A settled request, a
+    workflow without a remote queue, or a ticket already open is no trouble.
+    """
+    from .models import OutboxMessage
+    from .ticket_flow import OPEN
+
+    queue = access_request.workflow.queue
+    if queue is None or any(link.connection_id == queue.pk for link in links):
+        return None
+    opening = OutboxMessage.objects.filter(idempotency_key=f"{OPEN}:{access_request.pk}:{queue.pk}").first()
+    if opening is None or opening.delivered_at:
+        return None  # no ticket was asked for (a disabled or in-browser queue), or it is on its way
+    if opening.failed_at:
+        return {"permanent": True, "queue": queue, "error": opening.last_error or queue.last_error}
+    error = opening.last_error or queue.last_error
+    if not error:
+        return None  # waiting for its first attempt
+    return {"permanent": False, "queue": queue, "error": error}

@@ -108,16 +108,16 @@ def registry(user, *, q="", risk_tier="", status="", owner=None, overdue=False):
     return with_counts(workflows).order_by("name")
 
 
-def dashboard_workflows(user):
-    """The workflows the person owns (every workflow for an auditor), with counts."""
+def dashboard_scope(user):
+    """The workflows a person's dashboard covers: those they own (every one for an auditor
+    who owns none), retired ones left out."""
     if permissions.is_auditor(user) and not permissions.managed_workflows(user).exists():
         workflows = permissions.visible_workflows(user)
     else:
         workflows = permissions.managed_workflows(user)
-    workflows = workflows.exclude(status="retired").select_related("control_owner", "backup_owner")
-    return with_counts(workflows).order_by("next_review_due", "name")
+    return workflows.exclude(status="retired").select_related("control_owner", "backup_owner")
 
 
-def reviews_due(user, within=DUE_SOON):
-    """Workflows (of the dashboard's scope) whose review is overdue or due soon, soonest first."""
-    return [wf for wf in dashboard_workflows(user).filter(next_review_due__lte=timezone.now() + within)]
+def dashboard_workflows(user):
+    """The dashboard's workflows, with counts."""
+    return with_counts(dashboard_scope(user)).order_by("next_review_due", "name")

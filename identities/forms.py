@@ -50,3 +50,12 @@ class SuspendForm(forms.Form):
         max_length=2000,
         help_text="Recorded in the audit trail and shown to the workload's owner.",
     )
+
+
+class ReactivateForm(forms.Form):
+    reason = forms.CharField(
+        label="Why is it safe again?",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        help_text="Recorded in the audit trail, e.g. what was fixed since it was suspended.",
+    )

@@ -14,4 +14,5 @@ urlpatterns = [
     path("<slug:slug>/keys/<int:key_id>/rotate/", views.key_rotate, name="key_rotate"),
     path("<slug:slug>/keys/<int:key_id>/revoke/", views.key_revoke, name="key_revoke"),
     path("<slug:slug>/suspend/", views.workload_suspend, name="workload_suspend"),
+    path("<slug:slug>/reactivate/", views.workload_reactivate, name="workload_reactivate"),
 ]

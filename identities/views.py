@@ -1,4 +1,4 @@
-"""Workload identities in the portal: register, API keys (shown once), suspend."""
+"""Workload identities in the portal: register, API keys (shown once), suspend and reactivate."""
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
@@ -15,7 +15,7 @@ from governance.models import Workflow
 from governance.portal import SERVICE_ERRORS, apply_field_errors, done, error_message, error_status, paginate, require
 
 from . import services
-from .forms import ApiKeyForm, SuspendForm, WorkloadForm
+from .forms import ApiKeyForm, ReactivateForm, SuspendForm, WorkloadForm
 from .models import ApiKey, WorkloadIdentity
 
 
@@ -225,3 +225,38 @@ def workload_suspend(request, slug):
             status = 400
     context = {"workload": workload, "form": form, "impact": suspension_impact(workload)}
     return render(request, "identities/workload_suspend.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def workload_reactivate(request, slug):
+    """Lift a suspension, after a confirmation saying what comes back (its keys) and what
+    does not (its grants and requests)."""
+    from approvals.services import reactivate_workload
+
+    workload = _workload(request, slug)
+    require(
+        permissions.can_manage_workload(request.user, workload),
+        "Only the workload's owner and the workflow's owners may reactivate it.",
+    )
+    form = ReactivateForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                reactivate_workload(workload, by=request.user, reason=form.cleaned_data["reason"])
+            except SERVICE_ERRORS as exc:
+                form.add_error(None, error_message(exc))
+                status = error_status(exc)
+            else:
+                return done(
+                    request,
+                    f"“{workload}” is active again. Its grants are not restored: it asks for access anew.",
+                    workload.get_absolute_url(),
+                )
+        else:
+            status = 400
+    now = timezone.now()
+    keys = [k for k in workload.api_keys.order_by("-created_at") if k.is_usable(now)]
+    context = {"workload": workload, "form": form, "keys": keys}
+    return render(request, "identities/workload_reactivate.html", context, status=status)

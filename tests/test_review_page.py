@@ -44,8 +44,8 @@ def test_the_owner_sees_every_item_and_the_progress(setup, owner):
     assert f"Access review of {campaign.workflow}" in html
     assert "0 of 4 decided" in html
     for heading in ("Active grant", "Workload identity", "Auto-approving policy", "Control-owner assignment"):
-        assert f"<h2>{heading}</h2>" in html
-    assert 'value="certify">Certify selected' in html
+        assert f">{heading}</h2>" in html
+    assert "Certify selected" in html
 
 
 def test_certify_one_item(setup, owner):

@@ -1,6 +1,5 @@
 """The approval inbox, the request page (decide, cancel) and the request-access form."""
 
-from django.apps import apps
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
@@ -49,22 +48,18 @@ def inbox(request):
 def _request(request, pk):
     access_request = get_object_or_404(
         AccessRequest.objects.select_related(
-            *selectors.REQUEST_RELATED, "workflow__control_owner", "workflow__backup_owner", "extends", "grant"
+            *selectors.REQUEST_RELATED,
+            "workflow__control_owner",
+            "workflow__backup_owner",
+            "workflow__queue",
+            "extends",
+            "grant",
         ),
         pk=pk,
     )
     if not permissions.can_view_request(request.user, access_request):
         raise Http404("No such request.")
     return access_request
-
-
-def _ticket_links(access_request):
-    """The request's tickets, once the ticket-queue app provides them."""
-    try:
-        model = apps.get_model("approvals", "TicketLink")
-    except LookupError:
-        return []
-    return list(model.objects.filter(request=access_request))
 
 
 def _approver_panel(access_request, approvals):
@@ -99,12 +94,19 @@ def _why_not(user, access_request):
 def _request_context(request, access_request, **extra):
     approvals = list(access_request.approvals.select_related("approver").order_by("created_at"))
     why_not = _why_not(request.user, access_request)
+    ticket_links = selectors.ticket_links_of(access_request)
+    # Owners and administrators are told when the ticket queue failed them: they can decide here.
+    sees_queue_errors = access_request.state == RequestState.PENDING and permissions.can_manage_workflow(
+        request.user, access_request.workflow
+    )
     return {
         "req": access_request,
         "approvals": approvals,
         "panel": _approver_panel(access_request, approvals),
         "grant": getattr(access_request, "grant", None),
-        "ticket_links": _ticket_links(access_request),
+        "ticket_links": ticket_links,
+        "ticket_trouble": selectors.ticket_trouble(access_request, ticket_links) if sees_queue_errors else None,
+        "is_admin": permissions.is_admin(request.user),
         "can_decide": access_request.state == RequestState.PENDING and why_not is None,
         "why_not": why_not,
         "can_cancel": access_request.state == RequestState.PENDING

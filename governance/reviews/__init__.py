@@ -18,7 +18,7 @@ from .campaigns import (
     open_due_campaigns,
 )
 from .deadlines import apply_missed_deadline, enforce_review_deadlines, settle_campaign
-from .decisions import CERTIFY, DECISIONS, REVOKE, SUSPEND, decide_item, decide_items
+from .decisions import CERTIFY, DECISIONS, REVOKE, SUSPEND, decide_item, decide_items, is_own_access
 
 __all__ = [
     "CERTIFY",
@@ -33,6 +33,7 @@ __all__ = [
     "decide_item",
     "decide_items",
     "enforce_review_deadlines",
+    "is_own_access",
     "notice_period",
     "open_campaign",
     "open_due_campaigns",

@@ -43,10 +43,18 @@ def _outcome_for(item, decision):
     return outcome
 
 
+def is_own_access(item, person):
+    """Whether `item` is the person's own access (a grant they asked for or that acts for
+    them), which separation of duties forbids them to certify. Needs `item.grant` loaded."""
+    if item.kind != ReviewItemKind.GRANT or item.grant is None:
+        return False
+    return person.pk in (item.grant.requested_by_id, item.grant.on_behalf_of_id)
+
+
 def _check_separation_of_duties(item, by, outcome):
-    if outcome != ReviewOutcome.CERTIFIED or item.kind != ReviewItemKind.GRANT:
+    if outcome != ReviewOutcome.CERTIFIED:
         return
-    if by.pk in (item.grant.requested_by_id, item.grant.on_behalf_of_id):
+    if is_own_access(item, by):
         raise NotAllowed(
             f"Nobody certifies their own access: “{item.label}” is yours, so the other owner of the "
             "workflow decides it (you may revoke it)."

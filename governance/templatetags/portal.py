@@ -115,6 +115,9 @@ TONES = {
     "in_grace": "bad",
     "on_track": "ok",
     "not_scheduled": "muted",
+    "open": "info",
+    "completed": "ok",
+    "lapsed": "muted",
 }
 
 

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from approvals import selectors as approval_selectors
 
-from .. import permissions, selectors
+from .. import permissions, review_selectors, selectors
 
 LIST_LIMIT = 8
 
@@ -27,7 +27,7 @@ def dashboard(request):
     workflows = list(selectors.dashboard_workflows(user)[:50])
     now = timezone.now()
     rows = [(wf, selectors.workflow_health(wf, now)) for wf in workflows]
-    reviews = [(wf, health) for wf, health in rows if health.review.key in ("due_soon", "overdue", "in_grace")]
+    reviews = review_selectors.reviews_due(user, workflows, now)
 
     context = {
         "awaiting": awaiting_page,
@@ -36,7 +36,7 @@ def dashboard(request):
         "expiring": list(expiring[:LIST_LIMIT]),
         "expiring_count": expiring.count(),
         "reviews": reviews,
-        "reviews_overdue": sum(1 for _, health in reviews if health.review.key != "due_soon"),
+        "reviews_overdue": sum(1 for review in reviews if review.overdue),
         "workflow_rows": rows,
         "denials": list(denials[:LIST_LIMIT]),
         "denial_count": denials.count(),

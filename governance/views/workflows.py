@@ -11,7 +11,8 @@ from approvals.models import AccessRequest, Grant
 from approvals.selectors import GRANT_RELATED, REQUEST_RELATED
 from identities.models import WorkloadIdentity
 
-from .. import permissions, selectors, services
+from .. import permissions, review_selectors, selectors, services
+from ..choices import CampaignStatus
 from ..exceptions import InvalidInput
 from ..forms import WorkflowFilterForm, WorkflowForm
 from ..models import Policy, Workflow
@@ -27,6 +28,7 @@ TABS = [
     ("timeline", "Timeline", True),
 ]
 TIMELINE_PAGE = 50
+REVIEWS_PAGE = 10
 
 
 @login_required
@@ -113,6 +115,7 @@ def workflow_detail(request, slug, tab=None):
         "tab": tab,
         "can_manage": permissions.can_manage_workflow(request.user, workflow),
         "can_request_access": permissions.can_request_access(request.user) and workflow.status == "active",
+        "open_review": workflow.review_campaigns.filter(status=CampaignStatus.OPEN).first() if internals else None,
         **TAB_CONTEXT[tab](request, workflow),
     }
     # htmx swaps just the tab strip and panel; history restores and plain browsers get the page.
@@ -141,7 +144,14 @@ def _grants(request, workflow):
 
 
 def _reviews(request, workflow):
-    return {"review_status": selectors.review_status(workflow)}
+    campaigns = paginate(request, review_selectors.workflow_campaigns(workflow), per_page=REVIEWS_PAGE)
+    rows = review_selectors.rows(campaigns.object_list)
+    return {
+        "review_status": selectors.review_status(workflow),
+        "campaigns": campaigns,
+        "campaign_rows": rows,
+        "open_row": next((row for row in rows if row.campaign.is_open), None),
+    }
 
 
 def _timeline(request, workflow):

@@ -43,6 +43,16 @@
     if (event.target.hasAttribute("data-slug-from")) event.target.dataset.touched = "1";
   });
 
+  // "Select all": <input type="checkbox" data-select-all="FORM_ID"> ticks every enabled
+  // checkbox that belongs to that form (rows name it with the form attribute).
+  document.addEventListener("change", function (event) {
+    var formId = event.target.getAttribute && event.target.getAttribute("data-select-all");
+    if (!formId) return;
+    document.querySelectorAll('input[type="checkbox"][form="' + formId + '"]').forEach(function (box) {
+      if (!box.disabled) box.checked = event.target.checked;
+    });
+  });
+
   // After an in-place update, move focus to what changed so keyboard and screen-reader
   // users hear the outcome (the fragment marks it with data-focus).
   document.addEventListener("htmx:afterSettle", function (event) {

@@ -1,7 +1,6 @@
 """The owners' flows in a real browser: Debian's Chromium driven by Playwright against a live server.
 
-Each finished flow leaves a screenshot in test-artifacts/. (Certifying and revoking review
-items joins these flows with the reviews pages.)
+Each finished flow leaves a screenshot in test-artifacts/.
 """
 
 import os
@@ -9,10 +8,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from approvals.models import Grant
+from governance.reviews import open_campaign
 from tests.conftest import require_service
 from tests.factories import PASSWORD
+from tests.review_helpers import DAY, long_policy, workload_grant
 
 from .conftest import ask
 
@@ -131,3 +133,61 @@ def test_an_owner_issues_a_key_and_suspends_a_misbehaving_agent(page, owner, age
     screenshot(page, "owner-suspends-workload")
     grant.refresh_from_db()
     assert grant.status == "revoked"
+
+
+@pytest.fixture
+def open_review(workflow, agent, requester):
+    """An open access review of the workflow: the agent's grant, the agent itself, the
+    auto-approving policy and the control-owner assignment."""
+    grant = workload_grant(long_policy(workflow), agent, requester)
+    workflow.next_review_due = timezone.now() + 5 * DAY
+    workflow.save(update_fields=["next_review_due"])
+    campaign = open_campaign(workflow)
+    return campaign, grant
+
+
+def test_an_owner_certifies_one_review_item_and_revokes_another(page, owner, open_review):
+    campaign, grant = open_review
+    workload_item = campaign.items.get(kind="workload")
+    grant_item = campaign.items.get(kind="grant")
+    sign_in(page, "owner")
+    page.get_by_role("link", name="Reviews", exact=True).click()
+    page.get_by_role("link", name=str(campaign.workflow)).click()
+    assert page.get_by_test_id("progress").inner_text() == "0 of 4 decided"
+    page.evaluate("window.stillTheSamePage = true")
+
+    row = page.locator(f"#item-{workload_item.pk}")
+    row.get_by_role("button", name=f"Certify {workload_item.label}").click()
+    page.locator(f"#item-{workload_item.pk} .alert-success").wait_for()
+    assert "Certified (keep)" in page.locator(f"#item-{workload_item.pk}").inner_text()
+
+    row = page.locator(f"#item-{grant_item.pk}")
+    row.get_by_text("Revoke…").click()
+    row.get_by_label("Why revoke?").fill("The support run is over.")
+    row.get_by_role("button", name="Revoke now").click()
+    page.locator(f"#item-{grant_item.pk} .alert-success").wait_for()
+    decided = page.locator(f"#item-{grant_item.pk}").inner_text()
+    assert "Revoked" in decided and "The support run is over." in decided
+    assert page.get_by_test_id("progress").inner_text() == "2 of 4 decided"
+    assert page.evaluate("window.stillTheSamePage") is True  # decided in place, no reload
+    screenshot(page, "owner-certifies-and-revokes-review-items")
+
+    page.locator(f"#item-{grant_item.pk}").get_by_role("link", name=f"grant #{grant.pk}").click()
+    assert "Revoked" in page.locator("main").inner_text()
+    grant.refresh_from_db()
+    assert grant.status == "revoked"
+
+
+def test_an_owner_certifies_the_rest_in_bulk_and_the_review_completes(page, owner, open_review):
+    campaign, _ = open_review
+    sign_in(page, "owner")
+    page.goto(campaign.get_absolute_url())
+    page.get_by_label("Select all 4 items awaiting a decision").check()
+    page.get_by_label("Comment for the selected items").fill("All still needed this quarter.")
+    page.get_by_role("button", name="Certify selected").click()
+    page.get_by_text("4 items certified.").wait_for()
+    assert page.locator("#campaign-state").inner_text() == "Completed"
+    assert page.get_by_role("button", name="Certify selected").count() == 0
+    screenshot(page, "owner-completes-review-in-bulk")
+    campaign.refresh_from_db()
+    assert campaign.status == "completed" and campaign.closed_by == owner

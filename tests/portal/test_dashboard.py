@@ -40,7 +40,7 @@ def test_overdue_reviews_and_unhealthy_workflows_stand_out(as_owner, owner, iden
     )
     factories.WorkflowFactory(name="Fine", control_owner=owner, backup_owner=factories.UserFactory())
     response = dashboard(as_owner)
-    assert [wf.name for wf, _ in response.context["reviews"]] == ["Late review"]
+    assert [review.workflow.name for review in response.context["reviews"]] == ["Late review"]
     health = dict(response.context["workflow_rows"])
     assert health[overdue].problems == ["No backup owner", "Review overdue"]
     page = response.content.decode()

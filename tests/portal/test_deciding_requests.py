@@ -28,7 +28,7 @@ def test_the_request_page_says_who_what_where_how_long_and_why(as_owner, agent_w
         "1 h",  # how long
         "Push the fix branch",  # justification
         "Write access needs the control owner&#x27;s approval.",  # policy reason
-        "no ticket",
+        "no ticket: decided in Mandate",
     ):
         assert fact in page, fact
     assert "✓ Approve" in page and "✕ Deny" in page

@@ -2,6 +2,7 @@
 
 import pytest
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from identities.models import ApiKey, WorkloadIdentity, hash_api_key
 from identities.services import issue_api_key
@@ -124,6 +125,73 @@ class TestTheKillSwitch:
         assert as_outsider.post(url, {"reason": "because"}).status_code == 404
         agent.refresh_from_db()
         assert agent.status == "active"
+
+    def test_the_confirmation_says_its_api_keys_stop_working(self, as_owner, agent):
+        issue_api_key(workload=agent, name="runner")
+        page = as_owner.get(reverse("identities:workload_suspend", args=[agent.slug])).content.decode()
+        assert "Its 1 API key stops working while it is suspended" in page
+        assert "every API call with it is refused" in page
+
+
+def bearer(plaintext):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {plaintext}")
+    return client
+
+
+class TestReactivation:
+    def suspend(self, client, workload):
+        url = reverse("identities:workload_suspend", args=[workload.slug])
+        assert client.post(url, {"reason": "Leaked key suspected"}).status_code == 302
+
+    def reactivate(self, client, workload, reason="Key rotated, runner fixed"):
+        return client.post(reverse("identities:workload_reactivate", args=[workload.slug]), {"reason": reason})
+
+    def test_a_suspended_workloads_keys_are_refused_until_it_is_reactivated(
+        self, as_owner, agent, read_policy, requester
+    ):
+        grant = ask(read_policy, agent=agent, for_whom=requester).grant
+        _, plaintext = issue_api_key(workload=agent)
+        assert bearer(plaintext).get("/api/v1/workflows/").status_code == 200
+        self.suspend(as_owner, agent)
+        refused = bearer(plaintext).get("/api/v1/workflows/")
+        assert refused.status_code == 403 and "suspended" in refused.json()["message"]
+        scope = {"workflow": agent.workflow.slug, "scope": "github:repo:read"}
+        check = bearer(plaintext).post("/api/v1/authorize", scope)
+        assert check.json()["allow"] is False
+
+        response = self.reactivate(as_owner, agent)
+        assert response.status_code == 302 and response["Location"] == agent.get_absolute_url()
+        assert "is active again" in as_owner.get(response["Location"]).content.decode()
+        agent.refresh_from_db()
+        grant.refresh_from_db()
+        assert agent.status == "active" and agent.status_reason == "Key rotated, runner fixed"
+        assert bearer(plaintext).get("/api/v1/workflows/").status_code == 200
+        assert grant.status == "revoked"  # nothing is restored
+
+    def test_the_page_offers_reactivation_instead_of_the_kill_switch(self, as_owner, agent):
+        issue_api_key(workload=agent, name="runner")
+        self.suspend(as_owner, agent)
+        page = as_owner.get(agent.get_absolute_url()).content.decode()
+        assert f"Reactivate {agent}…" in page and f"Suspend {agent}…" not in page
+        assert "Refused" in page and "while the workload is suspended" in page
+        confirm = as_owner.get(reverse("identities:workload_reactivate", args=[agent.slug])).content.decode()
+        assert "Leaked key suspected" in confirm
+        assert "1 API key will work again" in confirm and "runner" in confirm
+        assert "Nothing else comes back" in confirm
+
+    def test_reactivating_needs_a_reason_and_a_manager(self, as_owner, as_outsider, as_auditor, agent):
+        self.suspend(as_owner, agent)
+        assert self.reactivate(as_owner, agent, reason="").status_code == 400
+        assert self.reactivate(as_outsider, agent).status_code == 404
+        assert self.reactivate(as_auditor, agent).status_code == 403
+        agent.refresh_from_db()
+        assert agent.status == "suspended"
+
+    def test_an_active_workload_cannot_be_reactivated(self, as_owner, agent):
+        response = self.reactivate(as_owner, agent)
+        assert response.status_code == 409
+        assert "not suspended" in response.content.decode()
 
 
 def test_the_workload_list_has_a_fixed_number_of_queries(as_auditor, workflow, owner, django_assert_max_num_queries):
