@@ -36,17 +36,20 @@ def write_policy(workflow):
     return factories.PolicyFactory(workflow=workflow, entitlement=entitlement, max_ttl_seconds=3600)
 
 
-def agent_grant(policy, agent, person, *, task="run-1", seconds=600):
-    request = submit_request(
+def agent_request(policy, agent, person, *, task="run-1", seconds=600, why="nightly run"):
+    return submit_request(
         workflow=policy.workflow,
         entitlement=policy.entitlement,
         duration_seconds=seconds,
         workload=agent,
         on_behalf_of=person,
         task_ref=task,
-        justification="nightly run",
+        justification=why,
     )
-    return request.grant
+
+
+def agent_grant(policy, agent, person, *, task="run-1", seconds=600):
+    return agent_request(policy, agent, person, task=task, seconds=seconds).grant
 
 
 def check(policy, agent, **kwargs):
@@ -104,15 +107,7 @@ def test_completing_a_task_ends_every_grant_of_that_task_only(
     read_policy, write_policy, agent, requester, backup_owner
 ):
     first = agent_grant(read_policy, agent, requester, task="run-7")
-    request = submit_request(
-        workflow=write_policy.workflow,
-        entitlement=write_policy.entitlement,
-        duration_seconds=600,
-        workload=agent,
-        on_behalf_of=requester,
-        task_ref="run-7",
-        justification="push fix",
-    )
+    request = agent_request(write_policy, agent, requester, task="run-7", seconds=600, why="push fix")
     second = decide(request, approver=backup_owner, decision="approve").grant
     other = agent_grant(read_policy, agent, requester, task="run-8")
     assert complete_task(read_policy.workflow, "run-7") == 2
@@ -124,15 +119,7 @@ def test_completing_a_task_ends_every_grant_of_that_task_only(
 
 def test_the_kill_switch_suspends_revokes_and_cancels_in_one_call(read_policy, write_policy, agent, requester, owner):
     grant = agent_grant(read_policy, agent, requester)
-    pending = submit_request(
-        workflow=write_policy.workflow,
-        entitlement=write_policy.entitlement,
-        duration_seconds=600,
-        workload=agent,
-        on_behalf_of=requester,
-        task_ref="run-1",
-        justification="push",
-    )
+    pending = agent_request(write_policy, agent, requester, task="run-1", seconds=600, why="push")
     summary = suspend_workload(agent, by=owner, reason="prompt injection suspected")
     assert summary == {"revoked_grants": 1, "cancelled_requests": 1}
     agent.refresh_from_db()
@@ -141,18 +128,7 @@ def test_the_kill_switch_suspends_revokes_and_cancels_in_one_call(read_policy, w
     assert agent.status == "suspended" and agent.status_reason == "prompt injection suspected"
     assert grant.status == "revoked" and "prompt injection" in grant.end_reason
     assert pending.state == "cancelled"
-    assert (
-        submit_request(
-            workflow=read_policy.workflow,
-            entitlement=read_policy.entitlement,
-            duration_seconds=60,
-            workload=agent,
-            on_behalf_of=requester,
-            task_ref="r",
-            justification="j",
-        ).state
-        == "denied"
-    )
+    assert agent_request(read_policy, agent, requester, task="r", seconds=60, why="j").state == "denied"
 
 
 def test_a_suspended_workflow_stops_access_at_once(read_policy, agent, requester):
@@ -181,15 +157,7 @@ class TestExtension:
         assert grant.extension_count == 0
 
     def test_a_write_extension_waits_for_the_owner(self, write_policy, agent, requester, backup_owner):
-        request = submit_request(
-            workflow=write_policy.workflow,
-            entitlement=write_policy.entitlement,
-            duration_seconds=600,
-            workload=agent,
-            on_behalf_of=requester,
-            task_ref="run-1",
-            justification="push",
-        )
+        request = agent_request(write_policy, agent, requester, task="run-1", seconds=600, why="push")
         grant = decide(request, approver=backup_owner, decision="approve").grant
         extension = extend_grant(grant, duration_seconds=1800)
         assert extension.state == "pending"
