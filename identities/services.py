@@ -41,10 +41,18 @@ class IdentityError(InvalidInput):
     """An identity operation that cannot be done, with a message fit for the caller."""
 
 
-def _new_key():
+def _new_key(kind_prefix=API_KEY_PREFIX):
     """Return (visible prefix, full plaintext key); the prefix is part of the key."""
-    prefix = API_KEY_PREFIX + secrets.token_hex(4)
+    prefix = kind_prefix + secrets.token_hex(4)
     return prefix, f"{prefix}_{secrets.token_urlsafe(32)}"
+
+
+def _record_use(model, obj, now):
+    """Stamp `last_used_at` at most once a minute, so authenticating stays a read."""
+    if obj.last_used_at is None or now - obj.last_used_at > timedelta(minutes=1):
+        model.objects.filter(pk=obj.pk).update(last_used_at=now)
+        return True
+    return False
 
 
 @transaction.atomic
@@ -94,11 +102,8 @@ def authenticate_api_key(plaintext):
     now = timezone.now()
     if key is None or not key.is_usable(now):
         return None
-    # Coarse-grained: one write a minute per key at most, so the hot path stays a read.
-    if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1):
-        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
-        if key.workload_id:
-            WorkloadIdentity.objects.filter(pk=key.workload_id).update(last_used_at=now)
+    if _record_use(ApiKey, key, now) and key.workload_id:
+        WorkloadIdentity.objects.filter(pk=key.workload_id).update(last_used_at=now)
     return key
 
 
@@ -243,8 +248,7 @@ def issue_provisioning_token(source, *, name="", created_by=None):
 
     The plaintext is returned once; only its SHA-256 is stored.
     """
-    prefix = PROVISIONING_TOKEN_PREFIX + secrets.token_hex(4)
-    plaintext = f"{prefix}_{secrets.token_urlsafe(32)}"
+    prefix, plaintext = _new_key(PROVISIONING_TOKEN_PREFIX)
     token = ProvisioningToken.objects.create(
         identity_source=source, name=name, prefix=prefix, token_hash=hash_api_key(plaintext), created_by=created_by
     )
@@ -270,7 +274,5 @@ def authenticate_provisioning_token(plaintext):
     )
     if token is None:
         return None
-    now = timezone.now()
-    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
-        ProvisioningToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    _record_use(ProvisioningToken, token, timezone.now())
     return token
