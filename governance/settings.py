@@ -261,7 +261,7 @@ SPECTACULAR_SETTINGS = {
         "QueueKindEnum": "approvals.choices.QueueKind",
         "ReviewStateEnum": "governance.choices.CampaignStatus",
         "ReviewItemKindEnum": "governance.choices.ReviewItemKind",
-        "ReviewDecisionEnum": "governance.api.review_serializers.DECISION_CHOICES",
+        "ReviewDecisionEnum": "governance.reviews.api.serializers.DECISION_CHOICES",
         "MissedReviewActionEnum": "governance.choices.MissedReviewAction",
         "SensitivityEnum": "governance.choices.Sensitivity",
     },
@@ -414,9 +414,9 @@ for _name in (
 # --- Demo data ----------------------------------------------------------------------
 # Extra load_demo steps from other apps (dotted paths to `step(command, people)`).
 DEMO_DATA_STEPS = [
-    "approvals.ticket_demo.load_ticket_queues",
+    "approvals.queues.demo.load_ticket_queues",
     "approvals.demo.load_requests_and_grants",
-    "governance.demo_reviews.load_reviews",
+    "governance.reviews.demo.load_reviews",
     # After the reviews: the owner's own grant would otherwise be an item she may not certify.
     "identities.demo.load_owner_grant",
     # Last: agent activity needs the grants; it then verifies the chains and computes findings.

@@ -36,7 +36,7 @@ def verify_evidence_chains():
 @shared_task(name="governance.open_due_reviews", ignore_result=True)
 def open_due_reviews():
     """Open the access reviews that came due; remind their owners straight away."""
-    from .reviews import open_due_campaigns
+    from .reviews.campaigns import open_due_campaigns
 
     summary = open_due_campaigns()
     if summary["opened"]:
@@ -47,7 +47,7 @@ def open_due_reviews():
 @shared_task(name="governance.enforce_review_deadlines", ignore_result=True)
 def enforce_review_deadlines():
     """Settle lapsed review items and apply each workflow's missed-deadline consequence."""
-    from .reviews import enforce_review_deadlines as enforce
+    from .reviews.deadlines import enforce_review_deadlines as enforce
 
     return enforce()
 
@@ -55,6 +55,6 @@ def enforce_review_deadlines():
 @shared_task(name="governance.send_reminders", ignore_result=True)
 def send_review_reminders():
     """Send the day's bundled reminders (reviews and waiting requests); safe to run any time."""
-    from .reminders import send_due_reminders
+    from .reviews.reminders import send_due_reminders
 
     return send_due_reminders()

@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 import time_machine
 
 from approvals.services import submit_request
-from governance import reminders, reviews
+from governance.reviews import reminders
+from governance.reviews import services as reviews
 from tests import factories
 
 # A Monday morning, far from any DST change (TIME_ZONE is UTC in tests anyway).

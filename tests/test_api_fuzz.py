@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from approvals.models import QueueConnection
-from governance.reviews import open_campaign
+from governance.reviews.services import open_campaign
 from tests.factories import EntitlementFactory, PolicyFactory, UserFactory
 
 EXAMPLES = int(os.environ.get("MANDATE_FUZZ_EXAMPLES", "10"))

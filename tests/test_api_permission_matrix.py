@@ -7,7 +7,7 @@ body names an object the caller cannot see (the same answer as a typo).
 import pytest
 
 from approvals.models import QueueConnection
-from governance.reviews import open_campaign
+from governance.reviews.services import open_campaign
 from identities.services import issue_api_key
 from tests.factories import (
     EntitlementFactory,

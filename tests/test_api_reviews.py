@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from governance.models import ReviewCampaign
-from governance.reviews import open_campaign
+from governance.reviews.services import open_campaign
 from tests import factories
 from tests.review_helpers import at, long_policy, person_grant, workload_grant
 

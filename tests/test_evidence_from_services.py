@@ -157,7 +157,7 @@ def test_evidence_rolls_back_with_the_change_it_records(read_policy, requester, 
 
 
 def test_review_decisions_are_recorded(workflow, agent, requester, owner):
-    from governance.reviews import decide_item, open_campaign
+    from governance.reviews.services import decide_item, open_campaign
     from tests.review_helpers import DAY, T0, at, long_policy, workload_grant
 
     workflow.next_review_due = T0 + 10 * DAY

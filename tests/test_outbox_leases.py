@@ -12,9 +12,9 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from approvals import outbox
 from approvals.models import OutboxMessage, TicketLink
-from approvals.outbox import LEASE, claim, deliver, enqueue, relay, retry_now
+from approvals.queues import outbox
+from approvals.queues.outbox import LEASE, claim, deliver, enqueue, relay, retry_now
 from tests.ticket_flow_helpers import connect, deliver_all, write_request
 
 pytestmark = pytest.mark.django_db(transaction=True)

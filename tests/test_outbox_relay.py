@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from approvals.models import OutboxMessage, TicketLink
-from approvals.outbox import claim, enqueue, relay
+from approvals.queues.outbox import claim, enqueue, relay
 from approvals.services import decide, submit_request
 from tests import factories
 from tests.conftest import require_service

@@ -39,7 +39,7 @@ def test_a_secret_saved_as_the_reference_is_never_repeated_in_errors_or_logs(
     ticket_system, workflow, requester, caplog
 ):
     from approvals.models import OutboxMessage
-    from approvals.outbox import relay
+    from approvals.queues.outbox import relay
     from tests.ticket_flow_helpers import write_request
 
     queue = connect(workflow, ticket_system)

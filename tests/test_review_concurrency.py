@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from governance.exceptions import IllegalTransition
 from governance.models import ReminderDigest, ReviewCampaign
-from governance.reminders import send_due_reminders
-from governance.reviews import apply_missed_deadline, decide_item, open_campaign, open_due_campaigns
+from governance.reviews.reminders import send_due_reminders
+from governance.reviews.services import apply_missed_deadline, decide_item, open_campaign, open_due_campaigns
 from tests.conftest import require_service
 from tests.review_helpers import long_policy, workload_grant
 

@@ -6,7 +6,13 @@ import pytest
 
 from approvals.services import submit_request
 from governance.models import ReviewCampaign, Workflow
-from governance.reviews import apply_missed_deadline, decide_item, decide_items, enforce_review_deadlines, open_campaign
+from governance.reviews.services import (
+    apply_missed_deadline,
+    decide_item,
+    decide_items,
+    enforce_review_deadlines,
+    open_campaign,
+)
 from tests import factories
 from tests.review_helpers import DAY, T0, at, long_policy, workload_grant
 

@@ -6,7 +6,7 @@ import pytest
 
 from approvals.services import authorize, expire_due_grants, submit_request, suspend_workload
 from governance.exceptions import IllegalTransition, InvalidInput, NotAllowed, NotFound
-from governance.reviews import (
+from governance.reviews.services import (
     close_campaign,
     decide_item,
     decide_items,

@@ -8,7 +8,7 @@ from django_celery_beat.models import PeriodicTask
 from approvals.services import revoke_grant
 from governance.exceptions import IllegalTransition
 from governance.models import ReviewCampaign
-from governance.reviews import open_campaign, open_due_campaigns
+from governance.reviews.services import open_campaign, open_due_campaigns
 from tests import factories
 from tests.review_helpers import DAY, T0, at, long_policy, person_grant, workload_grant
 

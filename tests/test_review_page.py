@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from approvals.services import authorize
-from governance.reviews import open_campaign
+from governance.reviews.services import open_campaign
 from tests.review_helpers import DAY, T0, at, long_policy, workload_grant
 
 pytestmark = pytest.mark.django_db

@@ -10,10 +10,10 @@ from datetime import timedelta
 import pytest
 
 from approvals.models import OutboxMessage, TicketLink
-from approvals.outbox import relay
-from approvals.queue_tasks import poll_ticket_queues
+from approvals.queues.outbox import relay
+from approvals.queues.tasks import poll_ticket_queues
 from governance.models import ReviewCampaign
-from governance.reviews import decide_items
+from governance.reviews.services import decide_items
 from tests.review_helpers import DAY, T0, at, run_review_jobs
 from tests.ticket_flow_helpers import connect, deliver_all, post_webhook
 

@@ -9,7 +9,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from approvals.models import Grant
 from governance.models import ReminderDigest, ReviewCampaign
-from governance.reviews import open_campaign
+from governance.reviews.services import open_campaign
 from tests import factories
 from tests.review_helpers import long_policy, workload_grant
 from tests.workers import wait_for

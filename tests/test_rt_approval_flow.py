@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from approvals.models import Approval, TicketLink
-from approvals.queue_tasks import poll_ticket_queues
+from approvals.queues.tasks import poll_ticket_queues
 from tests.ticket_flow_helpers import connect, deliver_all, write_request
 
 pytestmark = [

@@ -15,8 +15,8 @@ import time_machine
 from django.core.management import call_command
 
 from approvals.models import AccessRequest, Approval, QueueConnection, TicketLink
-from approvals.queue_tasks import poll_ticket_queues
-from approvals.ticket_demo import POLL_SECONDS
+from approvals.queues.demo import POLL_SECONDS
+from approvals.queues.tasks import poll_ticket_queues
 from identities.models import User
 from tests.conftest import require_service
 from tests.peers import rt_server

@@ -129,7 +129,7 @@ def test_cancelling_the_request_closes_its_ticket_with_a_comment(ticket_system, 
 def test_a_ticket_another_installation_left_for_the_same_request_id_is_not_taken_over(
     ticket_system, workflow, requester, client
 ):
-    from approvals.ticket_flow import request_content
+    from approvals.queues.request_tickets import request_content
 
     queue = connect(workflow, ticket_system)
     request = write_request(workflow, requester)
@@ -148,7 +148,7 @@ def test_a_ticket_another_installation_left_for_the_same_request_id_is_not_taken
 
 
 def test_a_second_ticket_opened_beside_the_linked_one_is_closed_as_a_duplicate(ticket_system, queued):
-    from approvals.ticket_flow import record_ticket_opened, request_content
+    from approvals.queues.request_tickets import record_ticket_opened, request_content
 
     queue, request, link = queued
     # A delivery that outlived its lease created another ticket after the link was made.

@@ -5,7 +5,7 @@ import json
 from django.urls import reverse
 
 from approvals.models import QueueConnection
-from approvals.outbox import relay
+from approvals.queues.outbox import relay
 from approvals.services import submit_request
 from tests import factories
 

@@ -6,21 +6,20 @@ from .grants import (
     complete_task,
     expire_due_grants,
     expire_grant,
-    extend_grant,
     issue_grant,
-    reactivate_workload,
     revoke_grant,
     revoke_grants_of,
-    suspend_workload,
 )
 from .requests import (
     cancel_pending_requests_of,
     cancel_request,
     check_can_decide,
     decide,
+    extend_grant,
     submit_request,
     time_out_pending_requests,
 )
+from .workloads import reactivate_workload, suspend_workload
 
 __all__ = [
     "AuthorizationResult",

@@ -16,8 +16,8 @@ from governance.models import Policy, Workflow
 from identities.models import User, WorkloadIdentity
 
 from .. import signals
-from ..choices import Channel, Decision, PolicyEffect, RequestState
-from ..models import AccessRequest, Approval
+from ..choices import Channel, Decision, GrantStatus, PolicyEffect, RequestState
+from ..models import AccessRequest, Approval, Grant
 from ..policy import Person, RequestContext, evaluate, human_duration
 from .grants import issue_grant
 
@@ -363,3 +363,26 @@ def cancel_pending_requests_of(*, workload=None, person=None, reason, by=None):
         except IllegalTransition:
             continue  # decided meanwhile
     return count
+
+
+def extend_grant(grant, *, duration_seconds, justification="", requested_by=None):
+    """Ask for `grant` to last `duration_seconds` from now, through the same policy as a new request.
+
+    Returns the extension request: approved (grant extended), pending, or denied.
+    """
+    grant = Grant.objects.select_related("workflow", "entitlement", "workload", "requested_by").get(pk=grant.pk)
+    if grant.status != GrantStatus.ACTIVE or grant.expires_at <= timezone.now():
+        raise IllegalTransition(f"Grant #{grant.pk} has ended; request access again instead of extending.")
+    if grant.workload_id is None and requested_by is not None and requested_by.pk != grant.requested_by_id:
+        raise InvalidInput("Only the grant's holder can ask to extend it.")
+    return submit_request(
+        workflow=grant.workflow,
+        entitlement=grant.entitlement,
+        duration_seconds=duration_seconds,
+        requested_by=grant.requested_by if grant.workload_id is None else None,
+        workload=grant.workload,
+        on_behalf_of=grant.on_behalf_of,
+        task_ref=grant.task_ref,
+        justification=justification or f"Extension of grant #{grant.pk}",
+        extends=grant,
+    )

@@ -1,6 +1,6 @@
 """Evidence for the approval services' domain events, written in their transaction.
 
-Each receiver turns one event (see `approvals/signals.py` and `governance/signals.py` for
+Each receiver turns one event (see `approvals/signals.py` and `governance/reviews/signals.py` for
 the arguments) into one evidence record. They run inside the service's transaction, so the record commits or
 rolls back with the state change; an error here fails the change rather than leaving it
 unrecorded.
@@ -12,7 +12,7 @@ from django.dispatch import receiver
 
 from approvals import signals
 from governance.choices import EvidenceKind, EvidenceOutcome
-from governance.signals import review_item_decided
+from governance.reviews.signals import review_item_decided
 
 from .services import record_evidence
 

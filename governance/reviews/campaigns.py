@@ -20,7 +20,8 @@ from ..choices import (
 )
 from ..exceptions import IllegalTransition, NotAllowed, NotFound
 from ..models import ReviewCampaign, ReviewItem, Workflow
-from ..signals import campaign_closed, campaign_opened, review_item_decided
+from .signals import campaign_closed, campaign_opened, review_item_decided
+from .tickets import queue_review_close
 
 log = logging.getLogger(__name__)
 
@@ -224,6 +225,7 @@ def _close(campaign, *, by, now, note=""):
         fields.append("status")
     workflow.save(update_fields=fields)
     campaign_closed.send(sender=ReviewCampaign, campaign=campaign)
+    queue_review_close(campaign)
 
 
 def close_if_done(campaign, *, by, now):

@@ -11,12 +11,13 @@ from approvals.models import AccessRequest, Grant
 from approvals.selectors import GRANT_RELATED, REQUEST_RELATED
 from identities.models import WorkloadIdentity
 
-from .. import permissions, review_selectors, selectors, services
+from .. import permissions, selectors, services
 from ..choices import CampaignStatus
 from ..exceptions import InvalidInput
 from ..forms import WorkflowFilterForm, WorkflowForm
 from ..models import Policy, Workflow
 from ..portal import SERVICE_ERRORS, apply_field_errors, done, error_status, paginate, require
+from ..reviews import selectors as review_selectors
 from ..timeline import workflow_timeline
 
 TABS = [

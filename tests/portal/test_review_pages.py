@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from approvals.services import revoke_grant
-from governance.reviews import open_campaign
+from governance.reviews.services import open_campaign
 from tests import factories
 from tests.review_helpers import long_policy, person_grant, workload_grant
 

@@ -14,12 +14,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from . import permissions, review_selectors
-from .choices import ReviewItemKind, ReviewOutcome
-from .models import ReviewItem
-from .portal import SERVICE_ERRORS, error_message, error_status, paginate
-from .review_forms import ReviewDecisionForm
-from .reviews import decide_items, is_own_access
+from governance import permissions
+from governance.choices import ReviewItemKind, ReviewOutcome
+from governance.models import ReviewItem
+from governance.portal import SERVICE_ERRORS, error_message, error_status, paginate
+from governance.reviews import selectors as review_selectors
+from governance.reviews.forms import ReviewDecisionForm
+from governance.reviews.services import decide_items, is_own_access
 
 ITEM_RELATED = ("grant", "workload", "policy__entitlement", "owner", "decided_by")
 

@@ -4,9 +4,9 @@ from django.contrib import admin, messages
 from django.db import models
 from django.utils.html import format_html
 
-from .models import OutboxMessage, QueueConnection, TicketLink
-from .outbox import retry_now
-from .ticket_flow import test_connection
+from approvals.models import OutboxMessage, QueueConnection, TicketLink
+from approvals.queues.connections import test_connection
+from approvals.queues.outbox import retry_now
 
 
 @admin.register(QueueConnection)
@@ -54,7 +54,7 @@ class QueueConnectionAdmin(admin.ModelAdmin):
 
     @admin.display(description="default mapping for this kind")
     def default_mapping(self, obj):
-        from .tickets import adapter_class
+        from approvals.tickets import adapter_class
 
         return adapter_class(obj.kind).default_status_mapping if obj.kind else "—"
 

@@ -11,7 +11,7 @@ from governance.choices import (
     ReviewOutcome,
 )
 from governance.models import ReviewCampaign, ReviewItem
-from governance.reviews import CERTIFY, REVOKE, SUSPEND
+from governance.reviews.services import CERTIFY, REVOKE, SUSPEND
 
 DECISION_CHOICES = [
     (CERTIFY, "Keep it"),

@@ -17,16 +17,20 @@ import logging
 import random
 from datetime import timedelta
 
+from celery import signature
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .models import OutboxMessage
-from .tickets import TicketError
-from .tickets.http import time_budget
+from approvals.models import OutboxMessage
+from approvals.tickets import TicketError
+from approvals.tickets.http import time_budget
 
-log = logging.getLogger("approvals.outbox")
+log = logging.getLogger("approvals.queues.outbox")
 
+RELAY_TASK = "approvals.relay_outbox"
+
+# Filled by `handler` when the consuming modules are imported by their app's `ready()`.
 HANDLERS = {}
 FAILURE_HOOKS = {}
 
@@ -70,10 +74,9 @@ def enqueue(topic, payload, *, key, delay_seconds=0):
 
 
 def _nudge_relay():
-    from .queue_tasks import relay_outbox
-
+    # By name: the task module wraps this one, so importing it here would close a circle.
     try:
-        relay_outbox.delay()
+        signature(RELAY_TASK).delay()
     except Exception:  # a broker outage only delays delivery: the periodic relay runs anyway
         log.warning("could not queue the outbox relay; the periodic job will deliver", exc_info=True)
 
@@ -162,8 +165,6 @@ def _record_failure(message, error, *, permanent):
 
 def relay(limit=50, now=None):
     """Claim and deliver up to `limit` due rows, one at a time; returns {outcome: count}."""
-    from . import review_tickets, ticket_flow  # noqa: F401  (register the ticket handlers)
-
     summary = {}
     for _ in range(limit):
         claimed = claim(limit=1, now=now)

@@ -3,19 +3,25 @@
 Owners work where they already work: the first reminder of a campaign opens a review
 ticket in the workflow's queue, each later reminder becomes a comment on it, and the
 campaign's completion closes it. Everything travels through the outbox, written by the
-receivers of `review_reminder_due` and `campaign_closed` inside the reviews' own
-transactions. Nothing is read back from the ticket: a review is decided in Mandate, item
+reminders (`reminders.hand_to_ticket_queue`) and the campaign's closing inside the
+reviews' own transactions. Nothing is read back from the ticket: a review is decided in Mandate, item
 by item, by the people the review services allow.
 """
 
 from django.utils import timezone
 
+from approvals.models import OutboxMessage, QueueConnection, TicketLink
+from approvals.queues.connections import (
+    call_adapter,
+    connections_holding,
+    link_or_wait,
+    record_connection_result,
+    record_link,
+    tag_key,
+)
+from approvals.queues.outbox import enqueue, handler
+from approvals.tickets import ReviewTicketContent, TicketError
 from governance.models import ReviewCampaign
-
-from .models import OutboxMessage, QueueConnection, TicketLink
-from .outbox import enqueue, handler
-from .ticket_flow import call_adapter, connections_holding, link_or_wait, record_connection_result, record_link, tag_key
-from .tickets import ReviewTicketContent, TicketError
 
 OPEN, COMMENT, CLOSE = "review_ticket.open", "review_ticket.comment", "review_ticket.close"
 

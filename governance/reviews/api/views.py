@@ -12,20 +12,19 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from governance import permissions as rules
+from governance.api.schema import error
+from governance.api.viewsets import ReadOnlyViewSet, require
 from governance.choices import ReviewOutcome
 from governance.filtersets import ReviewCampaignFilterSet, ReviewItemFilterSet
 from governance.models import ReviewItem
-from governance.reviews import decide_item, decide_items
-
-from .review_serializers import (
+from governance.reviews.api.serializers import (
     BulkReviewDecisionSerializer,
     ReviewCampaignDetailSerializer,
     ReviewCampaignSerializer,
     ReviewDecisionSerializer,
     ReviewItemSerializer,
 )
-from .schema import error
-from .viewsets import ReadOnlyViewSet, require
+from governance.reviews.services import decide_item, decide_items
 
 DECIDE_DENIED = "Only the workflow's control owner, backup owner or an administrator decides its access review."
 DECIDE_ERRORS = {

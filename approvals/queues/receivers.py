@@ -1,7 +1,4 @@
-"""Domain events → outbox rows for the ticket queue, in the same transaction as the event.
-
-Access requests (their ticket asks for a decision) and access reviews (their ticket
-carries the reminders) alike.
+"""Access-lifecycle events → outbox rows for the request's ticket, in the same transaction.
 
 Connected in `ApprovalsConfig.ready`. Nothing here talks to a ticket system: the relay
 delivers the rows after commit, so a rolled-back decision never reaches a ticket and a
@@ -11,11 +8,8 @@ committed one always does.
 from django.dispatch import receiver
 from django.utils import formats, timezone
 
-from governance import signals as review_signals
-
-from . import signals
-from .review_tickets import queue_review_close, queue_review_reminder
-from .ticket_flow import queue_ticket_close, queue_ticket_comment, queue_ticket_open
+from approvals import signals
+from approvals.queues.request_tickets import queue_ticket_close, queue_ticket_comment, queue_ticket_open
 
 
 def _when(moment):
@@ -57,13 +51,3 @@ def close_ticket_when_grant_ends(sender, grant, reason="", **kwargs):
     status = {"expired": "expired", "revoked": "been revoked"}.get(grant.status, grant.status)
     text = f"Mandate: the grant of {grant.entitlement.scope} has {status}." + (f" {reason}" if reason else "")
     queue_ticket_close(grant.request, outcome="approved", comment=text, event=f"grant-ended:{grant.pk}")
-
-
-@receiver(review_signals.review_reminder_due, dispatch_uid="tickets.review_reminder_due")
-def put_review_reminder_in_the_queue(sender, campaign, stage, repeat, subject, body, url, **kwargs):
-    queue_review_reminder(campaign, stage=stage, repeat=repeat, subject=subject, body=body, url=url)
-
-
-@receiver(review_signals.campaign_closed, dispatch_uid="tickets.campaign_closed")
-def close_review_ticket(sender, campaign, **kwargs):
-    queue_review_close(campaign)

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 
 from approvals.filtersets import QueueConnectionFilterSet
 from approvals.models import QueueConnection
-from approvals.ticket_flow import test_connection
+from approvals.queues.connections import test_connection
 from approvals.tickets import TicketError
 from governance import permissions as rules
 from governance.api.viewsets import ReadOnlyViewSet, require

@@ -8,9 +8,9 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from . import permissions
-from .choices import CampaignStatus, ReviewOutcome
-from .selectors import DUE_SOON, dashboard_scope, review_status
+from governance import permissions
+from governance.choices import CampaignStatus, ReviewOutcome
+from governance.selectors import DUE_SOON, dashboard_scope, review_status
 
 # An open campaign due within this window shows as "due soon".
 CAMPAIGN_DUE_SOON = timedelta(days=3)

@@ -1,7 +1,7 @@
 """Periodic access reviews and the reminders that chase them.
 
 Imported by `governance.models`; the state changes are in `governance.reviews` and
-`governance.reminders`.
+`governance.reviews.reminders`.
 """
 
 from django.conf import settings
@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-from .choices import (
+from governance.choices import (
     REVIEW_DECIDED_OUTCOMES,
     CampaignStatus,
     DigestStatus,

@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-from .choices import AccessLevel, ApprovalMode, MissedReviewAction, RiskTier, Sensitivity, WorkflowStatus
+from governance.choices import AccessLevel, ApprovalMode, MissedReviewAction, RiskTier, Sensitivity, WorkflowStatus
 
 
 class Workflow(models.Model):
@@ -195,12 +195,3 @@ class Heartbeat(models.Model):
 
     def __str__(self):
         return f"{self.name} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"
-
-
-# Evidence and findings live in their own packages; imported here so Django registers them.
-from .evidence.models import EvidenceChainHead, EvidenceRecord  # noqa: E402,F401
-from .findings.models import Finding  # noqa: E402,F401
-
-# The review models live in their own module to keep this one small; importing them here
-# is what registers them with the app.
-from .review_models import ReminderDigest, ReminderLog, ReviewCampaign, ReviewItem  # noqa: E402,F401

@@ -2,7 +2,7 @@
 
 from django import forms
 
-from .reviews import DECISIONS
+from governance.reviews.services import DECISIONS
 
 
 class ReviewDecisionForm(forms.Form):

@@ -9,10 +9,10 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from .choices import ReviewItemKind
-from .models import Workflow
-from .reminders import claim_digests, due_reminders
-from .reviews import apply_missed_deadline, decide_items, open_campaign
+from governance.choices import ReviewItemKind
+from governance.models import Workflow
+from governance.reviews.reminders import claim_digests, due_reminders
+from governance.reviews.services import apply_missed_deadline, decide_items, open_campaign
 
 
 def _fresh(slug):

@@ -13,8 +13,8 @@ second beat or two workers can never send a duplicate. A reminder that finds the
 e-mail already claimed waits for the next day. A digest whose sending crashed half-way
 is not sent again (the message may have left): at most once, never twice.
 
-Each campaign reminder is also handed once to the `review_reminder_due` signal, the hook
-that puts it into the workflow's ticket queue.
+Each campaign reminder is also handed once to the workflow's ticket queue
+(`governance.reviews.tickets`), in the same transaction as its log row.
 """
 
 import logging
@@ -30,9 +30,9 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from .choices import CampaignStatus, DigestStatus, MissedReviewAction, ReminderChannel, ReminderStage
-from .models import Policy, ReminderDigest, ReminderLog, ReviewCampaign
-from .signals import review_reminder_due
+from governance.choices import CampaignStatus, DigestStatus, MissedReviewAction, ReminderChannel, ReminderStage
+from governance.models import Policy, ReminderDigest, ReminderLog, ReviewCampaign
+from governance.reviews.tickets import queue_review_reminder
 
 log = logging.getLogger(__name__)
 
@@ -158,8 +158,8 @@ def due_reminders(now):
 
 
 def hand_to_ticket_queue(reminder, now):
-    """Log a campaign's reminder for the ticket queue once and send `review_reminder_due`
-    in the same transaction, so a receiver's outbox row and the log commit together.
+    """Log a campaign's reminder for the ticket queue once and queue it there in the same
+    transaction, so the outbox row and the log commit together.
     Returns whether this call handed it over."""
     campaign, stage, repeat = reminder.campaign, reminder.stage, reminder.repeat
     today = timezone.localdate(now)
@@ -172,15 +172,13 @@ def hand_to_ticket_queue(reminder, now):
                 )
         except IntegrityError:
             return False  # handed over by a concurrent run
-        review_reminder_due.send(
-            sender=ReviewCampaign,
-            campaign=campaign,
+        queue_review_reminder(
+            campaign,
             stage=stage,
             repeat=repeat,
             subject=f"Access review of {campaign.workflow}: {context['campaign']['headline']}",
             body=render_to_string("governance/email/review_ticket.txt", context).strip(),
             url=context["campaign"]["url"],
-            recipients=[email for email, _user in campaign_recipients(campaign, stage)],
         )
     return True
 

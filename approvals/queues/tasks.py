@@ -6,18 +6,17 @@ autodiscovery picks up). Both are safe to run twice and concurrently.
 
 from celery import shared_task
 
+from approvals.queues.decisions import poll_queues
+from approvals.queues.outbox import RELAY_TASK, relay
 
-@shared_task(name="approvals.relay_outbox", ignore_result=True)
+
+@shared_task(name=RELAY_TASK, ignore_result=True)
 def relay_outbox(limit=50):
     """Deliver due outbox rows (ticket opens, comments, closes); returns a summary."""
-    from .outbox import relay
-
     return relay(limit=limit)
 
 
 @shared_task(name="approvals.poll_ticket_queues", ignore_result=True)
 def poll_ticket_queues():
     """Re-read open tickets of each queue whose polling interval has passed."""
-    from .ticket_flow import poll_queues
-
     return poll_queues()

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import review_views
+from governance.reviews import views as review_views
 
 app_name = "reviews"
 

@@ -11,8 +11,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from .choices import QueueKind
-from .tickets import ConnectionConfig, TicketError, adapter_class, get_adapter, is_valid_reference
+from approvals.choices import QueueKind
+from approvals.tickets import ConnectionConfig, TicketError, adapter_class, get_adapter, is_valid_reference
 
 SECRET_REF_HELP = "Where the secret is, never the secret: env:VARIABLE_NAME or file:/run/secrets/name."
 

@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-from .choices import Channel, Decision, GrantStatus, PolicyEffect, RequestState
+from approvals.choices import Channel, Decision, GrantStatus, PolicyEffect, RequestState
 
 # A request or grant has exactly one subject: a person, or a workload acting for a person.
 ONE_SUBJECT = Q(requested_by__isnull=False, workload__isnull=True) | Q(
@@ -214,10 +214,3 @@ class SigningKey(models.Model):
 
     def __str__(self):
         return self.kid
-
-
-# Ticket queues and the outbox live in their own module; importing them here makes them
-# models of this app.
-from .queue_models import OutboxMessage, QueueConnection, TicketLink  # noqa: E402
-
-__all__ = ["AccessRequest", "Approval", "Grant", "OutboxMessage", "QueueConnection", "SigningKey", "TicketLink"]

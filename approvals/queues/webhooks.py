@@ -2,7 +2,7 @@
 
 Signed by the ticket system, so no session and no CSRF token: the signature is the
 authentication. A delivery whose signature fails gets 401 and changes nothing. A valid
-one is only a hint to re-read the ticket through the API (see `ticket_flow.sync_ticket`).
+one is only a hint to re-read the ticket through the API (see `decisions.sync_ticket`).
 """
 
 from django.http import JsonResponse
@@ -11,8 +11,8 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from .models import QueueConnection
-from .ticket_flow import handle_webhook
+from approvals.models import QueueConnection
+from approvals.queues.decisions import handle_webhook
 
 # Larger bodies are refused before any work: ticket events are a few kilobytes.
 MAX_BODY_BYTES = 1024 * 1024

@@ -9,9 +9,8 @@ otherwise it is there, disabled, and requests wait in the inbox. RT is polled ev
 
 import os
 
+from approvals.models import QueueConnection
 from governance.models import Workflow
-
-from .models import QueueConnection
 
 POLL_SECONDS = 30
 
