@@ -3,7 +3,12 @@
 from celery import shared_task
 from django.utils import timezone
 
-from .models import Heartbeat
+from .evidence.verification import verify_chains
+from .findings.services import recompute_findings as recompute
+from .models import Heartbeat, Workflow
+from .reviews.campaigns import open_due_campaigns
+from .reviews.deadlines import enforce_review_deadlines as enforce
+from .reviews.reminders import send_due_reminders
 
 
 @shared_task(name="governance.heartbeat", ignore_result=True)
@@ -15,7 +20,6 @@ def heartbeat():
 @shared_task(name="governance.recompute_findings", ignore_result=True)
 def recompute_findings():
     """Recompute the stored findings from the live data (idempotent)."""
-    from .findings.services import recompute_findings as recompute
 
     return recompute()
 
@@ -23,9 +27,6 @@ def recompute_findings():
 @shared_task(name="governance.verify_evidence_chains", ignore_result=True)
 def verify_evidence_chains():
     """Walk every evidence chain and remember the outcome; broken chains become findings."""
-    from .evidence.verification import verify_chains
-    from .findings.services import recompute_findings as recompute
-    from .models import Workflow
 
     results = verify_chains(Workflow.objects.filter(evidence_head__isnull=False).iterator())
     if any(not result.ok for result in results):
@@ -36,7 +37,6 @@ def verify_evidence_chains():
 @shared_task(name="governance.open_due_reviews", ignore_result=True)
 def open_due_reviews():
     """Open the access reviews that came due; remind their owners straight away."""
-    from .reviews.campaigns import open_due_campaigns
 
     summary = open_due_campaigns()
     if summary["opened"]:
@@ -47,7 +47,6 @@ def open_due_reviews():
 @shared_task(name="governance.enforce_review_deadlines", ignore_result=True)
 def enforce_review_deadlines():
     """Settle lapsed review items and apply each workflow's missed-deadline consequence."""
-    from .reviews.deadlines import enforce_review_deadlines as enforce
 
     return enforce()
 
@@ -55,6 +54,5 @@ def enforce_review_deadlines():
 @shared_task(name="governance.send_reminders", ignore_result=True)
 def send_review_reminders():
     """Send the day's bundled reminders (reviews and waiting requests); safe to run any time."""
-    from .reviews.reminders import send_due_reminders
 
     return send_due_reminders()

@@ -1,12 +1,15 @@
 """Admin of ticket queues (configuration, editable), ticket links and the outbox (read-only)."""
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db import models
+from django.urls import reverse
 from django.utils.html import format_html
 
 from approvals.models import OutboxMessage, QueueConnection, TicketLink
 from approvals.queues.connections import test_connection
 from approvals.queues.outbox import retry_now
+from approvals.tickets import adapter_class
 
 
 @admin.register(QueueConnection)
@@ -47,15 +50,11 @@ class QueueConnectionAdmin(admin.ModelAdmin):
     def webhook_url(self, obj):
         if not obj.pk:
             return "Shown once the connection is saved."
-        from django.conf import settings
-        from django.urls import reverse
 
         return settings.SITE_URL + reverse("ticket_hooks:ticket_webhook", args=[obj.pk])
 
     @admin.display(description="default mapping for this kind")
     def default_mapping(self, obj):
-        from approvals.tickets import adapter_class
-
         return adapter_class(obj.kind).default_status_mapping if obj.kind else "—"
 
     @admin.action(description="Test connection (check settings, credential and project)")

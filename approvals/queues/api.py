@@ -18,7 +18,8 @@ from approvals.models import QueueConnection
 from approvals.queues.connections import test_connection
 from approvals.tickets import TicketError
 from governance import permissions as rules
-from governance.api.viewsets import ReadOnlyViewSet, require
+from governance.api.viewsets import ReadOnlyViewSet
+from governance.permissions import require
 
 
 class QueueConnectionSerializer(serializers.ModelSerializer):

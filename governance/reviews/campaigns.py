@@ -8,6 +8,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from approvals.choices import GrantStatus
+from approvals.models import Grant
+from approvals.policy import AUTO_APPROVE_TIERS, TWO_PERSON_TIERS
+
 from .. import permissions
 from ..choices import (
     AccessLevel,
@@ -41,7 +45,6 @@ def auto_approving_policies(workflow):
     Follows the runtime defaults in `approvals.policy`: an explicit auto-approve, or the
     default rules, which auto-approve read access in the tiers they name.
     """
-    from approvals.policy import AUTO_APPROVE_TIERS, TWO_PERSON_TIERS
 
     condition = Q(approval_mode=ApprovalMode.AUTO)
     if workflow.risk_tier in AUTO_APPROVE_TIERS and workflow.risk_tier not in TWO_PERSON_TIERS:
@@ -56,8 +59,6 @@ def _grant_label(grant):
 
 def _items_to_review(workflow, now):
     """Unsaved items for everything `workflow` grants or lets act right now."""
-    from approvals.choices import GrantStatus
-    from approvals.models import Grant
 
     items = []
     grants = (

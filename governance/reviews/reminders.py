@@ -30,9 +30,12 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from approvals.choices import RequestState
+from approvals.models import AccessRequest
 from governance.choices import CampaignStatus, DigestStatus, MissedReviewAction, ReminderChannel, ReminderStage
 from governance.models import Policy, ReminderDigest, ReminderLog, ReviewCampaign
 from governance.reviews.tickets import queue_review_reminder
+from identities.models import User
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +98,6 @@ def _reminder_interval(request, policies):
 
 def _waiting_requests(now):
     """Pending requests past their reminder interval, with the approvers still to vote."""
-    from approvals.choices import RequestState
-    from approvals.models import AccessRequest
-    from identities.models import User
 
     shortest = Policy.objects.order_by("reminder_interval_seconds").values_list("reminder_interval_seconds", flat=True)
     first = shortest.first()

@@ -13,10 +13,11 @@ from rest_framework.response import Response
 
 from governance import permissions as rules
 from governance.api.schema import error
-from governance.api.viewsets import ReadOnlyViewSet, require
+from governance.api.viewsets import ReadOnlyViewSet
 from governance.choices import ReviewOutcome
 from governance.filtersets import ReviewCampaignFilterSet, ReviewItemFilterSet
 from governance.models import ReviewItem
+from governance.permissions import require
 from governance.reviews.api.serializers import (
     BulkReviewDecisionSerializer,
     ReviewCampaignDetailSerializer,
