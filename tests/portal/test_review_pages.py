@@ -10,7 +10,7 @@ from django.utils import timezone
 from approvals.services import revoke_grant
 from governance.reviews.services import open_campaign
 from tests import factories
-from tests.review_helpers import long_policy, person_grant, workload_grant
+from tests.reviews.helpers import long_policy, person_grant, workload_grant
 
 from .conftest import signed_in
 
