@@ -2,6 +2,13 @@
 
 from .authorization import AuthorizationResult, authorize
 from .credentials import reissue_grant_token
+from .decisions import (
+    cancel_pending_requests_of,
+    cancel_request,
+    check_can_decide,
+    decide,
+    time_out_pending_requests,
+)
 from .grants import (
     complete_task,
     expire_due_grants,
@@ -10,15 +17,7 @@ from .grants import (
     revoke_grant,
     revoke_grants_of,
 )
-from .requests import (
-    cancel_pending_requests_of,
-    cancel_request,
-    check_can_decide,
-    decide,
-    extend_grant,
-    submit_request,
-    time_out_pending_requests,
-)
+from .requests import extend_grant, submit_request
 from .workloads import reactivate_workload, suspend_workload
 
 __all__ = [

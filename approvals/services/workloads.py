@@ -10,8 +10,8 @@ from identities.models import WorkloadIdentity
 from .. import signals
 from ..choices import GrantStatus
 from ..models import Grant
+from .decisions import cancel_pending_requests_of
 from .grants import revoke_each
-from .requests import cancel_pending_requests_of
 
 
 def suspend_workload(workload, *, by=None, reason):
