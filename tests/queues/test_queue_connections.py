@@ -101,7 +101,7 @@ def test_the_admin_test_connection_action_shows_the_result(ticket_system, admin_
 
 
 def test_the_portal_queue_keeps_the_request_in_mandate():
-    from tests.test_ticket_adapter_contract import content
+    from tests.queues.test_ticket_adapter_contract import content
 
     portal = get_adapter(ConnectionConfig(kind="portal"))
     ref = portal.open_ticket(content(request_id=5))
