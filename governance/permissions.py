@@ -252,9 +252,10 @@ def can_decide_request(user, access_request):
 
 
 def can_cancel_request(user, access_request):
+    """Only who asked (or the person or workload owner it is for) withdraws; owners deny instead."""
     if is_read_only(user):
         return False
-    return _is_subject(user, access_request) or can_manage_workflow(user, access_request.workflow)
+    return _is_subject(user, access_request)
 
 
 def can_revoke_grant(user, grant):

@@ -243,7 +243,7 @@ CASES = {
         "post",
         lambda w: f"/api/v1/access-requests/{w['pending'].pk}/cancel/",
         None,
-        expect(200, 200, 200, 403, 404, 404),
+        expect(403, 403, 200, 403, 404, 404),  # owners deny; only the requester withdraws
     ),
     "list grants": ("get", lambda w: "/api/v1/grants/", None, expect(200, 200, 200, 200, 200, 200)),
     "read an agent's grant": (

@@ -131,7 +131,17 @@ def test_deciding_is_post_only_and_needs_csrf(owner, agent_write_request):
     assert agent_write_request.state == "pending"
 
 
+def test_an_approver_sees_approve_and_deny_but_no_withdraw_and_may_not_withdraw(as_owner, agent_write_request):
+    page = as_owner.get(agent_write_request.get_absolute_url()).content.decode()
+    assert "Approve" in page and "Withdraw request" not in page
+    url = reverse("approvals:request_cancel", args=[agent_write_request.pk])
+    assert as_owner.post(url, {"reason": "Tidying up"}).status_code == 403
+    agent_write_request.refresh_from_db()
+    assert agent_write_request.state == "pending"
+
+
 def test_the_requester_withdraws_a_pending_request(as_requester, agent_write_request):
+    assert "Withdraw request" in as_requester.get(agent_write_request.get_absolute_url()).content.decode()
     url = reverse("approvals:request_cancel", args=[agent_write_request.pk])
     assert as_requester.post(url, {"reason": "Not needed"}).status_code == 302
     agent_write_request.refresh_from_db()
