@@ -110,6 +110,10 @@ def workflow_detail(request, slug, tab=None):
     tabs = [(key, label) for key, label, private in TABS if internals or not private]
     tab = tab or tabs[0][0]
     if tab not in dict(tabs):
+        # A tab that exists but is the owners' and auditors' is a refusal, not a missing page.
+        require(
+            tab not in {key for key, _label, _private in TABS}, "Only the workflow's owners and auditors see this tab."
+        )
         raise Http404("No such tab.")
     context = {
         "workflow": workflow,
