@@ -378,6 +378,12 @@ def visible_findings(user):
     return Finding.objects.filter(workflow__in=managed_workflows(user))
 
 
-def can_recompute_findings(user):
-    # Recomputing changes no governed state, so auditors may; owners may, to see a fix land.
+def can_view_findings(user):
+    """Findings and the alignment report: auditors, and owners for their own workflows."""
     return is_auditor(user) or managed_workflows(user).exists()
+
+
+def can_recompute_findings(user):
+    """Recomputing writes findings, so read-only auditors leave it to the hourly job; owners
+    (to see a fix land) and administrators may."""
+    return not is_read_only(user) and (is_admin(user) or managed_workflows(user).exists())
