@@ -87,6 +87,14 @@ class TestRegistering:
         assert errors["review_cycle_days"] == ["The review cycle must be between 1 and 366 days."]
         assert b"Please correct" in as_owner.post(reverse("governance:workflow_create"), data).content
 
+    def test_each_error_shows_once_under_its_label_never_its_raw_name(self, as_owner, owner, identity_source):
+        data = form_data(identity_source, owner, review_cycle_days=400)
+        page = as_owner.post(reverse("governance:workflow_create"), data).content.decode()
+        message = "The review cycle must be between 1 and 366 days."
+        summary = page.split("Please correct:", 1)[1].split("</div>\n</div>", 1)[0]
+        assert summary.count(message) == 1 and "Review cycle" in summary
+        assert "review_cycle_days:" not in page
+
     def test_a_slug_in_use_is_refused_with_a_message(self, as_owner, owner, identity_source, workflow):
         data = form_data(identity_source, owner, slug=workflow.slug)
         errors = as_owner.post(reverse("governance:workflow_create"), data).context["form"].errors
