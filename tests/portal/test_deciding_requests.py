@@ -5,6 +5,7 @@ from django.test import Client
 from django.urls import reverse
 
 from approvals.models import Approval, Grant
+from approvals.services import revoke_grant
 from tests import factories
 
 from .conftest import ask, signed_in
@@ -42,6 +43,19 @@ def test_an_owner_approves_and_the_grant_is_active(as_owner, owner, agent_write_
     grant = Grant.objects.get(request=agent_write_request)
     assert grant.status == "active" and grant.workload == agent_write_request.workload
     assert Approval.objects.get(request=agent_write_request).channel == "browser"
+
+
+def test_a_settled_request_says_what_is_true_now(as_owner, owner, agent_write_request):
+    decide(as_owner, agent_write_request, "approve", "Scoped to PLAT-1")
+    page = as_owner.get(agent_write_request.get_absolute_url()).content.decode()
+    policy_card = page.split('id="req-policy-h"')[1].split("</div>")[0]
+    assert "Needs approval" not in policy_card and "needed approval" in policy_card
+
+    revoke_grant(Grant.objects.get(request=agent_write_request), by=owner, reason="Done early")
+    page = as_owner.get(agent_write_request.get_absolute_url()).content.decode()
+    history = page.split('class="timeline"')[1].split("</ol>")[0]
+    assert "issued</strong>, to run until" in history and "ending in" not in history
+    assert "Grant revoked" in history and "Done early" in history
 
 
 def test_htmx_swaps_the_request_body_in_place(as_owner, agent_write_request):
