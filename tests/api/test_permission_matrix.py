@@ -261,7 +261,7 @@ CASES = {
     "extend an agent's grant": (
         "post",
         lambda w: f"/api/v1/grants/{w['grant'].pk}/extend/",
-        lambda w: {"duration_seconds": 300},
+        lambda w: {"duration_seconds": 300, "comment": "Still needed."},
         expect(201, 403, 201, 403, 404, 201),
     ),
     "mint an agent's grant token": (
