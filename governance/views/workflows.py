@@ -96,7 +96,7 @@ def workflow_edit(request, slug):
 
 def _visible_workflow(request, slug):
     workflow = get_object_or_404(
-        Workflow.objects.select_related("control_owner", "backup_owner", "identity_source"), slug=slug
+        Workflow.objects.select_related("control_owner", "backup_owner", "identity_source", "queue"), slug=slug
     )
     if not permissions.can_view_workflow(request.user, workflow):
         raise Http404("No such workflow.")
