@@ -18,7 +18,7 @@ from identities.models import WorkloadIdentity
 from .. import signals
 from ..choices import GrantStatus, PolicyEffect, RequestState
 from ..models import AccessRequest, Grant
-from ..policy import Person, RequestContext, evaluate
+from ..policy import Person, RequestContext, evaluate, reasons_text
 from .grants import issue_grant
 
 
@@ -231,7 +231,7 @@ def _submit(
         issue_grant(request, now=now)
     elif state == RequestState.DENIED:
         signals.request_decided.send(sender=AccessRequest, request=request, approval=None, final=True)
-        signals.request_closed.send(sender=AccessRequest, request=request, reason="; ".join(evaluation.reasons))
+        signals.request_closed.send(sender=AccessRequest, request=request, reason=reasons_text(evaluation.reasons))
     return request
 
 
