@@ -12,8 +12,17 @@ def main():
     # to it; the web server (wsgi.py) and Celery never get this default.
     if "SECRET_KEY" not in os.environ:
         os.environ.setdefault("DEBUG", "true")
+    import django
     from django.core.management import execute_from_command_line  # after the environment is settled
 
+    try:
+        django.setup()
+    except Exception:  # noqa: S110 - execute_from_command_line reports configuration errors its own way
+        pass
+    else:
+        from governance.management.unmigrated import refuse_if_unmigrated  # needs the apps set up
+
+        refuse_if_unmigrated(sys.argv)
     execute_from_command_line(sys.argv)
 
 

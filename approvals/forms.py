@@ -46,6 +46,12 @@ class ExtendForm(forms.Form):
         self.fields["duration_seconds"].help_text = "From now. The policy decides again, as for a new request."
 
 
+REQUIRED_BY_POLICY = {
+    "task_ref": "This access needs the ticket, run or job it is for.",
+    "justification": "Say why you need this access.",
+}
+
+
 class RequestAccessForm(forms.Form):
     """A person asks for one entitlement in one workflow, for one task, for a while."""
 
@@ -68,6 +74,16 @@ class RequestAccessForm(forms.Form):
             label = f"{policy.entitlement.scope} — {policy.entitlement.name or policy.entitlement.target_system}"
             groups.setdefault(policy.workflow.name, []).append((policy.pk, label))
         self.fields["policy"].choices = [("", "Choose the access you need"), *groups.items()]
+        # What each policy asks for; the chosen one marks the fields (portal.js follows a new choice).
+        self.requirements = {
+            pk: {"task_ref": p.task_ref_required, "justification": p.justification_required}
+            for pk, p in self.policies.items()
+        }
+        chosen = self.data.get("policy") if self.is_bound else self.initial.get("policy")
+        needs = self.requirements.get(int(chosen) if str(chosen or "").isdigit() else None, {})
+        for name, message in REQUIRED_BY_POLICY.items():
+            self.fields[name].required = needs.get(name, False)
+            self.fields[name].error_messages["required"] = message
 
     def clean_policy(self):
         policy = self.policies.get(self.cleaned_data["policy"])
@@ -85,8 +101,7 @@ class RequestAccessForm(forms.Form):
             self.add_error(
                 "duration_seconds", f"The longest this access can be granted for is {human_duration(limit)}."
             )
-        if policy.task_ref_required and not (data.get("task_ref") or "").strip():
-            self.add_error("task_ref", "This access needs the ticket, run or job it is for.")
-        if policy.justification_required and not (data.get("justification") or "").strip():
-            self.add_error("justification", "Say why you need this access.")
+        for name, message in REQUIRED_BY_POLICY.items():
+            if self.requirements[policy.pk][name] and not (data.get(name) or "").strip() and name not in self.errors:
+                self.add_error(name, message)
         return data

@@ -77,6 +77,11 @@ class Evaluation:
         }
 
 
+def reasons_text(reasons):
+    """The policy's reasons as one piece of prose: each a sentence, joined by spaces."""
+    return " ".join(r if r.rstrip().endswith((".", "!", "?", "…")) else f"{r}." for r in reasons if r)
+
+
 def human_duration(seconds):
     """3600 -> '1 h', 5400 -> '1 h 30 min', 90 -> '1 min 30 s'."""
     parts = []

@@ -104,7 +104,7 @@ def portfolio_report(request):
 @login_required
 def findings(request):
     visible = permissions.visible_findings(request.user)
-    if not (permissions.is_auditor(request.user) or permissions.managed_workflows(request.user).exists()):
+    if not permissions.can_view_findings(request.user):
         raise PermissionDenied("Only auditors and workflow owners can see findings.")
     show_resolved = request.GET.get("resolved") == "1"
     rows = visible if show_resolved else visible.filter(resolved_at__isnull=True)
@@ -128,7 +128,7 @@ def findings(request):
 @login_required
 def recompute(request):
     if not permissions.can_recompute_findings(request.user):
-        raise PermissionDenied("Only auditors and workflow owners can recompute findings.")
+        raise PermissionDenied("Only workflow owners and administrators recompute findings; auditors read them.")
     summary = recompute_findings()
     counts = f"{summary['open']} open, {summary['opened']} new, {summary['resolved']} resolved"
     messages.success(request, f"Findings recomputed: {counts}.")

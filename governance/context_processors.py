@@ -3,7 +3,7 @@
 from django.conf import settings
 
 from approvals.selectors import awaiting_decision_by
-from governance.permissions import can_recompute_findings
+from governance.permissions import can_view_findings
 from identities.demo_accounts import DEMO_PASSWORD, PEOPLE
 
 
@@ -17,5 +17,5 @@ def portal(request):
         # One COUNT per page for the inbox badge in the navigation.
         context["nav_awaiting_count"] = awaiting_decision_by(user).count()
         # Findings and the alignment report are for auditors and workflow owners.
-        context["nav_audit"] = can_recompute_findings(user)
+        context["nav_audit"] = can_view_findings(user)
     return context

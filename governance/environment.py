@@ -9,8 +9,10 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-if (BASE_DIR / ".env").exists():
-    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# `.env` beside manage.py; `make run` remembers its data directory there (MANDATE_VAR_DIR).
+ENV_FILE = Path(env.str("MANDATE_ENV_FILE", default=str(BASE_DIR / ".env")))
+if ENV_FILE.exists():
+    environ.Env.read_env(ENV_FILE, overwrite=False)
 
 
 def env_secret(name):

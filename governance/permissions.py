@@ -252,9 +252,10 @@ def can_decide_request(user, access_request):
 
 
 def can_cancel_request(user, access_request):
+    """Only who asked (or the person or workload owner it is for) withdraws; owners deny instead."""
     if is_read_only(user):
         return False
-    return _is_subject(user, access_request) or can_manage_workflow(user, access_request.workflow)
+    return _is_subject(user, access_request)
 
 
 def can_revoke_grant(user, grant):
@@ -377,6 +378,12 @@ def visible_findings(user):
     return Finding.objects.filter(workflow__in=managed_workflows(user))
 
 
-def can_recompute_findings(user):
-    # Recomputing changes no governed state, so auditors may; owners may, to see a fix land.
+def can_view_findings(user):
+    """Findings and the alignment report: auditors, and owners for their own workflows."""
     return is_auditor(user) or managed_workflows(user).exists()
+
+
+def can_recompute_findings(user):
+    """Recomputing writes findings, so read-only auditors leave it to the hourly job; owners
+    (to see a fix land) and administrators may."""
+    return not is_read_only(user) and (is_admin(user) or managed_workflows(user).exists())

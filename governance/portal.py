@@ -39,14 +39,18 @@ def error_message(exc):
 
 
 def apply_field_errors(form, exc):
-    """Put a service's field errors on the form's fields (or on the form when unknown)."""
+    """Put a service's field errors on the form's fields (or on the form when unknown).
+
+    An error's message that only repeats one of its field errors for API callers (with the
+    raw field name, `review_cycle_days: …`) is not shown a second time.
+    """
     field_errors = getattr(exc, "field_errors", {}) or {}
-    placed = []
+    shown = set()
     for field, errors in field_errors.items():
         for error in errors if isinstance(errors, (list, tuple)) else [errors]:
             form.add_error(field if field in form.fields else None, error)
-            placed.append(str(error))
-    if error_message(exc) not in placed:
+            shown |= {str(error), f"{field}: {error}"}
+    if error_message(exc) not in shown:
         form.add_error(None, error_message(exc))
 
 

@@ -109,9 +109,9 @@ def registry(user, *, q="", risk_tier="", status="", owner=None, overdue=False):
 
 
 def dashboard_scope(user):
-    """The workflows a person's dashboard covers: those they own (every one for an auditor
-    who owns none), retired ones left out."""
-    if permissions.is_auditor(user) and not permissions.managed_workflows(user).exists():
+    """The workflows a person's dashboard covers: those they own, or every one for an
+    auditor (whatever else she is), retired ones left out."""
+    if permissions.is_auditor(user):
         workflows = permissions.visible_workflows(user)
     else:
         workflows = permissions.managed_workflows(user)

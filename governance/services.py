@@ -67,6 +67,7 @@ WORKFLOW_FIELDS = (
     "risk_tier",
     "review_cycle_days",
     "review_grace_days",
+    "missed_review_action",
     "status",
 )
 

@@ -3,7 +3,7 @@
 Every knob comes from the environment through django-environ's strict casts, so a bad
 value fails at start-up instead of behaving oddly later. Defaults are the embedded
 development setup (SQLite, a file-system Celery broker); production sets DEBUG=false and
-must then provide SECRET_KEY, ALLOWED_HOSTS and real services. The README lists every
+must then provide SECRET_KEY, ALLOWED_HOSTS and real services. docs/configuration.md lists every
 variable.
 """
 

@@ -133,10 +133,44 @@ def _changes(log, model):
             continue
         label = name.replace("_", " ")
         if model_field is not None and model_field.is_relation:
-            changes.append((label, "", "changed"))
+            # Logged as ids; named for the whole page at once by _name_related.
+            related = model_field.related_model
+            changes.append((label, RelatedId(related, values[0]), RelatedId(related, values[1])))
         else:
             changes.append((label, _display(values[0]), _display(values[1])))
     return changes
+
+
+@dataclass(frozen=True)
+class RelatedId:
+    """A related object as django-auditlog logged it (its id), until it is named."""
+
+    model: type
+    value: object
+
+
+def _name_related(entries):
+    """Replace every RelatedId on the page with the object's name: one query per related model."""
+    wanted = {}
+    for entry in entries:
+        for _label, *values in entry.changes:
+            for value in values:
+                if isinstance(value, RelatedId) and value.value not in (None, "None", ""):
+                    wanted.setdefault(value.model, set()).add(str(value.value))
+    names = {}
+    for model, ids in wanted.items():
+        pks = [int(i) if i.isdigit() else i for i in ids]
+        names.update({(model, str(pk)): str(obj) for pk, obj in model._default_manager.in_bulk(pks).items()})
+
+    def name(value):
+        if not isinstance(value, RelatedId):
+            return value
+        if value.value in (None, "None", ""):
+            return "—"
+        return names.get((value.model, str(value.value)), f"#{value.value}")
+
+    for entry in entries:
+        entry.changes = [(label, name(old), name(new)) for label, old, new in entry.changes]
 
 
 def _change_entry(log):
@@ -211,4 +245,5 @@ def workflow_timeline(workflow, *, cursor=None, limit=50, newest_first=True):
         reverse=newest_first,
     )
     page = merged[:limit]
+    _name_related(page)
     return TimelinePage(page, page[-1].cursor if len(merged) > limit else None, newest_first)

@@ -6,10 +6,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from approvals.tokens import jwks_view
 
 from .api.exceptions import json_for_api
+from .api.root import ApiRootView
 from .health import healthz
 from .views.auth import SignInView, SignOutView
 
 api_v1 = [
+    path("", ApiRootView.as_view(), name="root"),
     path("", include("governance.api.urls")),
     path("", include("identities.api.urls")),
     path("", include("approvals.api.urls")),

@@ -18,7 +18,7 @@ from identities.models import WorkloadIdentity
 from .. import signals
 from ..choices import GrantStatus, PolicyEffect, RequestState
 from ..models import AccessRequest, Grant
-from ..policy import Person, RequestContext, evaluate
+from ..policy import Person, RequestContext, evaluate, reasons_text
 from .grants import issue_grant
 
 
@@ -231,7 +231,7 @@ def _submit(
         issue_grant(request, now=now)
     elif state == RequestState.DENIED:
         signals.request_decided.send(sender=AccessRequest, request=request, approval=None, final=True)
-        signals.request_closed.send(sender=AccessRequest, request=request, reason="; ".join(evaluation.reasons))
+        signals.request_closed.send(sender=AccessRequest, request=request, reason=reasons_text(evaluation.reasons))
     return request
 
 
@@ -245,6 +245,11 @@ def extend_grant(grant, *, duration_seconds, justification="", requested_by=None
         raise IllegalTransition(f"Grant #{grant.pk} has ended; request access again instead of extending.")
     if grant.workload_id is None and requested_by is not None and requested_by.pk != grant.requested_by_id:
         raise InvalidInput("Only the grant's holder can ask to extend it.")
+    policy = Policy.objects.filter(workflow=grant.workflow, entitlement=grant.entitlement).first()
+    if not justification.strip() and policy is not None and policy.justification_required:
+        # Ask for the reason rather than make one up that the policy would accept.
+        message = "The policy asks for a justification: say why the grant should last longer."
+        raise InvalidInput(message, field_errors={"justification": [message]})
     return submit_request(
         workflow=grant.workflow,
         entitlement=grant.entitlement,

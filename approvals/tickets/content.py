@@ -8,6 +8,8 @@ ticket again, and both render as plain text, Markdown or a list of labelled fact
 
 from dataclasses import dataclass
 
+from approvals.policy import reasons_text
+
 
 def humanize_seconds(seconds: int) -> str:
     seconds = int(seconds or 0)
@@ -80,7 +82,7 @@ class TicketContent:
             ("Task", self.task_ref or "—"),
             ("For how long", humanize_seconds(self.duration_seconds)),
             ("Why", self.justification or "—"),
-            ("Policy", "; ".join(self.reasons) if self.reasons else "—"),
+            ("Policy", reasons_text(self.reasons) if self.reasons else "—"),
             ("Who may approve", ", ".join(self.approvers) if self.approvers else "—"),
         ]
         return [(label, value) for label, value in rows if value]

@@ -125,7 +125,7 @@ def hmac_signature_matches(secret: str, body: bytes, presented: str, *, prefix: 
 
 
 def sign(secret: str, body: bytes, *, prefix: str = "sha256=") -> str:
-    """The signature a sender computes; used by tests and by the README's scrip examples."""
+    """The signature a sender computes; used by tests and by the scrip examples of docs/ticket-queues.md."""
     return prefix + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 
 from governance import permissions
 from governance.permissions import require
-from governance.portal import SERVICE_ERRORS, done, error_message, error_status, paginate
+from governance.portal import SERVICE_ERRORS, apply_field_errors, done, error_message, error_status, paginate
 
 from .. import selectors, services
 from ..choices import GrantStatus, RequestState
@@ -123,7 +123,7 @@ def grant_extend(request, pk):
                 requested_by=request.user,
             )
         except SERVICE_ERRORS as exc:
-            form.add_error(None, error_message(exc))
+            apply_field_errors(form, exc)
             status = error_status(exc)
         else:
             return done(request, EXTENDED[extension.state], extension.get_absolute_url())

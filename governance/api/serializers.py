@@ -35,7 +35,7 @@ class WorkflowSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["id", "next_review_due", "missed_review_action", "created_at", "updated_at"]
+        read_only_fields = ["id", "next_review_due", "created_at", "updated_at"]
         extra_kwargs = {"review_cycle_days": {"min_value": 1, "max_value": 366}}
 
 

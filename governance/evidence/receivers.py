@@ -12,6 +12,7 @@ from django.dispatch import receiver
 
 from approvals import signals
 from approvals.models import Grant
+from approvals.policy import reasons_text
 from governance.choices import EvidenceKind, EvidenceOutcome
 from governance.models import Workflow
 from governance.reviews.signals import review_item_decided
@@ -82,7 +83,7 @@ def on_request_decided(sender, request, approval=None, final=True, **kwargs):
     if approval is None:
         # The policy decided at submission (auto-approve or deny), with its reasons.
         outcome = EvidenceOutcome.APPROVED if request.state == "approved" else EvidenceOutcome.DENIED
-        summary = f"Policy {outcome.label.lower()} request #{request.pk}: " + "; ".join(request.decision_reasons)
+        summary = f"Policy {outcome.label.lower()} request #{request.pk}: " + reasons_text(request.decision_reasons)
         actor, channel, comment = None, "policy", ""
     else:
         outcome = _DECISION_OUTCOME.get(approval.decision, EvidenceOutcome.DENIED)
@@ -188,7 +189,7 @@ def on_authorization_checked(sender, result, subject, workflow, scope, task_ref=
         # What the call is about to touch and do when the caller says so; else the scope.
         target_resource=resource or scope,
         tool_name=action or "",
-        summary=f"“{scope}”: " + "; ".join(result.reasons),
+        summary=f"“{scope}”: " + reasons_text(result.reasons),
         payload={
             "scope": scope,
             "task_ref": task_ref or "",

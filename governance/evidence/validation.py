@@ -192,12 +192,10 @@ def clean_agent_item(item, workload, grants, now):
         grant = grants.get(grant_id) if grant_id else None
         if grant is None:
             errors["grant"] = [f"Grant {_shown(repr(item['grant']))} is not a grant of workload “{workload}”."]
+    elif cleaned["task_ref"] and "grant" not in errors:
+        grant = grant_of_task(grants, cleaned["task_ref"], occurred_at)
     # The person acted for comes from Mandate's own grants, never from the agent's claim.
     on_behalf_of_id = grant["on_behalf_of_id"] if grant else None
-    if on_behalf_of_id is None and cleaned["task_ref"]:
-        on_behalf_of_id = next(
-            (g["on_behalf_of_id"] for g in grants.values() if g["task_ref"] == cleaned["task_ref"]), None
-        )
     event = {
         "kind": kind,
         "outcome": outcome,
@@ -210,6 +208,15 @@ def clean_agent_item(item, workload, grants, now):
         **cleaned,
     }
     return event, errors
+
+
+def grant_of_task(grants, task_ref, occurred_at):
+    """The workload's grant for `task_ref` an unnamed event happened under: the one in force
+    at `occurred_at` (the latest issued, where several were), else the latest issued before it
+    (an event reported after its task ended). `grants` come newest first."""
+    started = [g for g in grants.values() if g["task_ref"] == task_ref and g["starts_at"] <= occurred_at]
+    in_force = [g for g in started if occurred_at < (g["ended_at"] or g["expires_at"])]
+    return (in_force or started or [None])[0]
 
 
 def grants_named_in(workload, items):
@@ -230,5 +237,5 @@ def grants_named_in(workload, items):
         for g in Grant.objects.filter(workload=workload, workflow_id=workload.workflow_id)
         .filter(Q(pk__in=grant_ids) | Q(task_ref__in=task_refs))
         .order_by("-created_at")
-        .values("pk", "on_behalf_of_id", "request_id", "task_ref")
+        .values("pk", "on_behalf_of_id", "request_id", "task_ref", "starts_at", "expires_at", "ended_at")
     }

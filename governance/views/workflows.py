@@ -96,7 +96,7 @@ def workflow_edit(request, slug):
 
 def _visible_workflow(request, slug):
     workflow = get_object_or_404(
-        Workflow.objects.select_related("control_owner", "backup_owner", "identity_source"), slug=slug
+        Workflow.objects.select_related("control_owner", "backup_owner", "identity_source", "queue"), slug=slug
     )
     if not permissions.can_view_workflow(request.user, workflow):
         raise Http404("No such workflow.")
@@ -110,6 +110,10 @@ def workflow_detail(request, slug, tab=None):
     tabs = [(key, label) for key, label, private in TABS if internals or not private]
     tab = tab or tabs[0][0]
     if tab not in dict(tabs):
+        # A tab that exists but is the owners' and auditors' is a refusal, not a missing page.
+        require(
+            tab not in {key for key, _label, _private in TABS}, "Only the workflow's owners and auditors see this tab."
+        )
         raise Http404("No such tab.")
     context = {
         "workflow": workflow,

@@ -32,6 +32,24 @@
     }
   });
 
+  // The request form marks what the chosen entitlement's policy asks for.
+  document.addEventListener("change", function (event) {
+    var needs = document.getElementById("policy-requirements");
+    if (!needs || event.target.name !== "policy") return;
+    var chosen = JSON.parse(needs.textContent)[event.target.value] || {};
+    ["task_ref", "justification"].forEach(function (name) {
+      var input = document.getElementById("id_" + name);
+      var label = document.querySelector('label[for="id_' + name + '"]');
+      if (!input || !label) return;
+      input.required = !!chosen[name];
+      label.querySelectorAll(".required-mark, .visually-hidden").forEach(function (mark) { mark.remove(); });
+      if (chosen[name]) {
+        label.insertAdjacentHTML("beforeend",
+          '<span class="required-mark" aria-hidden="true">*</span><span class="visually-hidden"> (required)</span>');
+      }
+    });
+  });
+
   // Suggest a slug from the name until the person edits the slug themselves.
   document.addEventListener("input", function (event) {
     var slug = document.querySelector('[data-slug-from="' + event.target.id + '"]');

@@ -142,7 +142,7 @@ def test_a_suspended_workflow_stops_access_at_once(read_policy, agent, requester
 class TestExtension:
     def test_an_extension_goes_through_policy_and_moves_the_expiry(self, read_policy, agent, requester):
         grant = agent_grant(read_policy, agent, requester, seconds=600)
-        extension = extend_grant(grant, duration_seconds=3600)
+        extension = extend_grant(grant, duration_seconds=3600, justification="Still needed")
         assert extension.state == "approved" and extension.extends == grant
         grant.refresh_from_db()
         assert grant.extension_count == 1
@@ -151,7 +151,7 @@ class TestExtension:
 
     def test_an_extension_beyond_the_maximum_is_refused_with_the_maximum(self, read_policy, agent, requester):
         grant = agent_grant(read_policy, agent, requester)
-        extension = extend_grant(grant, duration_seconds=7200)
+        extension = extend_grant(grant, duration_seconds=7200, justification="Still needed")
         assert extension.state == "denied" and "maximum of 1 h" in extension.decision_reasons[0]
         grant.refresh_from_db()
         assert grant.extension_count == 0
@@ -159,17 +159,29 @@ class TestExtension:
     def test_a_write_extension_waits_for_the_owner(self, write_policy, agent, requester, backup_owner):
         request = agent_request(write_policy, agent, requester, task="run-1", seconds=600, why="push")
         grant = decide(request, approver=backup_owner, decision="approve").grant
-        extension = extend_grant(grant, duration_seconds=1800)
+        extension = extend_grant(grant, duration_seconds=1800, justification="Still needed")
         assert extension.state == "pending"
         revoke_grant(grant, reason="task abandoned")
         extension.refresh_from_db()
         assert extension.state == "cancelled"
 
+    def test_an_extension_without_a_reason_is_asked_for_one_where_the_policy_requires_it(
+        self, read_policy, agent, requester
+    ):
+        grant = agent_grant(read_policy, agent, requester)
+        with pytest.raises(InvalidInput) as caught:
+            extend_grant(grant, duration_seconds=1800)
+        assert "justification" in caught.value.field_errors
+        assert not grant.extension_requests.exists()
+        read_policy.justification_required = False
+        read_policy.save(update_fields=["justification_required"])
+        assert extend_grant(grant, duration_seconds=1800).justification == f"Extension of grant #{grant.pk}"
+
     def test_an_ended_grant_cannot_be_extended(self, read_policy, agent, requester):
         grant = agent_grant(read_policy, agent, requester)
         revoke_grant(grant, reason="done")
         with pytest.raises(IllegalTransition):
-            extend_grant(grant, duration_seconds=60)
+            extend_grant(grant, duration_seconds=60, justification="Still needed")
 
 
 def test_the_allow_path_of_the_authorization_check_is_one_query(

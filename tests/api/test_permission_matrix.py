@@ -243,7 +243,7 @@ CASES = {
         "post",
         lambda w: f"/api/v1/access-requests/{w['pending'].pk}/cancel/",
         None,
-        expect(200, 200, 200, 403, 404, 404),
+        expect(403, 403, 200, 403, 404, 404),  # owners deny; only the requester withdraws
     ),
     "list grants": ("get", lambda w: "/api/v1/grants/", None, expect(200, 200, 200, 200, 200, 200)),
     "read an agent's grant": (
@@ -261,7 +261,7 @@ CASES = {
     "extend an agent's grant": (
         "post",
         lambda w: f"/api/v1/grants/{w['grant'].pk}/extend/",
-        lambda w: {"duration_seconds": 300},
+        lambda w: {"duration_seconds": 300, "comment": "Still needed."},
         expect(201, 403, 201, 403, 404, 201),
     ),
     "mint an agent's grant token": (

@@ -219,3 +219,17 @@ def test_findings_are_recomputed_on_demand(client, workflow, owner, outsider):
     response = client.post(reverse("audit:findings_recompute"), follow=True)
     assert "1 open, 1 new" in response.content.decode()
     assert Finding.objects.filter(workflow=workflow).exists()
+
+
+def test_only_those_who_may_recompute_see_the_button(client, workflow, owner, auditor, requester):
+    client.force_login(owner)
+    assert "Recompute now" in client.get(reverse("audit:findings")).content.decode()
+
+    client.force_login(auditor)  # reads every finding, changes nothing
+    page = client.get(reverse("audit:findings")).content.decode()
+    assert "Findings" in page and "Recompute now" not in page
+    assert client.post(reverse("audit:findings_recompute")).status_code == 403
+
+    client.force_login(requester)  # neither the page nor its link in the header
+    assert client.get(reverse("audit:findings")).status_code == 403
+    assert reverse("audit:findings") not in client.get(reverse("governance:dashboard")).content.decode()

@@ -97,7 +97,7 @@ def test_revocation_expiry_and_extension_are_recorded(read_policy, requester, ow
     revoked = ask(read_policy, person=requester, task_ref="a").grant
     revoke_grant(revoked, by=owner, reason="incident 42")
     extended = ask(read_policy, person=requester, task_ref="b").grant
-    extend_grant(extended, duration_seconds=1800, requested_by=requester)
+    extend_grant(extended, duration_seconds=1800, requested_by=requester, justification="Still needed")
     with time_machine.travel(timezone.now() + timedelta(hours=2)):
         assert expire_due_grants() == 1
     ended = EvidenceRecord.objects.filter(workflow=workflow, kind="grant").exclude(outcome="issued")

@@ -161,7 +161,40 @@ def test_the_person_acted_for_comes_from_the_grant_not_from_the_agent(agent, wor
     by_grant, by_task = ingest_evidence_batch(agent, [tool_call(grant=grant.pk), tool_call(task_ref="run-9")])
     assert by_grant.grant_id == grant.pk and by_grant.on_behalf_of_id == requester.pk
     assert by_grant.access_request_id == request.pk
-    assert by_task.on_behalf_of_id == requester.pk and by_task.grant_id is None
+    # Named by its task only, the event is still linked to the grant it happened under.
+    assert by_task.on_behalf_of_id == requester.pk and by_task.grant_id == grant.pk
+    assert by_task.access_request_id == request.pk
+
+
+def test_an_event_named_by_task_links_the_grant_in_force_when_it_happened(agent, workflow, requester):
+    entitlement = factories.EntitlementFactory(scope="jira:incident:read", access_level="read")
+    factories.PolicyFactory(workflow=workflow, entitlement=entitlement)
+
+    def grant_for(task_ref):
+        return submit_request(
+            workflow=workflow,
+            entitlement=entitlement,
+            duration_seconds=600,
+            workload=agent,
+            on_behalf_of=requester,
+            task_ref=task_ref,
+            justification="Read the incident",
+        ).grant
+
+    before = timezone.now() - timedelta(minutes=5)
+    first = grant_for("INC-1")
+    other_task = grant_for("INC-2")
+    earlier, during, unknown_task = ingest_evidence_batch(
+        agent,
+        [
+            tool_call(task_ref="INC-1", occurred_at=before.isoformat()),
+            tool_call(task_ref="INC-1"),
+            tool_call(task_ref="INC-9"),
+        ],
+    )
+    assert earlier.grant_id is None  # before any grant of the task: nothing to link
+    assert during.grant_id == first.pk and during.grant_id != other_task.pk
+    assert unknown_task.grant_id is None and unknown_task.on_behalf_of_id is None
 
 
 def test_a_grant_of_another_workload_is_refused(agent, workflow, owner):

@@ -60,6 +60,29 @@ def test_the_story_of_a_workflow_from_registration_to_revocation(owner, requeste
     assert any(title.startswith("Grant “") and title.endswith("changed") for title in titles)
 
 
+def test_a_changed_relation_is_named_and_evidence_reads_as_sentences(owner, requester, agent):
+    workflow = agent.workflow
+    entitlement = factories.EntitlementFactory(scope="github:repo:read", access_level="read")
+    factories.PolicyFactory(workflow=workflow, entitlement=entitlement)
+    grant = submit_request(
+        workflow=workflow,
+        entitlement=entitlement,
+        duration_seconds=600,
+        workload=agent,
+        on_behalf_of=requester,
+        task_ref="run-1",
+        justification="Read the repo",
+    ).grant
+    revoke_grant(grant, by=owner, reason="done early")
+    entries = all_entries(workflow, limit=50)
+
+    revoked = next(e for e in entries if e.summary.startswith("Grant “") and e.summary.endswith("changed"))
+    assert ("revoked by", "—", str(owner)) in revoked.changes  # a name, not "changed"
+    details = [e.detail for e in entries if e.is_evidence and e.detail]
+    assert details and not any(".;" in detail for detail in details)
+    assert any("automatically. Granted for" in detail for detail in details), details
+
+
 def test_pages_follow_each_other_without_gaps_or_repeats_at_equal_timestamps(workflow, agent):
     moment = timezone.now() + timedelta(minutes=5)
     with time_machine.travel(moment, tick=False):
@@ -102,7 +125,7 @@ def test_the_timeline_tab_is_for_owners_and_auditors(client, workflow, agent, ow
         response = client.get(url)
         assert response.status_code == 200 and "jira.comment" in response.content.decode()
     client.force_login(outsider)
-    assert client.get(url).status_code == 404
+    assert client.get(url).status_code == 403  # sees the workflow, not its timeline
     assert client.get(timeline_url("nope")).status_code == 404
 
 

@@ -128,7 +128,12 @@ def test_the_token_is_stored_hashed_and_stops_when_revoked(client, scim_source):
 def test_the_command_issues_a_token_once(scim_source, capsys, client):
     call_command("issue_scim_token", "entra", "--name", "Entra ID enterprise app")
 
-    plaintext = capsys.readouterr().out.splitlines()[1]
+    printed = capsys.readouterr()
+    # Standard output is the token alone, so `TOKEN=$(manage.py issue_scim_token …)` works;
+    # what it is and where to use it go to standard error.
+    plaintext = printed.out.strip()
+    assert printed.out == plaintext + "\n"
+    assert "shown once" in printed.err and "/scim/v2/" in printed.err
     assert Scim(client, plaintext).get("Users").status_code == 200
     assert ProvisioningToken.objects.get().name == "Entra ID enterprise app"
 

@@ -102,6 +102,7 @@ LAYERS = [
             "governance.alignment",
             "governance.alignment.*",
             "governance.selectors",
+            "governance.search",
             "governance.timeline",
             "governance.tasks",
         ],

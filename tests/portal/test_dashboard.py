@@ -77,3 +77,15 @@ def test_auditors_see_every_pending_request_and_no_request_access_link(as_audito
     assert response.context["awaiting_title"] == "Pending requests"
     assert [r.pk for r in response.context["awaiting"]] == [agent_write_request.pk]
     assert reverse("approvals:request_create") not in response.content.decode()
+
+
+def test_an_auditor_who_is_also_a_backup_owner_still_sees_the_whole_portfolio(as_auditor, auditor, owner):
+    late = factories.WorkflowFactory(name="Late elsewhere", control_owner=owner, next_review_due=timezone.now())
+    factories.WorkflowFactory(name="Hers to back up", control_owner=owner, backup_owner=auditor)
+    late.next_review_due = timezone.now() - timedelta(days=2)
+    late.save(update_fields=["next_review_due"])
+
+    response = dashboard(as_auditor)
+
+    assert [review.workflow.name for review in response.context["reviews"]] == ["Late elsewhere"]
+    assert {wf.name for wf, _health in response.context["workflow_rows"]} == {"Late elsewhere", "Hers to back up"}

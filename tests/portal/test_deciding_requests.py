@@ -5,6 +5,7 @@ from django.test import Client
 from django.urls import reverse
 
 from approvals.models import Approval, Grant
+from approvals.services import revoke_grant
 from tests import factories
 
 from .conftest import ask, signed_in
@@ -42,6 +43,19 @@ def test_an_owner_approves_and_the_grant_is_active(as_owner, owner, agent_write_
     grant = Grant.objects.get(request=agent_write_request)
     assert grant.status == "active" and grant.workload == agent_write_request.workload
     assert Approval.objects.get(request=agent_write_request).channel == "browser"
+
+
+def test_a_settled_request_says_what_is_true_now(as_owner, owner, agent_write_request):
+    decide(as_owner, agent_write_request, "approve", "Scoped to PLAT-1")
+    page = as_owner.get(agent_write_request.get_absolute_url()).content.decode()
+    policy_card = page.split('id="req-policy-h"')[1].split("</div>")[0]
+    assert "Needs approval" not in policy_card and "needed approval" in policy_card
+
+    revoke_grant(Grant.objects.get(request=agent_write_request), by=owner, reason="Done early")
+    page = as_owner.get(agent_write_request.get_absolute_url()).content.decode()
+    history = page.split('class="timeline"')[1].split("</ol>")[0]
+    assert "issued</strong>, to run until" in history and "ending in" not in history
+    assert "Grant revoked" in history and "Done early" in history
 
 
 def test_htmx_swaps_the_request_body_in_place(as_owner, agent_write_request):
@@ -131,7 +145,17 @@ def test_deciding_is_post_only_and_needs_csrf(owner, agent_write_request):
     assert agent_write_request.state == "pending"
 
 
+def test_an_approver_sees_approve_and_deny_but_no_withdraw_and_may_not_withdraw(as_owner, agent_write_request):
+    page = as_owner.get(agent_write_request.get_absolute_url()).content.decode()
+    assert "Approve" in page and "Withdraw request" not in page
+    url = reverse("approvals:request_cancel", args=[agent_write_request.pk])
+    assert as_owner.post(url, {"reason": "Tidying up"}).status_code == 403
+    agent_write_request.refresh_from_db()
+    assert agent_write_request.state == "pending"
+
+
 def test_the_requester_withdraws_a_pending_request(as_requester, agent_write_request):
+    assert "Withdraw request" in as_requester.get(agent_write_request.get_absolute_url()).content.decode()
     url = reverse("approvals:request_cancel", args=[agent_write_request.pk])
     assert as_requester.post(url, {"reason": "Not needed"}).status_code == 302
     agent_write_request.refresh_from_db()

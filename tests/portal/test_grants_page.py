@@ -77,6 +77,15 @@ def test_the_holder_extends_through_the_policy(read_policy, requester):
     assert grant.extension_count == 1
 
 
+def test_an_extension_without_a_reason_asks_for_one_on_the_form(read_policy, requester):
+    grant = ask(read_policy, person=requester).grant
+    client = signed_in(requester)
+    response = client.post(reverse("approvals:grant_extend", args=[grant.pk]), {"duration_seconds": 2 * 3600})
+    assert response.status_code == 400
+    assert "say why the grant should last longer" in response.context["extend_form"].errors["justification"][0]
+    assert not grant.extension_requests.exists()
+
+
 def test_an_extension_longer_than_the_policy_allows_is_not_offered(read_policy, requester):
     grant = ask(read_policy, person=requester).grant
     client = signed_in(requester)

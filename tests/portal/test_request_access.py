@@ -41,8 +41,30 @@ def test_limits_and_required_fields_are_checked_before_submitting(as_requester, 
     assert response.status_code == 400
     errors = response.context["form"].errors
     assert errors["duration_seconds"] == ["The longest this access can be granted for is 2 h."]
-    assert errors["task_ref"] and errors["justification"]
+    assert errors["task_ref"] == ["This access needs the ticket, run or job it is for."]
+    assert errors["justification"] == ["Say why you need this access."]
     assert not AccessRequest.objects.exists()
+
+
+def test_the_form_marks_what_the_chosen_policy_requires(as_requester, write_policy, read_policy):
+    read_policy.task_ref_required = read_policy.justification_required = False
+    read_policy.save(update_fields=["task_ref_required", "justification_required"])
+    url = reverse("approvals:request_create")
+
+    strict = as_requester.get(url, {"workflow": write_policy.workflow.slug})
+    strict_form = strict.context["form"]
+    assert strict_form.requirements[write_policy.pk] == {"task_ref": True, "justification": True}
+    assert strict_form.requirements[read_policy.pk] == {"task_ref": False, "justification": False}
+    assert 'id="policy-requirements"' in strict.content.decode()  # for the page's script
+
+    bound = as_requester.post(url, form(write_policy, task_ref="", justification="")).context["form"]
+    assert bound.fields["task_ref"].required and bound.fields["justification"].required
+    page = as_requester.post(url, form(write_policy, task_ref="")).content.decode()
+    label = page.split('for="id_task_ref"')[1].split("</label>")[0]
+    assert "(required)" in label and "optional" not in label.lower()
+
+    lenient = as_requester.post(url, form(read_policy, task_ref="", justification="", duration_seconds=10**9))
+    assert not lenient.context["form"].fields["task_ref"].required
 
 
 def test_submitting_twice_makes_one_request(as_requester, write_policy):

@@ -21,7 +21,16 @@ def test_others_see_what_they_may_request_only(as_outsider, workflow, read_polic
     response = as_outsider.get(workflow.get_absolute_url())
     assert [key for key, _ in response.context["tabs"]] == ["policies"]
     assert b"github:repo:read" in response.content
-    assert tab(as_outsider, workflow, "grants").status_code == 404
+    page = response.content.decode()
+    for private in ("timeline", "grants", "workloads", "reviews"):  # no link to what they may not open
+        assert f'href="/workflows/{workflow.slug}/{private}/"' not in page, private
+
+
+def test_a_requester_opening_the_timeline_is_told_it_is_not_permitted(as_requester, workflow):
+    for private in ("timeline", "grants", "workloads", "reviews"):
+        response = tab(as_requester, workflow, private)
+        assert response.status_code == 403, private
+        assert "owners and auditors see this tab" in response.content.decode()
 
 
 def test_the_grants_tab_shows_active_and_past_grants(as_owner, agent_read_grant, owner):

@@ -24,6 +24,7 @@ def form_data(identity_source, control_owner, **overrides):
         "risk_tier": "medium",
         "review_cycle_days": 90,
         "review_grace_days": 7,
+        "missed_review_action": "revoke",
         "status": "draft",
     }
     data.update(overrides)
@@ -87,6 +88,14 @@ class TestRegistering:
         assert errors["review_cycle_days"] == ["The review cycle must be between 1 and 366 days."]
         assert b"Please correct" in as_owner.post(reverse("governance:workflow_create"), data).content
 
+    def test_each_error_shows_once_under_its_label_never_its_raw_name(self, as_owner, owner, identity_source):
+        data = form_data(identity_source, owner, review_cycle_days=400)
+        page = as_owner.post(reverse("governance:workflow_create"), data).content.decode()
+        message = "The review cycle must be between 1 and 366 days."
+        summary = page.split("Please correct:", 1)[1].split("</div>\n</div>", 1)[0]
+        assert summary.count(message) == 1 and "Review cycle" in summary
+        assert "review_cycle_days:" not in page
+
     def test_a_slug_in_use_is_refused_with_a_message(self, as_owner, owner, identity_source, workflow):
         data = form_data(identity_source, owner, slug=workflow.slug)
         errors = as_owner.post(reverse("governance:workflow_create"), data).context["form"].errors
@@ -125,6 +134,16 @@ class TestEditing:
         workflow.refresh_from_db()
         assert workflow.risk_tier == "high"
         assert workflow.next_review_due < timezone.now() + timedelta(days=31)
+
+    def test_the_missed_review_consequence_is_set_on_the_form_and_shown_on_the_about_card(self, as_owner, workflow):
+        assert self.edit(as_owner, workflow, missed_review_action="suspend").status_code == 302
+        workflow.refresh_from_db()
+        assert workflow.missed_review_action == "suspend"
+        about = (
+            as_owner.get(workflow.get_absolute_url()).content.decode().split('id="about-h"')[1].split("</section>")[0]
+        )
+        assert "Missed review" in about and "suspend the workloads" in about
+        assert "Ticket queue" in about and "Mandate's own inbox" in about
 
     def test_only_owners_edit(self, as_outsider, as_auditor, workflow):
         assert self.edit(as_outsider, workflow, risk_tier="low").status_code == 403

@@ -5,7 +5,7 @@ The ticket goes into the configured queue with its tag (`mandate-request-<id>-<k
 unless `options.request_field` says otherwise). By default `resolved` approves and
 `rejected` denies; the actor is the creator of the latest Status transaction in the
 ticket's history. RT has no native webhooks: a scrip may post a signed hint (see
-the README), otherwise the polling job reads open tickets.
+docs/ticket-queues.md), otherwise the polling job reads open tickets.
 
 RT answers many errors with 200 and a list of messages (an invalid status, an unknown
 custom field), so every write is read back before it is believed.
@@ -152,7 +152,7 @@ class RequestTrackerAdapter(TicketAdapter):
         return hmac_signature_matches(self.webhook_secret(), body, header(headers, SIGNATURE_HEADER))
 
     def parse_webhook(self, headers, body):
-        # Sent by an RT scrip (see the README): {"ticket": 12, "transaction": 345}.
+        # Sent by an RT scrip (see docs/ticket-queues.md): {"ticket": 12, "transaction": 345}.
         try:
             data = json.loads(body or b"{}")
         except ValueError:

@@ -6,8 +6,8 @@ task table) with its tag in `correlation_id` (`mandate-request-<id>-<key>`, or
 (`approval` by default: `approved` approves, `rejected` denies); the actor is the user
 who last set that field according to `sys_audit`, looked up in `sys_user` for an e-mail
 address. ServiceNow has no signed outbound webhooks of its own:
-a business rule posts `{"sys_id": …}` signed `X-Mandate-Signature: sha256=<hex>` (see the
-README). Reference: the Table API documentation,
+a business rule posts `{"sys_id": …}` signed `X-Mandate-Signature: sha256=<hex>` (see
+docs/ticket-queues.md). Reference: the Table API documentation,
 https://www.servicenow.com/docs/r/api-reference/rest-apis/c_TableAPI.html
 """
 

@@ -1,5 +1,6 @@
 """Issue (or revoke) the bearer token an identity provider uses for SCIM provisioning."""
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from identities.choices import SourceKind
@@ -32,6 +33,7 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"Revoked {token.prefix}…"))
             return
         _token, plaintext = issue_provisioning_token(identity_source, name=name)
-        self.stdout.write(f"SCIM token for {identity_source} (shown once, store it in the IdP now):")
+        self.stderr.write(f"SCIM token for {identity_source} (shown once, store it in the IdP now).")
+        self.stderr.write(f"Base URL: {settings.SITE_URL}/scim/v2/")
+        # Only the token on standard output, so `TOKEN=$(manage.py issue_scim_token x)` works.
         self.stdout.write(plaintext)
-        self.stdout.write("Base URL: <your Mandate URL>/scim/v2/")
