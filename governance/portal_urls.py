@@ -2,12 +2,13 @@
 
 from django.urls import path
 
-from .views import dashboard, workflows
+from .views import changes, dashboard, workflows
 
 app_name = "governance"
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
+    path("changes/<int:pk>/", changes.change_detail, name="change_detail"),
     path("workflows/", workflows.workflow_list, name="workflow_list"),
     path("workflows/new/", workflows.workflow_create, name="workflow_create"),
     path("workflows/<slug:slug>/", workflows.workflow_detail, name="workflow_detail"),
