@@ -5,8 +5,8 @@ import pytest
 
 from approvals.models import Grant
 from governance.changes.decisions import decide_change
-from governance.findings.services import recompute_findings
 from governance.exceptions import NotAllowed
+from governance.findings.services import recompute_findings
 from governance.models import Finding, Policy, RegistryChange, Workflow
 from tests import factories
 
