@@ -15,6 +15,11 @@ from identities.models import User
 
 pytestmark = pytest.mark.django_db
 PAGING = {"limit", "offset", "ordering"}
+LAX_BY_DESIGN = {
+    "ErrorSerializer",  # output only: the error shape
+    "EvidenceRecordSerializer",  # output only: a stored record
+    "EvidenceItemSerializer",  # validated by the evidence service, which names unknown fields itself
+}
 
 
 @pytest.fixture
@@ -28,8 +33,9 @@ def list_endpoints(client):
     schema = yaml.safe_load(client.get("/api/schema/").content)
     for path, item in schema["paths"].items():
         operation = item.get("get")
-        if operation is None or "{" in path or "results" not in str(operation["responses"].get("200", "")):
-            continue
+        parameters = operation.get("parameters", []) if operation else []
+        if "{" in path or not any(p["name"] == "limit" for p in parameters):
+            continue  # not a list
         filters = [p for p in operation.get("parameters", []) if p["in"] == "query" and p["name"] not in PAGING]
         yield path, filters
 
@@ -57,8 +63,10 @@ def test_every_documented_filter_of_every_list_changes_the_answer(client, api_as
             elif schema.get("type") == "boolean":
                 assert count(api, path, **{name: "true"}) + count(api, path, **{name: "false"}) == total, (path, name)
             elif schema.get("format") == "date-time":
-                since_or_until = "2999-01-01T00:00:00Z" if name not in ("until", "before") else "1999-01-01T00:00:00Z"
-                assert count(api, path, **{name: since_or_until}) < total, (path, name)
+                far = [
+                    count(api, path, **{name: moment}) for moment in ("1999-01-01T00:00:00Z", "2999-01-01T00:00:00Z")
+                ]
+                assert min(far) < total, (path, name)
             elif schema.get("type") in ("integer", "number"):
                 assert count(api, path, **{name: "987654321"}) < total, (path, name)
             else:
@@ -133,7 +141,7 @@ def test_every_serializer_of_the_api_is_strict():
                     isinstance(value, type)
                     and issubclass(value, serializers.BaseSerializer)
                     and value.__module__.split(".")[0] in ("governance", "approvals", "identities")
-                    and value.__name__ != "ErrorSerializer"
+                    and value.__name__ not in LAX_BY_DESIGN
                 ):
                     found.append(value)
     assert found
