@@ -153,3 +153,25 @@ def test_nobody_ends_up_with_access_only_they_approved(world, steps):
                 pass  # refused with a reason: that is the point
             check_no_self_granted_access()
         transaction.set_rollback(True)
+
+
+def test_the_property_sees_legitimate_grants_and_would_catch_a_self_approved_one(world):
+    """The steps can reach active grants (so the property is not vacuous), and the check
+    fails on access its holder approved alone."""
+    people, entitlements, _ = world
+    alice, bob, sec = people["alice"], people["bob"], people["sec"]
+    for step_ in [
+        ("register", 1, 0, 0, "auto"),  # alice registers w0, activation filed
+        ("decide_change", 0, 0, 0, "auto"),  # sec approves it
+        ("add_policy", 1, 0, 0, "auto"),  # alice: github:repo:write, auto, for bob
+        ("decide_change", 2, 0, 0, "auto"),  # bob, the resource owner, approves
+        ("request", 1, 0, 0, "auto"),  # alice asks: auto-approved under bob's approval
+    ]:
+        act(world, *step_)
+    grant = Grant.objects.get(requested_by=alice, status="active")
+    check_no_self_granted_access()
+    RegistryChange.objects.filter(kind=ChangeKind.ADD_POLICY).update(decided_by=sec)
+    check_no_self_granted_access()  # still someone else
+    RegistryChange.objects.filter(kind=ChangeKind.ADD_POLICY).update(author=bob, decided_by=alice)
+    with pytest.raises(AssertionError, match=f"grant #{grant.pk}"):
+        check_no_self_granted_access()
