@@ -23,15 +23,14 @@ def _is_auditor_person(person):
 
 def ownership_refusal(person, role="owner"):
     """Why `person` may not be named `role` (control owner, backup owner, resource owner,
-    workload owner), or None."""
+    workload owner), or None. That an owner is active is the model's own rule."""
     if person is None:
         return None
+    role = f"{'an' if role[:1] in 'aeiou' else 'a'} {role}"
     if is_workload(person) or getattr(person, "is_workload", False):
-        return f"A workload cannot be a {role}; name a person."
-    if not person.is_active:
-        return f"{person} is not active and cannot be a {role}."
+        return f"A workload cannot be {role}; name a person."
     if _is_auditor_person(person):
-        return f"{person} is an auditor: auditors read everything and own nothing, so cannot be a {role}."
+        return f"{person} is an auditor: auditors read everything and own nothing, so cannot be {role}."
     return None
 
 
