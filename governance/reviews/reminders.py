@@ -56,10 +56,11 @@ class DueReminder:
 # ---------------------------------------------------------------- what is due
 
 
-def campaign_stage(campaign, today, now=None):
-    """(stage, repeat) of `campaign` on local date `today`; overdue as `review_overdue` says at `now`."""
+def campaign_stage(campaign, today):
+    """(stage, repeat) of `campaign` on local date `today`. Reminders speak in calendar days:
+    the escalation starts the day after the due date, when `review_overdue` holds all day."""
     days_left = (timezone.localdate(campaign.due_at) - today).days
-    if (now is not None and campaign.is_overdue(now)) or days_left < 0:
+    if days_left < 0:
         return ReminderStage.OVERDUE, (-days_left - 1) // ESCALATION_REPEAT_DAYS
     if days_left == 0:
         return ReminderStage.DUE_TODAY, 0
@@ -137,7 +138,7 @@ def due_reminders(now):
         "workflow__control_owner", "workflow__backup_owner"
     )
     for campaign in campaigns:
-        stage, repeat = campaign_stage(campaign, today, now)
+        stage, repeat = campaign_stage(campaign, today)
         if (campaign.pk, stage, repeat, ReminderChannel.TICKET, "") not in given:
             tickets.append(DueReminder("", campaign=campaign, stage=stage, repeat=repeat))
         for email, user in campaign_recipients(campaign, stage):

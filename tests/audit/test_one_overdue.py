@@ -26,8 +26,8 @@ def test_an_overdue_review_is_overdue_everywhere(workflow, owner, requester, api
     assert [r["id"] for r in api["results"]] == [campaign.pk]
     client.force_login(owner)
     assert client.get("/").context["reviews_overdue"] == 1
-    now = timezone.now()
-    assert campaign_stage(campaign, timezone.localdate(now), now)[0] == "overdue"
+    # The reminders escalate it (calendar days: from the day after the due date).
+    assert campaign_stage(campaign, timezone.localdate(campaign.due_at) + timedelta(days=1))[0] == "overdue"
     report = alignment_report(Workflow.objects.filter(pk=workflow.pk), scope="test")
     assert report.facts["reviews_overdue"] == 1
     assert "1 workflows have an overdue or unscheduled access review" in str(report.results)
