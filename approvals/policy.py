@@ -24,6 +24,8 @@ class Person:
     id: int
     label: str
     is_active: bool = True
+    # False for someone whose role forbids deciding anything (an auditor).
+    may_decide: bool = True
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,9 @@ class RequestContext:
     workload_in_workflow: bool = True
     workload_owner: Person | None = None
     on_behalf_of: Person | None = None
+    # Set while a missed access review holds: the deadline revoked this entitlement in
+    # this workflow and the review is not completed yet. Names the review.
+    missed_review: str | None = None
 
 
 @dataclass
@@ -94,13 +99,29 @@ def human_duration(seconds):
     return " ".join(parts) or "0 s"
 
 
+# Why a person has a stake, in the order the reasons are given.
+STAKES = ("holder", "requester", "on_behalf_of", "workload_owner")
+
+
+def whose_access(*, holder=None, requester=None, on_behalf_of=None, workload_owner=None):
+    """Whose access this is: {person id: stake} for everyone who may not approve or certify it.
+
+    The one answer for requests (`conflicted_people`, `services.check_can_decide`) and
+    access reviews (`reviews.decisions.is_own_access`) alike. Arguments are person ids:
+    the person the access is about (`holder`: an owner's assignment), the person who asked,
+    the person a workload acts for, and the owner of the workload asking or holding it.
+    """
+    stakes = {}
+    for stake, pk in zip(STAKES, (holder, requester, on_behalf_of, workload_owner), strict=True):
+        if pk is not None:
+            stakes.setdefault(pk, stake)
+    return stakes
+
+
 def conflicted_people(ctx):
     """People who may not approve this request (separation of duties)."""
-    ids = set()
-    for person in (ctx.requester, ctx.on_behalf_of, ctx.workload_owner):
-        if person is not None:
-            ids.add(person.id)
-    return ids
+    ids = [p.id if p is not None else None for p in (ctx.requester, ctx.on_behalf_of, ctx.workload_owner)]
+    return set(whose_access(requester=ids[0], on_behalf_of=ids[1], workload_owner=ids[2]))
 
 
 def eligible_approvers(ctx):
@@ -108,7 +129,9 @@ def eligible_approvers(ctx):
     conflicted = conflicted_people(ctx)
     eligible = []
     for person in (ctx.control_owner, ctx.backup_owner):
-        if person is not None and person.is_active and person.id not in conflicted and person.id not in eligible:
+        if person is None or not (person.is_active and person.may_decide):
+            continue
+        if person.id not in conflicted and person.id not in eligible:
             eligible.append(person.id)
     return eligible
 
@@ -158,20 +181,44 @@ def _deny_reasons(ctx):
     return reasons
 
 
+# How many approvals each mode asks for; a deny asks for more than anyone can give.
+APPROVALS_NEEDED = {ApprovalMode.AUTO: 0, ApprovalMode.OWNER: 1, ApprovalMode.TWO_PERSON: 2, ApprovalMode.DENY: 99}
+
+
+def default_mode(risk_tier, access_level):
+    """The approval mode the default rules give, and the reason for it."""
+    tier = RiskTier(risk_tier).label.lower()
+    if risk_tier in TWO_PERSON_TIERS:
+        return ApprovalMode.TWO_PERSON, f"Access in a {tier}-risk workflow needs two distinct approvers."
+    if access_level == AccessLevel.READ and risk_tier in AUTO_APPROVE_TIERS:
+        return ApprovalMode.AUTO, f"Read access in a {tier}-risk workflow is approved automatically."
+    level = AccessLevel(access_level).label.lower()
+    if access_level == AccessLevel.READ:
+        return ApprovalMode.OWNER, f"Read access in a {tier}-risk workflow needs the control owner's approval."
+    return ApprovalMode.OWNER, f"{level.capitalize()} access needs the control owner's approval."
+
+
+def effective_mode(approval_mode, risk_tier, access_level):
+    """The mode a policy's setting comes to ("default" resolved by the default rules)."""
+    if approval_mode == ApprovalMode.DEFAULT:
+        return default_mode(risk_tier, access_level)[0]
+    return approval_mode
+
+
 def _mode(ctx):
     """The approval mode that applies, and the reason for it."""
     if ctx.approval_mode != ApprovalMode.DEFAULT:
         label = ApprovalMode(ctx.approval_mode).label.lower()
-        return ctx.approval_mode, f"The policy for “{ctx.scope}” requires {label}."
-    tier = RiskTier(ctx.risk_tier).label.lower()
-    if ctx.risk_tier in TWO_PERSON_TIERS:
-        return ApprovalMode.TWO_PERSON, f"Access in a {tier}-risk workflow needs two distinct approvers."
-    if ctx.access_level == AccessLevel.READ and ctx.risk_tier in AUTO_APPROVE_TIERS:
-        return ApprovalMode.AUTO, f"Read access in a {tier}-risk workflow is approved automatically."
-    level = AccessLevel(ctx.access_level).label.lower()
-    if ctx.access_level == AccessLevel.READ:
-        return ApprovalMode.OWNER, f"Read access in a {tier}-risk workflow needs the control owner's approval."
-    return ApprovalMode.OWNER, f"{level.capitalize()} access needs the control owner's approval."
+        mode, why = ctx.approval_mode, f"The policy for “{ctx.scope}” requires {label}."
+    else:
+        mode, why = default_mode(ctx.risk_tier, ctx.access_level)
+    if mode == ApprovalMode.AUTO and ctx.missed_review:
+        # What a missed deadline revoked is not handed back without anyone looking.
+        return ApprovalMode.OWNER, (
+            f"{why} But {ctx.missed_review} was missed and revoked this access, so until it is completed "
+            "an owner approves each request."
+        )
+    return mode, why
 
 
 def evaluate(ctx: RequestContext) -> Evaluation:

@@ -7,6 +7,7 @@ from .models import (
     Finding,
     Heartbeat,
     Policy,
+    RegistryChange,
     ReminderDigest,
     ReminderLog,
     ReviewCampaign,
@@ -15,14 +16,35 @@ from .models import (
 )
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Governed state: visible to staff, changed only through the services."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class PolicyInline(admin.TabularInline):
     model = Policy
     extra = 0
-    autocomplete_fields = ("entitlement",)
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
+# The registry is read-only here: what widens access is a registry change that someone other
+# than its author approves (portal, API), which an admin form would walk around.
 @admin.register(Workflow)
-class WorkflowAdmin(admin.ModelAdmin):
+class WorkflowAdmin(ReadOnlyAdmin):
     list_display = (
         "name",
         "business_process",
@@ -42,14 +64,14 @@ class WorkflowAdmin(admin.ModelAdmin):
 
 
 @admin.register(Entitlement)
-class EntitlementAdmin(admin.ModelAdmin):
+class EntitlementAdmin(ReadOnlyAdmin):
     list_display = ("scope", "target_system", "access_level", "sensitivity", "max_lifetime_seconds")
     list_filter = ("access_level", "sensitivity", "target_system")
     search_fields = ("scope", "name", "target_system", "description")
 
 
 @admin.register(Policy)
-class PolicyAdmin(admin.ModelAdmin):
+class PolicyAdmin(ReadOnlyAdmin):
     list_display = ("workflow", "entitlement", "approval_mode", "max_ttl_seconds", "task_ref_required")
     list_filter = ("approval_mode", "task_ref_required", "workflow")
     search_fields = ("workflow__name", "entitlement__scope")
@@ -57,23 +79,17 @@ class PolicyAdmin(admin.ModelAdmin):
     autocomplete_fields = ("workflow", "entitlement")
 
 
+@admin.register(RegistryChange)
+class RegistryChangeAdmin(ReadOnlyAdmin):
+    list_display = ("pk", "kind", "state", "summary", "author", "decided_by", "created_at")
+    list_filter = ("state", "kind")
+    search_fields = ("summary", "author__username")
+
+
 @admin.register(Heartbeat)
 class HeartbeatAdmin(admin.ModelAdmin):
     list_display = ("name", "seen_at")
     readonly_fields = ("name", "seen_at")
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Governed state: visible to staff, changed only through the services."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ReviewItemInline(admin.TabularInline):

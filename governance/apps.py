@@ -23,6 +23,7 @@ class GovernanceConfig(AppConfig):
             Entitlement,
             Finding,
             Policy,
+            RegistryChange,
             ReminderDigest,
             ReminderLog,
             ReviewCampaign,
@@ -34,6 +35,7 @@ class GovernanceConfig(AppConfig):
         auditlog.register(Workflow)
         auditlog.register(Entitlement)
         auditlog.register(Policy)
+        auditlog.register(RegistryChange)
         auditlog.register(ReviewCampaign)
         auditlog.register(ReviewItem)
         auditlog.register(ReminderDigest, exclude_fields=["last_error"])

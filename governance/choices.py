@@ -57,6 +57,7 @@ class EvidenceKind(models.TextChoices):
     GRANT = "grant", "Grant"
     REVIEW = "review", "Review decision"
     WORKLOAD = "workload", "Workload status"
+    REGISTRY_CHANGE = "registry_change", "Registry change"
 
 
 # Kinds an agent may report about itself; the others only Mandate's services write.
@@ -99,6 +100,7 @@ class FindingKind(models.TextChoices):
     UNUSED_WORKLOAD = "unused_workload", "Workload unused for 90 days"
     USED_AFTER_TASK = "used_after_task", "Grant used after its task was completed"
     BROKEN_EVIDENCE_CHAIN = "broken_evidence_chain", "Evidence chain broken"
+    ROLE_CONFLICT = "role_conflict", "Roles that cannot mix"
 
 
 class FindingSeverity(models.TextChoices):
@@ -172,3 +174,24 @@ class DigestStatus(models.TextChoices):
     FAILED = "failed", "Failed (will retry)"
     GAVE_UP = "gave_up", "Failed (gave up)"
     SKIPPED = "skipped", "Nothing left to remind by sending time"
+
+
+class ChangeKind(models.TextChoices):
+    """Registry changes that widen access and so wait for a second person."""
+
+    ACTIVATE_WORKFLOW = "activate", "Activate a workflow"
+    NAME_OWNERS = "owners", "Name or change owners"
+    WIDEN_WORKFLOW = "widen_workflow", "Lower a workflow's risk tier"
+    ADD_POLICY = "add_policy", "Add an entitlement to a workflow"
+    WIDEN_POLICY = "widen_policy", "Widen a policy"
+    CHANGE_ENTITLEMENT = "entitlement", "Widen an entitlement or change its resource owner"
+
+
+class ChangeState(models.TextChoices):
+    PENDING = "pending", "Awaiting approval"
+    APPROVED = "approved", "Approved and applied"
+    DENIED = "denied", "Denied"
+    CANCELLED = "cancelled", "Withdrawn"
+
+
+CHANGE_TERMINAL_STATES = frozenset({ChangeState.APPROVED, ChangeState.DENIED, ChangeState.CANCELLED})

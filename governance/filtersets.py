@@ -20,6 +20,7 @@ from .choices import (
     WorkflowStatus,
 )
 from .models import Entitlement, EvidenceRecord, Policy, ReviewCampaign, ReviewItem, Workflow
+from .reviews.models import review_overdue, workflow_review_overdue
 
 
 class UtcIsoDateTimeField(IsoDateTimeField):
@@ -75,8 +76,8 @@ class WorkflowFilterSet(SearchFilterMixin, django_filters.FilterSet):
         return queryset.filter(Q(control_owner__username=value) | Q(backup_owner__username=value))
 
     def filter_review_overdue(self, queryset, name, value):
-        overdue = Q(next_review_due__lt=timezone.now())
-        return queryset.filter(overdue) if value else queryset.exclude(overdue)
+        overdue = Workflow.objects.filter(workflow_review_overdue(timezone.now())).values("pk")
+        return queryset.filter(pk__in=overdue) if value else queryset.exclude(pk__in=overdue)
 
 
 class EntitlementFilterSet(SearchFilterMixin, django_filters.FilterSet):
@@ -119,7 +120,7 @@ class ReviewCampaignFilterSet(django_filters.FilterSet):
         fields = ["workflow", "state", "overdue"]
 
     def filter_overdue(self, queryset, name, value):
-        overdue = Q(status=CampaignStatus.OPEN, due_at__lte=timezone.now())
+        overdue = review_overdue(timezone.now())
         return queryset.filter(overdue) if value else queryset.exclude(overdue)
 
 
@@ -143,6 +144,7 @@ class ReviewItemFilterSet(django_filters.FilterSet):
 
 class EvidenceRecordFilterSet(django_filters.FilterSet):
     workflow = django_filters.CharFilter(field_name="workflow__slug", help_text="Workflow slug.")
+    workload = django_filters.CharFilter(field_name="workload__slug", help_text="Workload slug.")
     kind = django_filters.ChoiceFilter(choices=EvidenceKind.choices)
     task_ref = django_filters.CharFilter()
     since = UtcIsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte", help_text="Occurred at or after.")
@@ -150,4 +152,4 @@ class EvidenceRecordFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = EvidenceRecord
-        fields = ["workflow", "kind", "task_ref", "since", "until"]
+        fields = ["workflow", "workload", "kind", "task_ref", "since", "until"]

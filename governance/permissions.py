@@ -56,6 +56,13 @@ def is_read_only(user):
     return is_auditor(user) and not is_admin(user)
 
 
+def is_registry_admin(user):
+    """The security team: superusers and holders of `governance.decide_registry_changes`."""
+    if not is_person(user) or is_read_only(user):
+        return False
+    return is_admin(user) or user.has_perm("governance.decide_registry_changes")
+
+
 # --- Workflows ------------------------------------------------------------------------
 def managed_workflows(user):
     """Workflows the person owns (control or backup owner); all of them for a superuser."""
@@ -281,7 +288,7 @@ def can_complete_task(user, workflow):
 
 def visible_campaigns(user):
     """Access-review campaigns the person may see: those of workflows they manage, all for auditors."""
-    if is_auditor(user):
+    if is_auditor(user) or is_registry_admin(user):
         return ReviewCampaign.objects.all()
     return ReviewCampaign.objects.filter(workflow__in=managed_workflows(user))
 
@@ -295,9 +302,10 @@ def can_decide_review(user, campaign):
     """The workflow's control or backup owner (or a superuser) answers its access review.
 
     Auditors see reviews but decide nothing. Whether a person may certify one particular
-    item (not their own access) is separation of duties, checked in the review service.
+    item (not their own access) is separation of duties, checked in the review service,
+    which also lets the security team decide the items no owner may certify.
     """
-    return can_manage_workflow(user, campaign.workflow)
+    return can_manage_workflow(user, campaign.workflow) or is_registry_admin(user)
 
 
 # --- Ticket queues ----------------------------------------------------------------------

@@ -2,13 +2,14 @@
 
 from django.urls import path
 
-from .views import dashboard, search, workflows
+from .views import changes, dashboard, search, workflows
 
 app_name = "governance"
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     path("search/", search.search_page, name="search"),
+    path("changes/<int:pk>/", changes.change_detail, name="change_detail"),
     path("workflows/", workflows.workflow_list, name="workflow_list"),
     path("workflows/new/", workflows.workflow_create, name="workflow_create"),
     path("workflows/<slug:slug>/", workflows.workflow_detail, name="workflow_detail"),

@@ -12,7 +12,7 @@ from django.utils import timezone
 from governance import permissions
 from governance.exceptions import IllegalTransition, InvalidInput, NotAllowed
 from governance.models import Workflow
-from governance.services import apply_changes, save_validated
+from governance.services import apply_changes, check_owners, save_validated
 
 from .choices import WorkloadKind
 from .leavers import deactivate_person, reactivate_person
@@ -169,6 +169,7 @@ def register_workload(
     if workflow.status == "retired" or workflow.control_owner_id is None:
         message = f"Workflow “{workflow}” is {'retired' if workflow.status == 'retired' else 'unowned'}."
         raise InvalidInput(message, field_errors={"workflow": [message]})
+    check_owners({"owner": owner}, names=("owner",))
     workload = WorkloadIdentity(
         workflow=workflow,
         owner=owner,
@@ -198,6 +199,7 @@ def update_workload(workload, *, by, **changes):
             field_errors={"workflow": ["This field cannot be changed."]},
         )
     changes.pop("workflow", None)
+    check_owners(changes, names=("owner",))
     changed = apply_changes(workload, changes, WORKLOAD_FIELDS)
     if changed:
         save_validated(workload, update_fields=[*changed, "updated_at"])

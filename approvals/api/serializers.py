@@ -13,6 +13,7 @@ from approvals.filtersets import REQUEST_API_STATES
 from approvals.models import AccessRequest, Approval, Grant
 from governance import permissions as rules
 from governance.api.fields import VisibleSlugField
+from governance.api.strict import StrictModelSerializer, StrictSerializer
 from identities.principals import WorkloadPrincipal
 
 MAX_DURATION_SECONDS = 366 * 24 * 3600
@@ -37,7 +38,7 @@ def _grant_of(access_request):
     return None
 
 
-class GrantSummarySerializer(serializers.ModelSerializer):
+class GrantSummarySerializer(StrictModelSerializer):
     state = serializers.ChoiceField(source="status", choices=GrantStatus.choices, read_only=True)
     token = serializers.CharField(
         read_only=True,
@@ -53,7 +54,7 @@ class GrantSummarySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DecisionSerializer(serializers.Serializer):
+class DecisionSerializer(StrictSerializer):
     effect = serializers.ChoiceField(choices=["auto_approve", "needs_approval", "deny"])
     approval_mode = serializers.CharField(allow_blank=True)
     required_approvals = serializers.IntegerField()
@@ -63,7 +64,7 @@ class DecisionSerializer(serializers.Serializer):
     )
 
 
-class ApprovalSerializer(serializers.ModelSerializer):
+class ApprovalSerializer(StrictModelSerializer):
     approver = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
@@ -72,7 +73,7 @@ class ApprovalSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TicketSerializer(serializers.Serializer):
+class TicketSerializer(StrictSerializer):
     kind = serializers.ChoiceField(
         source="connection.kind", choices=QueueKind.choices, help_text="The queue's system (its connection's kind)."
     )
@@ -93,7 +94,7 @@ def ticket_of(access_request):
     return links[0] if links else None
 
 
-class AccessRequestSerializer(serializers.ModelSerializer):
+class AccessRequestSerializer(StrictModelSerializer):
     state = serializers.SerializerMethodField(help_text="pending, active, expired, revoked, denied, cancelled…")
     workflow = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     entitlement = serializers.SlugRelatedField(slug_field="scope", read_only=True)
@@ -164,7 +165,7 @@ class AccessRequestSerializer(serializers.ModelSerializer):
         return TicketSerializer(link).data if link is not None else None
 
 
-class AccessRequestCreateSerializer(serializers.Serializer):
+class AccessRequestCreateSerializer(StrictSerializer):
     workflow = VisibleSlugField(rules.visible_workflows, "workflow", help_text="Workflow slug.")
     entitlement = VisibleSlugField(
         rules.visible_entitlements, "entitlement", slug_field="scope", help_text="Entitlement scope string."
@@ -184,11 +185,11 @@ class AccessRequestCreateSerializer(serializers.Serializer):
     starts_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
 
-class CommentSerializer(serializers.Serializer):
+class CommentSerializer(StrictSerializer):
     comment = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
 
 
-class ExtendGrantSerializer(serializers.Serializer):
+class ExtendGrantSerializer(StrictSerializer):
     duration_seconds = serializers.IntegerField(
         min_value=1, max_value=MAX_DURATION_SECONDS, help_text="How long from now the grant should last."
     )
@@ -197,7 +198,7 @@ class ExtendGrantSerializer(serializers.Serializer):
     )
 
 
-class GrantSerializer(serializers.ModelSerializer):
+class GrantSerializer(StrictModelSerializer):
     state = serializers.ChoiceField(source="status", choices=GrantStatus.choices, read_only=True)
     workflow = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     entitlement = serializers.SlugRelatedField(slug_field="scope", read_only=True)
@@ -229,24 +230,24 @@ class GrantSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class GrantTokenSerializer(serializers.Serializer):
+class GrantTokenSerializer(StrictSerializer):
     grant = serializers.IntegerField()
     token = serializers.CharField(help_text="Signed grant token (JWT, ES256); verify with /.well-known/jwks.json.")
     expires_at = serializers.DateTimeField()
 
 
-class CompleteTaskSerializer(serializers.Serializer):
+class CompleteTaskSerializer(StrictSerializer):
     workflow = VisibleSlugField(rules.visible_workflows, "workflow", help_text="Workflow slug.")
     task_ref = serializers.CharField(max_length=200)
 
 
-class CompletedTaskSerializer(serializers.Serializer):
+class CompletedTaskSerializer(StrictSerializer):
     workflow = serializers.CharField()
     task_ref = serializers.CharField()
     revoked_grants = serializers.IntegerField(help_text="How many active grants this call ended.")
 
 
-class AuthorizeSerializer(serializers.Serializer):
+class AuthorizeSerializer(StrictSerializer):
     workflow = serializers.CharField(max_length=100, help_text="Workflow slug.")
     scope = serializers.CharField(max_length=200, help_text="Entitlement scope string.")
     task_ref = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
@@ -258,7 +259,7 @@ class AuthorizeSerializer(serializers.Serializer):
     )
 
 
-class AuthorizationSerializer(serializers.Serializer):
+class AuthorizationSerializer(StrictSerializer):
     allow = serializers.BooleanField()
     reasons = serializers.ListField(child=serializers.CharField(), help_text="Never empty on a deny.")
     grant = serializers.IntegerField(allow_null=True, help_text="The grant that allows it, or null.")

@@ -18,11 +18,12 @@ from approvals.models import QueueConnection
 from approvals.queues.connections import test_connection
 from approvals.tickets import TicketError
 from governance import permissions as rules
+from governance.api.strict import StrictModelSerializer, StrictSerializer
 from governance.api.viewsets import ReadOnlyViewSet
 from governance.permissions import require
 
 
-class QueueConnectionSerializer(serializers.ModelSerializer):
+class QueueConnectionSerializer(StrictModelSerializer):
     base_url = serializers.CharField(
         read_only=True, help_text="The system's address; empty for the built-in inbox and for github.com."
     )
@@ -78,7 +79,7 @@ class QueueConnectionSerializer(serializers.ModelSerializer):
         return settings.SITE_URL + reverse("ticket_hooks:ticket_webhook", args=[connection.pk])
 
 
-class ConnectionCheckSerializer(serializers.Serializer):
+class ConnectionCheckSerializer(StrictSerializer):
     ok = serializers.BooleanField(help_text="The address, credential and project answered as expected.")
     messages = serializers.ListField(child=serializers.CharField(), help_text="What was checked, in words.")
     connection = QueueConnectionSerializer(help_text="The connection, with its health as just recorded.")

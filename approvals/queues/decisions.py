@@ -14,7 +14,7 @@ from django.utils import timezone
 from approvals.choices import RequestState
 from approvals.models import QueueConnection, TicketLink
 from approvals.queues.connections import call_adapter
-from approvals.queues.request_tickets import queue_ticket_comment
+from approvals.queues.request_tickets import queue_ticket_comment, queue_ticket_reopen
 from approvals.services import decide
 from approvals.tickets import APPROVE, PENDING, TicketError
 from governance.exceptions import IllegalTransition, MandateError
@@ -113,10 +113,11 @@ def _apply_decision(link, state):
                     event=f"partial:{link.pk}:{state.marker}",
                 )
             return "decided"
-    queue_ticket_comment(
+    # Reopened, not just commented: a ticket left resolved drops out of the approvers' open queue.
+    queue_ticket_reopen(
         request,
         f"Mandate did not accept this {verb} by {state.actor or 'an unknown user'}: {why_not} "
-        "The request is still pending; an eligible approver must decide.",
+        "The request is still pending; the ticket is open again for an eligible approver to decide.",
         event=f"refused:{link.pk}:{state.marker}",
     )
     return "refused"

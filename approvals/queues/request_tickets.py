@@ -24,7 +24,7 @@ from approvals.queues.outbox import enqueue, handler
 from approvals.tickets import TicketContent, TicketError
 from identities.models import User
 
-OPEN, COMMENT, CLOSE = "ticket.open", "ticket.comment", "ticket.close"
+OPEN, COMMENT, CLOSE, REOPEN = "ticket.open", "ticket.comment", "ticket.close", "ticket.reopen"
 
 
 def request_url(request):
@@ -87,6 +87,16 @@ def queue_ticket_comment(request, text, *, event):
         )
 
 
+def queue_ticket_reopen(request, text, *, event):
+    """A decision read from the ticket was refused: put the ticket back before the approvers."""
+    for connection_id in _connections_of(request):
+        enqueue(
+            REOPEN,
+            {"request_id": request.pk, "connection_id": connection_id, "text": text},
+            key=f"{REOPEN}:{request.pk}:{connection_id}:{event}",
+        )
+
+
 def queue_ticket_close(request, *, outcome, comment, event):
     for connection_id in _connections_of(request):
         enqueue(
@@ -138,6 +148,14 @@ def deliver_comment(payload):
     link = _link_for(payload)
     if link is not None:
         call_adapter(link.connection, lambda adapter: adapter.add_comment(link.external_key, payload["text"]))
+
+
+@handler(REOPEN)
+def deliver_reopen(payload):
+    link = _link_for(payload)
+    if link is not None:
+        call_adapter(link.connection, lambda adapter: adapter.reopen_ticket(link.external_key, comment=payload["text"]))
+        TicketLink.objects.filter(pk=link.pk).update(closed_at=None)
 
 
 @handler(CLOSE)

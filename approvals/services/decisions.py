@@ -5,12 +5,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from governance.exceptions import IllegalTransition, InvalidInput, NotAllowed
+from governance.roles import decision_refusal
 from identities.models import User
 
 from .. import signals
 from ..choices import Channel, Decision, RequestState
 from ..models import AccessRequest, Approval
-from ..policy import human_duration
+from ..policy import human_duration, whose_access
 from .grants import issue_grant
 
 
@@ -30,6 +31,22 @@ def _lock_request(request):
     )
 
 
+STAKE_REFUSALS = {
+    "requester": "You cannot decide your own request (separation of duties).",
+    "on_behalf_of": "You cannot decide a request made on your behalf (separation of duties).",
+    "workload_owner": "You own the workload “{request.workload}” that made this request (separation of duties).",
+}
+
+
+def request_stakes(request):
+    """Whose access `request` is (see `policy.whose_access`)."""
+    return whose_access(
+        requester=request.requested_by_id,
+        on_behalf_of=request.on_behalf_of_id,
+        workload_owner=request.workload.owner_id if request.workload_id else None,
+    )
+
+
 def check_can_decide(request, approver, *, now=None):
     """Raise NotAllowed unless `approver` may decide `request` right now.
 
@@ -40,13 +57,13 @@ def check_can_decide(request, approver, *, now=None):
         raise NotAllowed("Workloads and API keys never approve or deny requests.")
     if not approver.is_active:
         raise NotAllowed(f"{approver} is not active.")
+    refusal = decision_refusal(approver)
+    if refusal:
+        raise NotAllowed(refusal)
     workflow = request.workflow
-    if request.requested_by_id == approver.pk:
-        raise NotAllowed("You cannot decide your own request (separation of duties).")
-    if request.on_behalf_of_id == approver.pk:
-        raise NotAllowed("You cannot decide a request made on your behalf (separation of duties).")
-    if request.workload_id and request.workload.owner_id == approver.pk:
-        raise NotAllowed(f"You own the workload “{request.workload}” that made this request (separation of duties).")
+    stake = request_stakes(request).get(approver.pk)
+    if stake is not None:
+        raise NotAllowed(STAKE_REFUSALS[stake].format(request=request))
     if approver.pk not in {u.pk for u in workflow.owners}:
         raise NotAllowed(f"Only the control owner or backup owner of “{workflow}” may decide this request.")
     if request.approvals.filter(approver=approver).exists():

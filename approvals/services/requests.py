@@ -11,8 +11,10 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from governance.choices import CampaignStatus, ReviewItemKind, ReviewOutcome
 from governance.exceptions import IllegalTransition, InvalidInput
-from governance.models import Policy, Workflow
+from governance.models import Policy, ReviewCampaign, Workflow
+from governance.roles import decision_refusal
 from identities.models import WorkloadIdentity
 
 from .. import signals
@@ -25,7 +27,28 @@ from .grants import issue_grant
 def _person(user):
     if user is None:
         return None
-    return Person(id=user.pk, label=str(user), is_active=user.is_active)
+    return Person(id=user.pk, label=str(user), is_active=user.is_active, may_decide=decision_refusal(user) is None)
+
+
+def missed_review_hold(workflow, entitlement):
+    """The open access review whose missed deadline revoked `entitlement` in `workflow`,
+    named for a reason, or None. It holds until the review is completed."""
+    campaign = (
+        ReviewCampaign.objects.filter(
+            workflow=workflow,
+            status=CampaignStatus.OPEN,
+            deadline_missed_at__isnull=False,
+            items__kind=ReviewItemKind.GRANT,
+            items__outcome=ReviewOutcome.REVOKED,
+            items__decided_by__isnull=True,
+            items__grant__entitlement=entitlement,
+        )
+        .order_by("pk")
+        .first()
+    )
+    if campaign is None:
+        return None
+    return f"the access review of “{workflow}” (#{campaign.pk}, due {campaign.due_at:%Y-%m-%d})"
 
 
 def build_context(
@@ -67,6 +90,7 @@ def build_context(
         workload_in_workflow=workload.workflow_id == workflow.pk if workload else True,
         workload_owner=_person(workload.owner) if workload else None,
         on_behalf_of=_person(on_behalf_of),
+        missed_review=missed_review_hold(workflow, entitlement),
     )
 
 

@@ -164,6 +164,13 @@ class TicketAdapter:
         """Resolve or close the ticket. `outcome` is "approved" or "denied"; idempotent."""
         raise NotImplementedError
 
+    def reopen_ticket(self, key: str, *, comment: str) -> None:
+        """Put the ticket back before its approvers after Mandate refused the decision its
+        status carried (the person may not decide it): `comment` says why. Each system does
+        what it allows (reopen, set the status back to open or requested); at the least the
+        comment is added. Idempotent."""
+        self.add_comment(key, comment)
+
     def verify_webhook(self, headers: dict, body: bytes) -> bool:
         """True only when the delivery is signed with the connection's webhook secret."""
         return False

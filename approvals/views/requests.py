@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from governance import permissions
+from governance.changes.selectors import changes_awaiting
 from governance.exceptions import MandateError
 from governance.models import Policy
 from governance.permissions import require
@@ -27,7 +28,11 @@ INBOX_VIEWS = {
 @login_required
 def inbox(request):
     user = request.user
-    owns_something = permissions.is_auditor(user) or permissions.managed_workflows(user).exists()
+    owns_something = (
+        permissions.is_auditor(user)
+        or permissions.is_registry_admin(user)
+        or permissions.managed_workflows(user).exists()
+    )
     view = request.GET.get("view") or ("awaiting" if owns_something else "mine")
     if view not in INBOX_VIEWS:
         raise Http404("No such view.")
@@ -42,6 +47,7 @@ def inbox(request):
         "view_label": INBOX_VIEWS[view],
         "views": INBOX_VIEWS if owns_something else {"mine": INBOX_VIEWS["mine"]},
         "page": paginate(request, selectors.with_approval_counts(requests)),
+        "changes": changes_awaiting(user),
     }
     return render(request, "approvals/inbox.html", context)
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from approvals.models import AccessRequest, Approval, Grant
 from governance.choices import EvidenceKind, EvidenceOutcome, FindingKind, WorkflowStatus
 from governance.models import EvidenceChainHead, EvidenceRecord, Finding, Policy, Workflow
+from governance.reviews.models import workflow_review_overdue
 from identities.models import ApiKey, WorkloadIdentity
 
 from .controls import CONTROLS, SOURCES
@@ -106,6 +107,9 @@ def collect_facts(workflow_ids, now):
     facts["usable_keys"] = usable.count()
     facts["unrotated_keys"] = usable.filter(created_at__lt=now - KEY_ROTATION, expires_at__isnull=True).count()
     facts["ended_keys"] = keys.count() - facts["usable_keys"]
+    active = Workflow.objects.filter(pk__in=workflow_ids, status=WorkflowStatus.ACTIVE)
+    facts["reviews_overdue"] = active.filter(workflow_review_overdue(now)).distinct().count()
+    facts["reviews_unscheduled"] = active.filter(next_review_due__isnull=True).count()
     open_findings = Finding.objects.filter(workflow_id__in=workflow_ids, resolved_at__isnull=True)
     by_kind = dict(open_findings.values_list("kind").annotate(n=Count("pk")).values_list("kind", "n"))
     for kind in FindingKind.values:
@@ -168,7 +172,7 @@ def pr_aa_05(f):
     )
     yield _zero(
         "Access is reviewed on schedule",
-        f["finding_overdue_review"],
+        f["reviews_overdue"] + f["reviews_unscheduled"],
         "Every active workflow has a review scheduled and none is overdue.",
         "{n} workflows have an overdue or unscheduled access review.",
     )

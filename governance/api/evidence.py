@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from governance import permissions as rules
 from governance.api.exceptions import error_response
 from governance.api.schema import errors
+from governance.api.strict import StrictSerializer
 from governance.evidence.serializers import EvidenceItemSerializer, EvidenceRecordSerializer
 from governance.evidence.services import MAX_BATCH, ingest_evidence_batch
 from governance.exceptions import InvalidInput
@@ -20,19 +21,19 @@ from governance.filtersets import EvidenceRecordFilterSet
 from governance.permissions import require
 
 
-class EvidenceBatchSerializer(serializers.Serializer):
+class EvidenceBatchSerializer(StrictSerializer):
     """For the schema: the body is `{"events": [...]}` (a bare list is accepted too)."""
 
     events = EvidenceItemSerializer(many=True, help_text=f"1 to {MAX_BATCH} events, recorded in this order.")
 
 
-class RecordedSerializer(serializers.Serializer):
+class RecordedSerializer(StrictSerializer):
     id = serializers.IntegerField()
     sequence = serializers.IntegerField(help_text="Position in the workflow's evidence chain.")
     record_hash = serializers.CharField()
 
 
-class EvidenceBatchResultSerializer(serializers.Serializer):
+class EvidenceBatchResultSerializer(StrictSerializer):
     workflow = serializers.CharField()
     recorded = serializers.IntegerField()
     records = RecordedSerializer(many=True)

@@ -1,14 +1,13 @@
 """Serializers of the workflow registry. Validation of shape only; rules live in services."""
 
-from rest_framework import serializers
-
 from governance import permissions as rules
+from governance.api.strict import StrictModelSerializer
 from governance.models import Entitlement, Policy, Workflow
 
 from .fields import IdentitySourceField, UsernameField, VisibleSlugField
 
 
-class WorkflowSerializer(serializers.ModelSerializer):
+class WorkflowSerializer(StrictModelSerializer):
     control_owner = UsernameField(
         required=False, allow_null=True, help_text="Username; defaults to the caller (others: admins only)."
     )
@@ -39,7 +38,14 @@ class WorkflowSerializer(serializers.ModelSerializer):
         extra_kwargs = {"review_cycle_days": {"min_value": 1, "max_value": 366}}
 
 
-class EntitlementSerializer(serializers.ModelSerializer):
+class EntitlementSerializer(StrictModelSerializer):
+    resource_owner = UsernameField(
+        required=False,
+        allow_null=True,
+        help_text="Username of who answers for the target system; empty: the security team. Naming one waits "
+        "for the security team's approval.",
+    )
+
     class Meta:
         model = Entitlement
         fields = [
@@ -51,6 +57,7 @@ class EntitlementSerializer(serializers.ModelSerializer):
             "access_level",
             "sensitivity",
             "max_lifetime_seconds",
+            "resource_owner",
             "created_at",
             "updated_at",
         ]
@@ -58,7 +65,7 @@ class EntitlementSerializer(serializers.ModelSerializer):
         extra_kwargs = {"max_lifetime_seconds": {"min_value": 1}}
 
 
-class PolicySerializer(serializers.ModelSerializer):
+class PolicySerializer(StrictModelSerializer):
     workflow = VisibleSlugField(rules.visible_workflows, "workflow", help_text="Workflow slug.")
     entitlement = VisibleSlugField(
         rules.visible_entitlements, "entitlement", slug_field="scope", help_text="Entitlement scope."

@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 from governance.reviews.api.views import ReviewCampaignViewSet, ReviewItemViewSet
 
 from . import schema  # noqa: F401  (registers the Bearer scheme with drf-spectacular)
+from .changes import RegistryChangeViewSet
 from .evidence import EvidenceBatchView
 from .views import EntitlementViewSet, PolicyViewSet, WorkflowViewSet
 
@@ -12,6 +13,7 @@ router.include_root_view = False
 router.register("workflows", WorkflowViewSet, basename="workflow")
 router.register("entitlements", EntitlementViewSet, basename="entitlement")
 router.register("policies", PolicyViewSet, basename="policy")
+router.register("registry-changes", RegistryChangeViewSet, basename="registry-change")
 router.register("reviews", ReviewCampaignViewSet, basename="review")
 router.register("review-items", ReviewItemViewSet, basename="review-item")
 

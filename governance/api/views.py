@@ -8,6 +8,7 @@ from governance.filtersets import EntitlementFilterSet, PolicyFilterSet, Workflo
 from governance.models import Workflow
 from governance.permissions import require
 
+from .changes import RegistryChangeSerializer
 from .serializers import EntitlementSerializer, PolicySerializer, WorkflowSerializer
 from .viewsets import RegistryViewSet
 
@@ -15,10 +16,16 @@ from .viewsets import RegistryViewSet
 @extend_schema_view(
     list=extend_schema(summary="List the workflows the caller may see"),
     retrieve=extend_schema(summary="A workflow"),
-    create=extend_schema(summary="Register a workflow (the caller becomes its control owner)"),
-    partial_update=extend_schema(summary="Change a workflow (its owners and administrators)"),
+    create=extend_schema(
+        summary="Register a workflow (the caller becomes its control owner); activating it waits for the security "
+        "team (202 with the registry change)"
+    ),
+    partial_update=extend_schema(
+        summary="Change a workflow (its owners and administrators); what widens access answers 202 with the change"
+    ),
 )
 class WorkflowViewSet(RegistryViewSet):
+    change_serializer_class = RegistryChangeSerializer
     serializer_class = WorkflowSerializer
     filterset_class = WorkflowFilterSet
     lookup_field = "slug"
@@ -50,6 +57,7 @@ class WorkflowViewSet(RegistryViewSet):
     partial_update=extend_schema(summary="Change an entitlement (administrators: it is shared by workflows)"),
 )
 class EntitlementViewSet(RegistryViewSet):
+    change_serializer_class = RegistryChangeSerializer
     serializer_class = EntitlementSerializer
     filterset_class = EntitlementFilterSet
     ordering_fields = ["scope", "target_system", "access_level", "sensitivity", "created_at"]
@@ -76,10 +84,13 @@ class EntitlementViewSet(RegistryViewSet):
 @extend_schema_view(
     list=extend_schema(summary="List the policies of the workflows the caller may see"),
     retrieve=extend_schema(summary="A policy"),
-    create=extend_schema(summary="Add a policy to a workflow (its owners and administrators)"),
-    partial_update=extend_schema(summary="Change a policy (its workflow's owners and administrators)"),
+    create=extend_schema(summary="Add an entitlement to a workflow: 202 with the change its resource owner approves"),
+    partial_update=extend_schema(
+        summary="Change a policy; what widens access answers 202 with the change its resource owner approves"
+    ),
 )
 class PolicyViewSet(RegistryViewSet):
+    change_serializer_class = RegistryChangeSerializer
     serializer_class = PolicySerializer
     filterset_class = PolicyFilterSet
     ordering_fields = ["workflow__name", "entitlement__scope", "approval_mode", "max_ttl_seconds", "created_at"]

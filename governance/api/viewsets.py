@@ -47,7 +47,14 @@ class RegistryViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadOnly
     def update_object(self, obj, data):
         raise NotImplementedError
 
+    # What a write that widens access answers with (202): the change filed for a second person.
+    change_serializer_class = None
+
     def answer(self, obj, status_code=status.HTTP_200_OK):
+        change = obj if getattr(obj, "is_registry_change", False) else getattr(obj, "proposed_change", None)
+        if change is not None:
+            data = self.change_serializer_class(change, context=self.get_serializer_context()).data
+            return Response(data, status=status.HTTP_202_ACCEPTED)
         serializer_class = self.read_serializer_class or self.serializer_class
         return Response(serializer_class(obj, context=self.get_serializer_context()).data, status=status_code)
 

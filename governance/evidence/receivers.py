@@ -13,6 +13,7 @@ from django.dispatch import receiver
 from approvals import signals
 from approvals.models import Grant
 from approvals.policy import reasons_text
+from governance.changes.signals import registry_change_decided, registry_change_proposed
 from governance.choices import EvidenceKind, EvidenceOutcome
 from governance.models import Workflow
 from governance.reviews.signals import review_item_decided
@@ -231,4 +232,24 @@ def on_review_item_decided(sender, campaign, item, by=None, **kwargs):
         on_behalf_of=item.grant.on_behalf_of_id if item.grant_id else None,
         summary=f"{who} {item.get_outcome_display().lower()} “{item.label}” in review #{campaign.pk}{comment}",
         payload={"campaign": campaign.pk, "item": item.pk, "kind": item.kind, "outcome": item.outcome},
+    )
+
+
+@receiver(registry_change_proposed, dispatch_uid="evidence.registry_change_proposed")
+@receiver(registry_change_decided, dispatch_uid="evidence.registry_change_decided")
+def on_registry_change(sender, change, **kwargs):
+    """A widening change of a workflow's registration: proposed, then decided by another person."""
+    if not change.workflow_id:
+        return  # an entitlement's own change belongs to no workflow's chain; the change log has it
+    outcome = {"pending": EvidenceOutcome.SUBMITTED, "approved": EvidenceOutcome.APPROVED}.get(
+        change.state, EvidenceOutcome.DENIED if change.state == "denied" else EvidenceOutcome.CANCELLED
+    )
+    actor = change.decided_by_id if change.decided_at else change.author_id
+    record_evidence(
+        workflow=change.workflow_id,
+        kind=EvidenceKind.REGISTRY_CHANGE,
+        outcome=outcome,
+        actor=actor or change.author_id,
+        target_resource=change.entitlement.scope if change.entitlement_id else "",
+        summary=f"Registry change #{change.pk} {change.get_state_display().lower()}: {change.summary}",
     )

@@ -14,8 +14,9 @@ from django.urls import NoReverseMatch, reverse
 
 from approvals.models import Grant
 from governance.choices import EvidenceKind, EvidenceOutcome, FindingKind, FindingSeverity, WorkflowStatus
-from governance.models import EvidenceChainHead, EvidenceRecord, Policy, Workflow
-from identities.models import WorkloadIdentity
+from governance.models import Entitlement, EvidenceChainHead, EvidenceRecord, Policy, Workflow
+from governance.reviews.models import workflow_review_overdue
+from identities.models import User, WorkloadIdentity
 
 # "Far beyond use": grants live at least this many times longer than they are used.
 FAR_BEYOND_FACTOR = 4
@@ -197,20 +198,31 @@ def ownerless_workflows(now):
 
 
 def overdue_reviews(now):
+    """Active workflows with no review scheduled, or whose review is overdue (`workflow_review_overdue`)."""
+    overdue = set(
+        Workflow.objects.filter(status=WorkflowStatus.ACTIVE)
+        .filter(workflow_review_overdue(now))
+        .values_list("pk", flat=True)
+    )
     for workflow in Workflow.objects.filter(status=WorkflowStatus.ACTIVE):
         due = workflow.next_review_due
+        open_review = workflow.review_campaigns.filter(status="open").order_by("due_at").first()
+        if open_review is not None:
+            due = open_review.due_at
         if due is None:
             title, detail, severity = (
                 f"Workflow “{workflow}” has no access review scheduled",
                 f"Its review cycle is {workflow.review_cycle_days} days but no review is due.",
                 FindingSeverity.MEDIUM,
             )
-        elif due + timedelta(days=workflow.review_grace_days) < now:
+        elif workflow.pk in overdue:
             late = (now - due).days
+            past_grace = due + timedelta(days=workflow.review_grace_days) < now
             title, detail, severity = (
                 f"Access review of “{workflow}” is {late} days overdue",
-                f"Due {due:%Y-%m-%d}, grace {workflow.review_grace_days} days.",
-                FindingSeverity.HIGH,
+                f"Due {due:%Y-%m-%d}, grace {workflow.review_grace_days} days"
+                + (" (past grace: new requests are refused)." if past_grace else "."),
+                FindingSeverity.HIGH if past_grace else FindingSeverity.MEDIUM,
             )
         else:
             continue
@@ -303,6 +315,42 @@ def broken_evidence_chains(now):
         )
 
 
+def role_conflicts(now):
+    """People in roles that cannot mix: an auditor named owner, backup owner, resource owner
+    or workload owner (auditors read and own nothing)."""
+    auditors = User.objects.filter(is_active=True, is_superuser=False).filter(
+        Q(user_permissions__codename="audit_all") | Q(groups__permissions__codename="audit_all")
+    )
+    auditor_ids = set(auditors.values_list("pk", flat=True))
+    if not auditor_ids:
+        return
+    workflows = Workflow.objects.exclude(status=WorkflowStatus.RETIRED).select_related("control_owner", "backup_owner")
+    for field in ("control_owner", "backup_owner"):
+        for workflow in workflows.filter(**{f"{field}__in": auditor_ids}):
+            role = field.replace("_", " ")
+            yield _role_conflict(workflow.pk, "workflow", workflow, getattr(workflow, field), role)
+    for workload in WorkloadIdentity.objects.filter(owner__in=auditor_ids).exclude(status="retired"):
+        yield _role_conflict(workload.workflow_id, "workload", workload, workload.owner, "workload owner")
+    for entitlement in Entitlement.objects.filter(resource_owner__in=auditor_ids):
+        yield _role_conflict(None, "entitlement", entitlement, entitlement.resource_owner, "resource owner")
+
+
+def _role_conflict(workflow_id, subject, obj, person, role):
+    return FindingSpec(
+        FindingKind.ROLE_CONFLICT,
+        FindingSeverity.HIGH,
+        workflow_id,
+        f"role_conflict:{subject}:{obj.pk}:{role}",
+        subject,
+        str(obj.pk),
+        f"Auditor {person} is {role} of “{obj}”",
+        f"{person} is an auditor; auditors never own, back up, approve or certify, so nobody can rely on "
+        f"them as {role}. Name someone else.",
+        link_to(obj),
+        f"Name another {role}",
+    )
+
+
 RULES = [
     standing_privilege,
     shared_principals,
@@ -311,4 +359,5 @@ RULES = [
     unused_workloads,
     used_after_task,
     broken_evidence_chains,
+    role_conflicts,
 ]

@@ -6,6 +6,7 @@ in `registry`, access reviews in `governance.reviews.models`, evidence in
 `governance.evidence.models`, findings in `governance.findings.models`.
 """
 
+from governance.changes.models import RegistryChange
 from governance.evidence.models import EvidenceChainHead, EvidenceRecord
 from governance.findings.models import Finding
 from governance.reviews.models import ReminderDigest, ReminderLog, ReviewCampaign, ReviewItem
@@ -19,6 +20,7 @@ __all__ = [
     "Finding",
     "Heartbeat",
     "Policy",
+    "RegistryChange",
     "ReminderDigest",
     "ReminderLog",
     "ReviewCampaign",

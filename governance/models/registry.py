@@ -119,6 +119,15 @@ class Entitlement(models.Model):
     max_lifetime_seconds = models.PositiveIntegerField(
         default=3600, help_text="Longest lifetime any grant of this entitlement may have, in seconds."
     )
+    resource_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_entitlements",
+        help_text="Who answers for the target system and approves adding this entitlement to a workflow "
+        "or widening its policies; empty means the security team (registry administrators).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -4,11 +4,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from approvals import services
+from approvals.policy import whose_access
 
 from .. import permissions
 from ..choices import REVIEW_OUTCOMES_BY_KIND, ApprovalMode, ReviewItemKind, ReviewOutcome
 from ..exceptions import IllegalTransition, InvalidInput, NotAllowed, NotFound
 from ..models import Policy
+from ..roles import decision_refusal
 from .campaigns import close_if_done, lock_campaign, lock_items, record_outcome
 
 CERTIFY, REVOKE, SUSPEND = "certify", "revoke", "suspend"
@@ -44,21 +46,60 @@ def _outcome_for(item, decision):
     return outcome
 
 
+def item_stakes(item):
+    """Whose access a review item is (see `approvals.policy.whose_access`): for a grant, who
+    asked, whom it acts for and the owner of the workload holding it; for a workload, its
+    owner; for the control-owner assignment, that owner. An auto-approving policy is nobody's."""
+    if item.kind == ReviewItemKind.GRANT and item.grant is not None:
+        grant = item.grant
+        return whose_access(
+            requester=grant.requested_by_id,
+            on_behalf_of=grant.on_behalf_of_id,
+            workload_owner=grant.workload.owner_id if grant.workload_id else None,
+        )
+    if item.kind == ReviewItemKind.WORKLOAD and item.workload is not None:
+        return whose_access(workload_owner=item.workload.owner_id)
+    if item.kind == ReviewItemKind.OWNERSHIP:
+        return whose_access(holder=item.owner_id)
+    return {}
+
+
 def is_own_access(item, person):
-    """Whether `item` is the person's own access (a grant they asked for or that acts for
-    them), which separation of duties forbids them to certify. Needs `item.grant` loaded."""
-    if item.kind != ReviewItemKind.GRANT or item.grant is None:
-        return False
-    return person.pk in (item.grant.requested_by_id, item.grant.on_behalf_of_id)
+    """Whether `item` is the person's own access, which nobody certifies themselves."""
+    return person.pk in item_stakes(item)
 
 
-def _check_separation_of_duties(item, by, outcome):
-    if outcome != ReviewOutcome.CERTIFIED:
-        return
-    if is_own_access(item, by):
+def item_reviewers(item, workflow):
+    """The owners who may certify `item`, control owner first; empty means it goes to the
+    security team (registry administrators)."""
+    stakes = item_stakes(item)
+    return [o for o in workflow.owners if o.pk not in stakes and decision_refusal(o) is None]
+
+
+STAKE_WORDS = {
+    "holder": "it is your own assignment",
+    "requester": "you asked for it",
+    "on_behalf_of": "it acts for you",
+    "workload_owner": "you own the workload",
+}
+
+
+def _check_separation_of_duties(item, by, outcome, workflow):
+    refusal = decision_refusal(by)
+    if refusal:
+        raise NotAllowed(refusal)
+    reviewers = item_reviewers(item, workflow)
+    stake = item_stakes(item).get(by.pk)
+    if outcome == ReviewOutcome.CERTIFIED and stake is not None:
+        other = ", ".join(str(r) for r in reviewers) or "the security team"
         raise NotAllowed(
-            f"Nobody certifies their own access: “{item.label}” is yours, so the other owner of the "
-            "workflow decides it (you may revoke it)."
+            f"Nobody certifies their own access: “{item.label}” is yours ({STAKE_WORDS[stake]}), so {other} "
+            "decides it (you may revoke it)."
+        )
+    if by.pk not in {o.pk for o in workflow.owners} and not permissions.is_admin(by) and reviewers:
+        raise NotAllowed(
+            f"“{item.label}” is for the workflow's owners to decide; the security team decides only the items "
+            "no owner may certify."
         )
 
 
@@ -118,7 +159,7 @@ def decide_items(campaign, item_ids, *, by, decision, comment=""):
             if not item.is_pending:
                 raise IllegalTransition(f"“{item.label}” was already decided ({item.get_outcome_display().lower()}).")
             outcome = _outcome_for(item, decision)
-            _check_separation_of_duties(item, by, outcome)
+            _check_separation_of_duties(item, by, outcome, campaign.workflow)
             planned.append((item, outcome))
         reason = f"Access review of {campaign.workflow} (#{campaign.pk}) by {by}: {comment}"
         for item, outcome in planned:

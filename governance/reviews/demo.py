@@ -12,7 +12,7 @@ from django.utils import timezone
 from governance.choices import ReviewItemKind
 from governance.models import Workflow
 from governance.reviews.reminders import claim_digests, due_reminders
-from governance.reviews.services import apply_missed_deadline, decide_items, open_campaign
+from governance.reviews.services import apply_missed_deadline, decide_items, is_own_access, open_campaign
 
 
 def _fresh(slug):
@@ -22,6 +22,15 @@ def _fresh(slug):
 
 def _ids(campaign, *kinds):
     return list(campaign.items.filter(kind__in=kinds).values_list("pk", flat=True))
+
+
+def _certify(campaign, ids, owner, backup, comment):
+    """The owner certifies what is not hers; her own items (her agent, her assignment) go to the backup."""
+    items = list(campaign.items.filter(pk__in=ids).select_related("grant__workload", "workload"))
+    own = [i.pk for i in items if is_own_access(i, owner)]
+    for person, chosen in ((backup, own), (owner, [i.pk for i in items if i.pk not in own])):
+        if chosen:
+            decide_items(campaign, chosen, by=person, decision="certify", comment=comment)
 
 
 def load_reviews(command, people):
@@ -34,12 +43,12 @@ def load_reviews(command, people):
         workflow.next_review_due = now + timedelta(days=2)
         workflow.save(update_fields=["next_review_due"])
         campaign = open_campaign(workflow, now=now - timedelta(days=5))
-        decide_items(
+        _certify(
             campaign,
             _ids(campaign, *ReviewItemKind.values),
-            by=olivia,
-            decision="certify",
-            comment="Agent still picks up labelled issues; access unchanged.",
+            olivia,
+            people["bruno"],
+            "Agent still picks up labelled issues; access unchanged.",
         )
 
     # Open: support summarisation, due in four days, half done.
@@ -48,12 +57,12 @@ def load_reviews(command, people):
         workflow.next_review_due = now + timedelta(days=4)
         workflow.save(update_fields=["next_review_due"])
         campaign = open_campaign(workflow, now=now - timedelta(days=3))
-        decide_items(
+        _certify(
             campaign,
             _ids(campaign, ReviewItemKind.WORKLOAD, ReviewItemKind.OWNERSHIP),
-            by=olivia,
-            decision="certify",
-            comment="Still the summariser of record.",
+            olivia,
+            people["bruno"],
+            "Still the summariser of record.",
         )
 
     # Overdue: finance drafting, due three days ago; its missed-deadline setting applied.

@@ -21,6 +21,23 @@ from governance.choices import (
 )
 
 
+def review_overdue(now):
+    """The one definition of an overdue access review: open, and its due date has come.
+
+    Every reader uses it: the reviews API filter, the review lists and the dashboard (through
+    `ReviewCampaign.is_overdue`), the reminders' escalation, the findings and the alignment
+    report (through `workflow_review_overdue`).
+    """
+    return Q(status=CampaignStatus.OPEN, due_at__lte=now)
+
+
+def workflow_review_overdue(now):
+    """Workflows whose access review is overdue: an open review past due, or a review that
+    came due and has not opened yet (`next_review_due` passed)."""
+    overdue = ReviewCampaign.objects.filter(review_overdue(now)).values("workflow_id")
+    return Q(pk__in=overdue) | Q(next_review_due__lte=now)
+
+
 class ReviewCampaign(models.Model):
     """One periodic access review of one workflow, due by `due_at`.
 
@@ -78,6 +95,7 @@ class ReviewCampaign(models.Model):
         return self.status == CampaignStatus.OPEN
 
     def is_overdue(self, now):
+        """`review_overdue` for one loaded campaign."""
         return self.is_open and now >= self.due_at
 
     def progress(self):

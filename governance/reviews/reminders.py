@@ -57,7 +57,8 @@ class DueReminder:
 
 
 def campaign_stage(campaign, today):
-    """(stage, repeat) of `campaign` on local date `today`."""
+    """(stage, repeat) of `campaign` on local date `today`. Reminders speak in calendar days:
+    the escalation starts the day after the due date, when `review_overdue` holds all day."""
     days_left = (timezone.localdate(campaign.due_at) - today).days
     if days_left < 0:
         return ReminderStage.OVERDUE, (-days_left - 1) // ESCALATION_REPEAT_DAYS

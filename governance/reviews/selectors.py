@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from governance import permissions
 from governance.choices import CampaignStatus, ReviewOutcome
+from governance.reviews.models import review_overdue
 from governance.selectors import DUE_SOON, dashboard_scope, review_status
 
 # An open campaign due within this window shows as "due soon".
@@ -84,7 +85,7 @@ def campaigns_for(user, *, show="open", q="", now=None):
     if show == "open":
         campaigns = campaigns.filter(status=CampaignStatus.OPEN).order_by("due_at", "pk")
     elif show == "overdue":
-        campaigns = campaigns.filter(status=CampaignStatus.OPEN, due_at__lte=now).order_by("due_at", "pk")
+        campaigns = campaigns.filter(review_overdue(now)).order_by("due_at", "pk")
     elif show == "completed":
         campaigns = campaigns.filter(status=CampaignStatus.COMPLETED).order_by("-closed_at", "-pk")
     else:
@@ -98,7 +99,7 @@ def campaign_counts(user, now=None):
     now = now or timezone.now()
     return permissions.visible_campaigns(user).aggregate(
         open=Count("pk", filter=Q(status=CampaignStatus.OPEN)),
-        overdue=Count("pk", filter=Q(status=CampaignStatus.OPEN, due_at__lte=now)),
+        overdue=Count("pk", filter=review_overdue(now)),
         completed=Count("pk", filter=Q(status=CampaignStatus.COMPLETED)),
     )
 

@@ -22,7 +22,7 @@ from governance.reviews import selectors as review_selectors
 from governance.reviews.forms import ReviewDecisionForm
 from governance.reviews.services import decide_items, is_own_access
 
-ITEM_RELATED = ("grant", "workload", "policy__entitlement", "owner", "decided_by")
+ITEM_RELATED = ("grant__workload", "workload", "policy__entitlement", "owner", "decided_by")
 
 
 @login_required

@@ -61,7 +61,9 @@ def workflow_create(request):
             except SERVICE_ERRORS as exc:
                 apply_field_errors(form, exc)
             else:
-                return done(request, f"Workflow “{workflow}” registered.", workflow.get_absolute_url())
+                return done(
+                    request, f"Workflow “{workflow}” registered.{_waiting(workflow)}", workflow.get_absolute_url()
+                )
         status = 400
     else:
         form = WorkflowForm(creating=True, initial={"control_owner": request.user, "status": "draft"})
@@ -84,7 +86,7 @@ def workflow_edit(request, slug):
                 apply_field_errors(form, exc)
                 status = error_status(exc)
             else:
-                return done(request, f"Workflow “{workflow}” saved.", workflow.get_absolute_url())
+                return done(request, f"Workflow “{workflow}” saved.{_waiting(workflow)}", workflow.get_absolute_url())
         else:
             status = 400
         workflow.refresh_from_db()
@@ -92,6 +94,13 @@ def workflow_edit(request, slug):
         form = WorkflowForm(instance=workflow)
     context = {"form": form, "workflow": workflow, "creating": False}
     return render(request, "governance/workflow_form.html", context, status=status)
+
+
+def _waiting(workflow):
+    change = getattr(workflow, "proposed_change", None)
+    if change is None:
+        return ""
+    return f" {change.summary} — this waits for a second person's approval (registry change #{change.pk})."
 
 
 def _visible_workflow(request, slug):

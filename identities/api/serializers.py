@@ -6,10 +6,11 @@ from rest_framework import serializers
 
 from governance import permissions as rules
 from governance.api.fields import IdentitySourceField, UsernameField, VisibleSlugField
+from governance.api.strict import StrictModelSerializer, StrictSerializer
 from identities.models import ApiKey, WorkloadIdentity
 
 
-class WorkloadIdentitySerializer(serializers.ModelSerializer):
+class WorkloadIdentitySerializer(StrictModelSerializer):
     owner = UsernameField(required=False, help_text="Username of the accountable person; defaults to the caller.")
     workflow = VisibleSlugField(
         rules.visible_workflows, "workflow", help_text="Slug of the one workflow it is bound to."
@@ -39,7 +40,7 @@ class WorkloadIdentitySerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "status", "status_reason", "created_at", "updated_at", "last_used_at"]
 
 
-class ApiKeySerializer(serializers.ModelSerializer):
+class ApiKeySerializer(StrictModelSerializer):
     workload = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     user = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
@@ -76,7 +77,7 @@ class IssuedApiKeySerializer(ApiKeySerializer):
         read_only_fields = fields
 
 
-class ApiKeyRequestSerializer(serializers.Serializer):
+class ApiKeyRequestSerializer(StrictSerializer):
     workload = VisibleSlugField(
         rules.visible_workloads,
         "workload identity",
@@ -87,7 +88,7 @@ class ApiKeyRequestSerializer(serializers.Serializer):
     name = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
 
 
-class RotateApiKeySerializer(serializers.Serializer):
+class RotateApiKeySerializer(StrictSerializer):
     grace_seconds = serializers.IntegerField(
         required=False,
         min_value=0,
@@ -102,15 +103,15 @@ class RotateApiKeySerializer(serializers.Serializer):
         return value
 
 
-class SuspendWorkloadSerializer(serializers.Serializer):
+class SuspendWorkloadSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=2000, help_text="Why; recorded in the audit trail.")
 
 
-class ReactivateWorkloadSerializer(serializers.Serializer):
+class ReactivateWorkloadSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=2000, help_text="Why it may act again; recorded in the audit trail.")
 
 
-class SuspendedWorkloadSerializer(serializers.Serializer):
+class SuspendedWorkloadSerializer(StrictSerializer):
     workload = WorkloadIdentitySerializer()
     revoked_grants = serializers.IntegerField(help_text="Active grants this call ended.")
     cancelled_requests = serializers.IntegerField(help_text="Pending requests this call cancelled.")

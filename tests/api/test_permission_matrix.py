@@ -31,6 +31,7 @@ def expect(owner, backup_owner, requester, auditor, outsider, agent):
 def world(workflow, agent, owner, requester, identity_source):
     """One active workflow with an agent, a pending request, and an active agent grant."""
     from approvals.services import submit_request
+    from governance.services import create_policy
 
     read = PolicyFactory(workflow=workflow, entitlement=EntitlementFactory(scope=READ, access_level="read"))
     write = PolicyFactory(workflow=workflow, entitlement=EntitlementFactory(scope=WRITE, access_level="write"))
@@ -43,7 +44,10 @@ def world(workflow, agent, owner, requester, identity_source):
     hidden_policy = PolicyFactory(workflow=hidden, entitlement=EntitlementFactory(scope="vault:secret:read"))
     parked = WorkloadIdentityFactory(workflow=workflow, owner=owner, status="suspended", slug="parked-agent")
     campaign = open_campaign(workflow)
+    extra = EntitlementFactory(scope="jira:issue:write", target_system="jira", resource_owner=workflow.backup_owner)
+    change = create_policy(by=owner, workflow=workflow, entitlement=extra, approval_mode="owner")
     return {
+        "change": change,
         "workflow": workflow,
         "hidden": hidden,
         "hidden_policy": hidden_policy,
@@ -133,7 +137,8 @@ CASES = {
         "post",
         lambda w: "/api/v1/policies/",
         lambda w: {"workflow": w["workflow"].slug, "entitlement": EntitlementFactory(scope="jira:x:read").scope},
-        expect(201, 201, 403, 403, 403, 403),
+        # Adding an entitlement to a workflow is a registry change for its resource owner.
+        expect(202, 202, 403, 403, 403, 403),
     ),
     "change a policy": (
         "patch",
@@ -302,7 +307,8 @@ CASES = {
         "post",
         lambda w: f"/api/v1/reviews/{w['campaign'].pk}/decide/",
         lambda w: {"items": [w["workload_item"].pk], "decision": "certify"},
-        expect(200, 200, 404, 403, 404, 404),
+        # The owner owns the agent: the backup owner certifies it.
+        expect(403, 200, 404, 403, 404, 404),
     ),
     "list review items": ("get", lambda w: "/api/v1/review-items/", None, expect(200, 200, 200, 200, 200, 200)),
     "read a review item": (
@@ -315,7 +321,39 @@ CASES = {
         "post",
         lambda w: f"/api/v1/review-items/{w['ownership_item'].pk}/decide/",
         lambda w: {"decision": "certify", "comment": "Still the right owner."},
-        expect(200, 200, 404, 403, 404, 404),
+        # Nobody certifies their own assignment.
+        expect(403, 200, 404, 403, 404, 404),
+    ),
+    "list registry changes": (
+        "get",
+        lambda w: "/api/v1/registry-changes/",
+        None,
+        expect(200, 200, 200, 200, 200, 200),
+    ),
+    "a registry change": (
+        "get",
+        lambda w: f"/api/v1/registry-changes/{w['change'].pk}/",
+        None,
+        expect(200, 200, 404, 200, 404, 404),
+    ),
+    # The owner proposed it; the backup owner is the entitlement's resource owner.
+    "approve a registry change": (
+        "post",
+        lambda w: f"/api/v1/registry-changes/{w['change'].pk}/approve/",
+        None,
+        expect(403, 200, 404, 403, 404, 404),
+    ),
+    "deny a registry change": (
+        "post",
+        lambda w: f"/api/v1/registry-changes/{w['change'].pk}/deny/",
+        lambda w: {"comment": "Not this one."},
+        expect(403, 200, 404, 403, 404, 404),
+    ),
+    "withdraw a registry change": (
+        "post",
+        lambda w: f"/api/v1/registry-changes/{w['change'].pk}/cancel/",
+        None,
+        expect(200, 403, 404, 403, 404, 404),
     ),
     "list queue connections": (
         "get",

@@ -66,12 +66,13 @@ def test_a_review_shows_every_item_and_what_each_still_accepts(api_as, backup_ow
     assert all(i["outcome"] == "pending" and i["decided_by"] is None for i in review["items"])
 
 
-def test_certifying_an_item_records_who_and_why(api_as, owner, campaign, agent_grant):
+def test_certifying_an_item_records_who_and_why(api_as, owner, backup_owner, campaign, agent_grant):
+    # The owner owns the agent holding the grant, so the backup owner certifies it.
     pk = item_id(campaign, grant=agent_grant)
-    response = api_as(owner).post(f"{ITEMS}{pk}/decide/", {"decision": "certify", "comment": "Still needed."})
+    response = api_as(backup_owner).post(f"{ITEMS}{pk}/decide/", {"decision": "certify", "comment": "Still needed."})
     assert response.status_code == 200, response.json()
     body = response.json()
-    assert (body["outcome"], body["decided_by"], body["comment"]) == ("certified", "owner", "Still needed.")
+    assert (body["outcome"], body["decided_by"], body["comment"]) == ("certified", "backup", "Still needed.")
     assert body["decided_at"] and body["decisions"] == []
     assert api_as(owner).get(f"{REVIEWS}{campaign.pk}/").json()["progress"]["decided"] == 1
 
@@ -101,8 +102,8 @@ def test_nobody_certifies_their_own_access_403_and_the_item_waits(api_as, owner,
 
 def test_deciding_a_decided_item_is_a_409(api_as, owner, backup_owner, campaign, agent):
     pk = item_id(campaign, workload=agent)
-    assert api_as(owner).post(f"{ITEMS}{pk}/decide/", {"decision": "certify"}).status_code == 200
-    again = api_as(backup_owner).post(f"{ITEMS}{pk}/decide/", {"decision": "suspend", "comment": "Late."})
+    assert api_as(backup_owner).post(f"{ITEMS}{pk}/decide/", {"decision": "certify"}).status_code == 200
+    again = api_as(owner).post(f"{ITEMS}{pk}/decide/", {"decision": "suspend", "comment": "Late."})
     assert again.status_code == 409 and again.json()["code"] == "illegal_transition"
     agent.refresh_from_db()
     assert agent.status == "active"
@@ -217,9 +218,9 @@ def test_reviews_filter_by_workflow_state_and_overdue(api_as, owner, workflow, a
     assert client.get(f"{REVIEWS}?state=paused").status_code == 400
 
 
-def test_review_items_filter_by_review_kind_and_outcome(api_as, owner, campaign, agent):
+def test_review_items_filter_by_review_kind_and_outcome(api_as, owner, backup_owner, campaign, agent):
     client = api_as(owner)
-    client.post(f"{ITEMS}{item_id(campaign, workload=agent)}/decide/", {"decision": "certify"})
+    api_as(backup_owner).post(f"{ITEMS}{item_id(campaign, workload=agent)}/decide/", {"decision": "certify"})
 
     def kinds(query):
         return sorted(i["kind"] for i in client.get(f"{ITEMS}?campaign={campaign.pk}&{query}").json()["results"])

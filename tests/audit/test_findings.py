@@ -115,11 +115,13 @@ def test_an_ownerless_draft_is_critical(identity_source):
     assert finding.severity == "critical"
 
 
-def test_a_review_past_its_grace_period_is_overdue(workflow, identity_source, owner):
+def test_a_review_past_its_due_date_is_overdue_and_past_grace_it_is_high(workflow, identity_source, owner):
+    # Overdue means what the dashboard and the reviews API say: the due date has passed.
     workflow.next_review_due = timezone.now() - timedelta(days=workflow.review_grace_days - 1)
     workflow.save()
     recompute_findings()
-    assert open_findings("overdue_review") == []  # still within the grace period
+    (within_grace,) = open_findings("overdue_review")
+    assert within_grace.severity == "medium"
     workflow.next_review_due = timezone.now() - timedelta(days=workflow.review_grace_days + 3)
     workflow.save()
     recompute_findings()

@@ -94,3 +94,17 @@ def test_the_workloads_own_rt_account_resolving_is_refused(ticket_system, rt_req
     assert request.state == "pending"
     deliver_all()
     assert any("workloads never approve" in c for c in ticket_system.comments(link.external_key))
+
+
+def test_a_refused_resolution_reopens_the_rt_ticket_for_the_approvers(ticket_system, rt_request, owner):
+    """Walk-around 6: a refused decision no longer leaves the ticket resolved (out of the open queue)."""
+    queue, request, link = rt_request
+    ticket_system.act(link.external_key, "approve", "outsider")
+    poll_once()
+    deliver_all()
+    assert ticket_system.rt.ticket(link.external_key)["Status"] == "open"
+    assert any("open again" in c for c in ticket_system.comments(link.external_key))
+    ticket_system.act(link.external_key, "approve", "owner")
+    poll_once()
+    request.refresh_from_db()
+    assert request.state == "approved"

@@ -182,3 +182,16 @@ def test_refused_credentials_are_a_permanent_error(ticket_system, monkeypatch):
         adapter.open_ticket(content())
     assert refused.value.permanent
     assert "not-the-right-secret" not in str(refused.value)
+
+
+def test_a_refused_decision_puts_the_ticket_back_with_the_reason(ticket_system):
+    adapter = ticket_system.adapter()
+    key = adapter.open_ticket(content()).key
+    ticket_system.act(key, APPROVE, "outsider")
+    adapter.reopen_ticket(key, comment="Mandate did not accept this approval: not an owner.")
+    adapter.reopen_ticket(key, comment="Mandate did not accept this approval: not an owner.")  # idempotent enough
+    assert any("did not accept" in c for c in ticket_system.comments(key))
+    state = adapter.fetch_ticket(key)
+    assert not state.closed
+    if ticket_system.kind in ("rt", "servicenow", "jira"):
+        assert state.decision == PENDING

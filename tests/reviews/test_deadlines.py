@@ -115,7 +115,7 @@ def test_escalate_only_records_the_miss(setup, workflow, second_agent):
 
 
 def test_suspend_also_suspends_the_workloads_and_refuses_new_requests_until_done(
-    setup, workflow, agent, second_agent, read_policy, requester, owner
+    setup, workflow, agent, second_agent, read_policy, requester, owner, backup_owner
 ):
     workflow.missed_review_action = "suspend"
     workflow.save()
@@ -135,7 +135,7 @@ def test_suspend_also_suspends_the_workloads_and_refuses_new_requests_until_done
     # Finishing the review lifts the refusal; the next cycle counts from the close date.
     with at(DUE + 2 * DAY):
         pending = campaign.items.filter(outcome="pending").values_list("pk", flat=True)
-        decide_items(campaign, pending, by=owner, decision="certify", comment="Done, late.")
+        decide_items(campaign, pending, by=backup_owner, decision="certify", comment="Done, late.")
         allowed = ask_for_access(workflow, read_policy, agent, requester)
     campaign, workflow = refreshed(campaign, workflow)
     assert campaign.status == "completed" and workflow.status == "active"
@@ -144,7 +144,7 @@ def test_suspend_also_suspends_the_workloads_and_refuses_new_requests_until_done
     assert allowed.state == "approved"
 
 
-def test_a_workflow_suspended_for_another_reason_stays_suspended(setup, workflow, owner):
+def test_a_workflow_suspended_for_another_reason_stays_suspended(setup, workflow, backup_owner):
     campaign, _kept, _forgotten = setup
     workflow.status = "suspended"  # an administrator suspended it before the deadline
     workflow.missed_review_action = "suspend"
@@ -154,7 +154,7 @@ def test_a_workflow_suspended_for_another_reason_stays_suspended(setup, workflow
         decide_items(
             campaign,
             campaign.items.filter(outcome="pending").values_list("pk", flat=True),
-            by=owner,
+            by=backup_owner,
             decision="certify",
         )
     (workflow,) = refreshed(workflow)
@@ -181,11 +181,11 @@ def test_a_grant_that_already_ended_lapses_instead_of_being_revoked(workflow, re
     assert campaign.items.get(grant=short).outcome == "lapsed"
 
 
-def test_a_completed_campaign_has_no_consequence(setup, owner):
+def test_a_completed_campaign_has_no_consequence(setup, backup_owner):
     campaign, _kept, _forgotten = setup
     with at(T0 + 2 * DAY):
         for item in campaign.items.filter(outcome="pending"):
-            decide_item(item, by=owner, decision="certify")
+            decide_item(item, by=backup_owner, decision="certify")
     with at(DUE + DAY):
         assert enforce_review_deadlines()["deadline_missed"] == 0
     assert ReviewCampaign.objects.get(pk=campaign.pk).deadline_missed_at is None

@@ -18,7 +18,9 @@ def test_the_demo_has_a_completed_an_open_and_an_overdue_review(settings):
     now = timezone.now()
     campaigns = {c.workflow.slug: c for c in ReviewCampaign.objects.select_related("workflow")}
     completed = campaigns["pr-coding-agent"]
-    assert completed.status == "completed" and completed.closed_by.username == "olivia"
+    # Everything in it is olivia's own (her agent, its grants, her assignment): bruno certified it.
+    assert completed.status == "completed" and completed.closed_by.username == "bruno"
+    assert not completed.items.filter(decided_by__username="olivia", outcome="certified").exists()
     open_one = campaigns["support-ticket-summarisation"]
     assert open_one.is_open and not open_one.is_overdue(now)
     assert 0 < open_one.progress()[0] < open_one.progress()[1]  # half done

@@ -117,6 +117,10 @@ class GitHubIssuesAdapter(TicketAdapter):
         reason = "completed" if outcome == "approved" else "not_planned"
         self.http.json("PATCH", f"{self.repo}/issues/{int(key)}", json={"state": "closed", "state_reason": reason})
 
+    def reopen_ticket(self, key, *, comment):
+        self.add_comment(key, comment)
+        self.http.json("PATCH", f"{self.repo}/issues/{int(key)}", json={"state": "open"})
+
     def verify_webhook(self, headers, body):
         return hmac_signature_matches(self.webhook_secret(), body, header(headers, "X-Hub-Signature-256"))
 

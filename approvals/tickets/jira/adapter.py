@@ -129,6 +129,20 @@ class JiraCloudAdapter(TicketAdapter):
             f"{self.label}: no transition from “{current.status}” leads to one of {sorted(wanted)}.", permanent=True
         )
 
+    def reopen_ticket(self, key, *, comment):
+        """Comment, then take a transition to a status that decides nothing (To Do, Reopened…)."""
+        self.add_comment(key, comment)
+        deciding = {s.lower() for d in (APPROVE, DENY) for s in self.statuses_for(d)}
+        if self.fetch_ticket(key).status.lower() not in deciding:
+            return
+        transitions = self.http.json("GET", f"{self.api}/issue/{quote(key)}/transitions").get("transitions", [])
+        for transition in transitions:
+            if (transition.get("to") or {}).get("name", "").lower() not in deciding:
+                self.http.request(
+                    "POST", f"{self.api}/issue/{quote(key)}/transitions", json={"transition": {"id": transition["id"]}}
+                )
+                return
+
     def verify_webhook(self, headers, body):
         return hmac_signature_matches(self.webhook_secret(), body, header(headers, "X-Hub-Signature"))
 

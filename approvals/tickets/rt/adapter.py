@@ -148,6 +148,11 @@ class RequestTrackerAdapter(TicketAdapter):
         if self.http.json("GET", f"/ticket/{quote(str(key))}").get("Status") != wanted:
             raise TicketError(f"Request Tracker refused status “{wanted}”: {messages}", permanent=True)
 
+    def reopen_ticket(self, key, *, comment):
+        self.add_comment(key, comment)
+        if self.http.json("GET", f"/ticket/{quote(str(key))}").get("Status", "") != "open":
+            self.http.json("PUT", f"/ticket/{quote(str(key))}", json={"Status": "open"})
+
     def verify_webhook(self, headers, body):
         return hmac_signature_matches(self.webhook_secret(), body, header(headers, SIGNATURE_HEADER))
 

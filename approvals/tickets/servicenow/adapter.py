@@ -160,6 +160,12 @@ class ServiceNowAdapter(TicketAdapter):
             update["work_notes"] = comment
         self.http.json("PATCH", f"{self._table()}/{quote(key)}", json=update)
 
+    def reopen_ticket(self, key, *, comment):
+        # The record stays open while its approval is "requested": set it back, with the note.
+        self.http.json(
+            "PATCH", f"{self._table()}/{quote(key)}", json={self.decision_field: "requested", "work_notes": comment}
+        )
+
     def verify_webhook(self, headers, body):
         return hmac_signature_matches(self.webhook_secret(), body, header(headers, SIGNATURE_HEADER))
 

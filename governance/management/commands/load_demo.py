@@ -9,7 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from governance.models import Entitlement, Policy, Workflow
+from governance.choices import ChangeKind, ChangeState
+from governance.models import Entitlement, Policy, RegistryChange, Workflow
 from identities.demo_accounts import DEMO_PASSWORD, PEOPLE
 from identities.models import IdentitySource, User, WorkloadIdentity
 
@@ -22,6 +23,9 @@ SOURCES = [
     ("agent-platform", "Agent platform", "agent_platform", "Where AI agents are deployed and named."),
     ("github-actions", "GitHub Actions", "ci_system", "CI pipelines acting through OIDC-federated identities."),
 ]
+
+# Who answers for each target system (the resource owner of its entitlements).
+RESOURCE_OWNERS = {"zendesk": "olivia", "github": "olivia", "finance-warehouse": "fiona", "jira": "fiona"}
 
 ENTITLEMENTS = [
     # scope, target, name, access level, sensitivity, max lifetime
@@ -126,7 +130,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             sources = self.load_sources()
             people = self.load_people(sources["corporate-sso"], sources["local"])
-            entitlements = self.load_entitlements()
+            entitlements = self.load_entitlements(people)
             self.load_workflows(sources, people, entitlements)
             for step in demo_extensions():
                 step(self, people)
@@ -168,7 +172,7 @@ class Command(BaseCommand):
         people["ada"].groups.add(auditors)
         return people
 
-    def load_entitlements(self):
+    def load_entitlements(self, people):
         entitlements = {}
         for scope, target, name, level, sensitivity, lifetime in ENTITLEMENTS:
             entitlements[scope], _ = Entitlement.objects.update_or_create(
@@ -179,6 +183,7 @@ class Command(BaseCommand):
                     "access_level": level,
                     "sensitivity": sensitivity,
                     "max_lifetime_seconds": lifetime,
+                    "resource_owner": people[RESOURCE_OWNERS[target]],
                 },
             )
         return entitlements
@@ -203,12 +208,18 @@ class Command(BaseCommand):
             if created or workflow.next_review_due is None:
                 workflow.next_review_due = now + timedelta(days=spec["review_cycle_days"])
                 workflow.save(update_fields=["next_review_due"])
+            owner = people[spec["owner"]]
+            approved_change(ChangeKind.ACTIVATE_WORKFLOW, workflow, None, {"status": "active"}, owner, people["admin"])
             for scope, mode, ttl in spec["policies"]:
-                Policy.objects.update_or_create(
+                policy, _ = Policy.objects.update_or_create(
                     workflow=workflow,
                     entitlement=entitlements[scope],
                     defaults={"approval_mode": mode, "max_ttl_seconds": ttl},
                 )
+                entitlement = entitlements[scope]
+                decider = entitlement.resource_owner if entitlement.resource_owner != owner else people["admin"]
+                values = {"workflow": workflow.pk, "entitlement": entitlement.pk, "approval_mode": mode}
+                approved_change(ChangeKind.ADD_POLICY, workflow, entitlement, values, owner, decider, policy)
             slug, name, kind, source, principal = spec["workload"]
             WorkloadIdentity.objects.update_or_create(
                 slug=slug,
@@ -226,6 +237,26 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Demo organisation loaded. Logins (password for all: {DEMO_PASSWORD}):"))
         for username, display_name, role, _superuser in PEOPLE:
             self.stdout.write(f"  {username:<8} {display_name:<18} {role}")
+
+
+def approved_change(kind, workflow, entitlement, changes, author, decider, policy=None):
+    """The demo registry as it would be after each step was approved by a second person."""
+    RegistryChange.objects.get_or_create(
+        kind=kind,
+        workflow=workflow,
+        entitlement=entitlement,
+        defaults={
+            "state": ChangeState.APPROVED,
+            "policy": policy,
+            "changes": changes,
+            "before": {"status": "draft"} if kind == ChangeKind.ACTIVATE_WORKFLOW else {},
+            "summary": f"{workflow}: activate" if entitlement is None else f"Add {entitlement} to {workflow}",
+            "reasons": ["Seeded with the demo, as approved by someone other than its author."],
+            "author": author,
+            "decided_by": decider,
+            "decided_at": workflow.created_at,
+        },
+    )
 
 
 def demo_extensions():

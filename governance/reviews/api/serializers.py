@@ -4,6 +4,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from governance.api.strict import StrictModelSerializer, StrictSerializer
 from governance.choices import (
     REVIEW_OUTCOMES_BY_KIND,
     CampaignStatus,
@@ -27,7 +28,7 @@ DECISION_FOR_OUTCOME = {
 MAX_ID = 2**63 - 1
 
 
-class ReviewItemSerializer(serializers.ModelSerializer):
+class ReviewItemSerializer(StrictModelSerializer):
     campaign = serializers.PrimaryKeyRelatedField(read_only=True)
     workflow = serializers.CharField(source="campaign.workflow.slug", read_only=True, help_text="Workflow slug.")
     grant = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True, help_text="For a grant: its id.")
@@ -75,13 +76,13 @@ class ReviewItemSerializer(serializers.ModelSerializer):
         return [word for outcome, word in DECISION_FOR_OUTCOME.items() if outcome in allowed]
 
 
-class ReviewProgressSerializer(serializers.Serializer):
+class ReviewProgressSerializer(StrictSerializer):
     decided = serializers.IntegerField(help_text="Items with an outcome (including those that ended by themselves).")
     pending = serializers.IntegerField(help_text="Items still awaiting a decision.")
     total = serializers.IntegerField()
 
 
-class ReviewCampaignSerializer(serializers.ModelSerializer):
+class ReviewCampaignSerializer(StrictModelSerializer):
     workflow = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     state = serializers.ChoiceField(source="status", choices=CampaignStatus.choices, read_only=True)
     overdue = serializers.SerializerMethodField(help_text="Open and past its due date.")
@@ -143,7 +144,7 @@ class ReviewCampaignDetailSerializer(ReviewCampaignSerializer):
         read_only_fields = fields
 
 
-class ReviewDecisionSerializer(serializers.Serializer):
+class ReviewDecisionSerializer(StrictSerializer):
     decision = serializers.ChoiceField(
         choices=DECISION_CHOICES,
         help_text="certify keeps it; revoke ends a grant at once, turns an auto-approving policy into owner "

@@ -32,7 +32,7 @@ DECIDE_ERRORS = {
     403: error(403, "Not an owner of the workflow (auditors read only), or certifying your own access."),
     409: error(409, "An item was decided already, or the review is closed."),
 }
-ITEM_RELATED = ("grant", "workload", "policy", "owner", "decided_by")
+ITEM_RELATED = ("grant__workload", "workload", "policy", "owner", "decided_by")
 
 
 def campaigns_visible_to(user):
