@@ -6,11 +6,13 @@ is not widening applies at once.
 """
 
 from approvals.policy import APPROVALS_NEEDED, effective_mode, human_duration
-from governance.choices import AccessLevel, ApprovalMode, RiskTier, WorkflowStatus
+from governance.choices import AccessLevel, ApprovalMode, MissedReviewAction, RiskTier, WorkflowStatus
 
 RISK_ORDER = [RiskTier.LOW, RiskTier.MEDIUM, RiskTier.HIGH, RiskTier.CRITICAL]
 LEVEL_ORDER = [AccessLevel.READ, AccessLevel.WRITE, AccessLevel.ADMIN]
 OWNER_FIELDS = ("control_owner", "backup_owner")
+# What a missed review does, mildest first: a milder consequence weakens the review.
+MISSED_REVIEW_ORDER = [MissedReviewAction.ESCALATE, MissedReviewAction.REVOKE, MissedReviewAction.SUSPEND]
 
 
 def _pk(value):
@@ -33,6 +35,11 @@ def workflow_widening(current, requested):
     tier = requested.get("risk_tier") if current else None
     if tier in RISK_ORDER and RISK_ORDER.index(tier) < RISK_ORDER.index(current["risk_tier"]):
         reasons["risk_tier"] = "A lower risk tier needs fewer approvals by default."
+    action = requested.get("missed_review_action") if current else None
+    if action in MISSED_REVIEW_ORDER and MISSED_REVIEW_ORDER.index(action) < MISSED_REVIEW_ORDER.index(
+        current["missed_review_action"]
+    ):
+        reasons["missed_review_action"] = "A milder consequence lets access outlive a missed review."
     return reasons
 
 

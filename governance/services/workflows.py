@@ -31,6 +31,7 @@ def workflow_values(workflow):
         "control_owner": workflow.control_owner_id,
         "backup_owner": workflow.backup_owner_id,
         "risk_tier": workflow.risk_tier,
+        "missed_review_action": workflow.missed_review_action,
     }
 
 

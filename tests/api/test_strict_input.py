@@ -103,12 +103,12 @@ def test_unknown_body_fields_are_a_400_naming_them(api_as, owner, identity_sourc
             "name": "Strict",
             "business_process": "x",
             "identity_source": identity_source.slug,
-            "missed_review_action": "escalate",
+            "next_review_due": "2030-01-01T00:00:00Z",
             "colour": "blue",
         },
     )
     assert created.status_code == 400
-    assert set(created.json()["fields"]) == {"missed_review_action", "colour"}
+    assert set(created.json()["fields"]) == {"next_review_due", "colour"}
 
 
 def test_extending_with_a_justification_field_is_refused_not_dropped(api_as, workflow, requester):
