@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from .choices import AccessLevel, ApprovalMode, MissedReviewAction, RiskTier, Sensitivity, WorkflowStatus
+from .mcp_tools import validate_tool_patterns
 
 
 class Workflow(models.Model):
@@ -118,6 +119,14 @@ class Entitlement(models.Model):
     sensitivity = models.CharField(max_length=20, choices=Sensitivity.choices, default=Sensitivity.INTERNAL)
     max_lifetime_seconds = models.PositiveIntegerField(
         default=3600, help_text="Longest lifetime any grant of this entitlement may have, in seconds."
+    )
+    mcp_tools = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_tool_patterns],
+        verbose_name="MCP tools",
+        help_text="MCP tool names or patterns (* ? [...]) this entitlement covers, e.g. "
+        '["jira.get_issue", "jira.search_*"]. A gateway refuses tools no entitlement covers.',
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

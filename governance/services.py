@@ -163,6 +163,7 @@ ENTITLEMENT_FIELDS = (
     "access_level",
     "sensitivity",
     "max_lifetime_seconds",
+    "mcp_tools",
 )
 
 

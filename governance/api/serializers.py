@@ -51,11 +51,33 @@ class EntitlementSerializer(serializers.ModelSerializer):
             "access_level",
             "sensitivity",
             "max_lifetime_seconds",
+            "mcp_tools",
             "created_at",
             "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
         extra_kwargs = {"max_lifetime_seconds": {"min_value": 1}}
+
+    mcp_tools = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        required=False,
+        max_length=100,
+        help_text="MCP tool names or patterns (* ? [...]) this entitlement covers.",
+    )
+
+
+class ToolEntrySerializer(serializers.Serializer):
+    pattern = serializers.CharField(help_text="An MCP tool name, or a pattern with * ? [...].")
+    exact = serializers.BooleanField(help_text="True for a tool name, false for a pattern.")
+    scope = serializers.CharField(help_text="The entitlement to ask for before calling a matching tool.")
+    access_level = serializers.CharField()
+
+
+class ToolMappingSerializer(serializers.Serializer):
+    workflow = serializers.CharField()
+    tools = ToolEntrySerializer(
+        many=True, help_text="In precedence order: the first entry matching a tool name decides its scope."
+    )
 
 
 class PolicySerializer(serializers.ModelSerializer):

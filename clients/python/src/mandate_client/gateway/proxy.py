@@ -1,0 +1,165 @@
+"""The gateway: MCP in front, MCP behind, Mandate deciding in between.
+
+- `tools/list` shows only the upstream tools some entitlement of the workflow covers (the
+  mapping lives in Mandate, `GET /api/v1/workflows/<slug>/tools/`, re-read at most every
+  `mapping_ttl` seconds).
+- `tools/call` of a tool no entitlement covers is refused. Otherwise `ensure_access`
+  runs (the authorization check, then the task's access request) with the task
+  reference from the call's `_meta["mandate/task_ref"]`, or the session's `--task-ref`.
+  On allow the call goes upstream; on a pending request or a denial the model gets a
+  tool error saying what is pending and who approves, or why not. Either way the call is
+  recorded in the workflow's evidence: tool, target (`_meta["mandate/target"]`), outcome,
+  task, grant, the SHA-256 of the arguments and of the result — never their content.
+- Every call is checked online, so a suspension, revocation or completed task stops the
+  next call. Mandate unreachable means no call goes through (fail closed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import mcp_types as types
+from mcp import Client
+from mcp.server.context import ServerRequestContext
+
+from ..access import ensure_access
+from ..client import Mandate, sha256_of
+from ..errors import AccessDenied, AccessPending, MandateError
+from ..tools import ToolMapping
+
+logger = logging.getLogger("mandate_client.gateway")
+
+TASK_META_KEY = "mandate/task_ref"
+TARGET_META_KEY = "mandate/target"
+MAX_LIST_PAGES = 100
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    workflow: str
+    task_ref: str = ""
+    on_behalf_of: str | None = None
+    duration_seconds: int = 900
+    justification: str = ""
+    wait: float | None = None
+    mapping_ttl: float = 10.0
+
+
+def tool_error(text: str) -> types.CallToolResult:
+    return types.CallToolResult(content=[types.TextContent(text=text)], is_error=True)
+
+
+class Gateway:
+    def __init__(self, mandate: Mandate, upstream: Client, settings: GatewaySettings) -> None:
+        self.mandate = mandate
+        self.upstream = upstream
+        self.settings = settings
+        self._mapping: ToolMapping | None = None
+        self._mapping_at = float("-inf")
+
+    async def mapping(self) -> ToolMapping:
+        if self._mapping is None or time.monotonic() - self._mapping_at > self.settings.mapping_ttl:
+            self._mapping = await asyncio.to_thread(self.mandate.tool_mapping, self.settings.workflow)
+            self._mapping_at = time.monotonic()
+        return self._mapping
+
+    # ------------------------------------------------------------------ tools/list
+    async def list_tools(
+        self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
+        mapping = await self.mapping()
+        tools: list[types.Tool] = []
+        cursor: str | None = None
+        for _ in range(MAX_LIST_PAGES):
+            page = await self.upstream.list_tools(cursor=cursor)
+            tools.extend(tool for tool in page.tools if mapping.entry_for(tool.name) is not None)
+            cursor = page.next_cursor
+            if not cursor:
+                break
+        return types.ListToolsResult(tools=tools)
+
+    # ------------------------------------------------------------------ tools/call
+    async def call_tool(
+        self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
+        name, arguments = params.name, params.arguments or {}
+        meta: dict[str, Any] = dict(params.meta or {})
+        task = str(meta.get(TASK_META_KEY) or self.settings.task_ref)
+        target = str(meta.get(TARGET_META_KEY) or "")
+        evidence = {"tool_name": name, "target_resource": target, "task_ref": task}
+        arguments_sha = sha256_of(arguments)
+        try:
+            entry = (await self.mapping()).entry_for(name)
+        except MandateError as exc:
+            return self._refused(evidence, f"Mandate could not be asked ({exc.message}); the call was not made.")
+        if entry is None:
+            return self._refused(
+                evidence,
+                f"The tool “{name}” is not covered by any entitlement of workflow “{self.settings.workflow}”; "
+                "Mandate refuses it. Its owners can add it to an entitlement.",
+            )
+        try:
+            decision = await asyncio.to_thread(
+                ensure_access,
+                self.mandate,
+                entry.scope,
+                workflow=self.settings.workflow,
+                task_ref=task,
+                duration_seconds=self.settings.duration_seconds,
+                justification=self.settings.justification or f"MCP tool “{name}” through the Mandate gateway.",
+                on_behalf_of=self.settings.on_behalf_of,
+                resource=target,
+                action=name,
+                wait=self.settings.wait,
+            )
+        except AccessPending as exc:
+            return self._refused(
+                evidence,
+                f"{exc.message} The call was not made. Tell the user who must approve; "
+                "once approved, call the tool again with the same arguments.",
+            )
+        except AccessDenied as exc:
+            return self._refused(evidence, f"{exc.message} The call was not made.")
+        except MandateError as exc:
+            return self._refused(evidence, f"Mandate could not be asked ({exc.message}); the call was not made.")
+        try:
+            result = await self.upstream.call_tool(name, arguments, meta=_forwarded(meta))
+        except Exception as exc:
+            self.mandate.record(
+                "tool_call",
+                **evidence,
+                outcome="error",
+                grant=decision.grant,
+                payload_sha256=arguments_sha,
+                summary=f"Upstream error: {type(exc).__name__}",
+            )
+            logger.warning("Upstream call of %s failed: %s", name, exc)
+            return tool_error(f"The tool “{name}” failed upstream: {exc}")
+        self.mandate.record(
+            "tool_call",
+            **evidence,
+            outcome="failure" if result.is_error else "success",
+            grant=decision.grant,
+            payload_sha256=arguments_sha,
+            summary=f"{entry.scope}; arguments sha256 {arguments_sha}; "
+            f"result sha256 {sha256_of(result.model_dump(mode='json', by_alias=True))}",
+        )
+        return result
+
+    def _refused(self, evidence: dict[str, str], message: str) -> types.CallToolResult:
+        self.mandate.record("tool_call", **evidence, outcome="blocked", summary=message[:1000])
+        return tool_error(message)
+
+
+def _forwarded(meta: dict[str, Any]) -> Any:
+    """The caller's `_meta` without Mandate's own keys and the protocol's reserved ones."""
+    kept = {
+        key: value
+        for key, value in meta.items()
+        if key not in (TASK_META_KEY, TARGET_META_KEY) and not key.startswith("io.modelcontextprotocol/")
+    }
+    return kept or None
