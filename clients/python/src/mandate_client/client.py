@@ -149,6 +149,19 @@ class Mandate:
         data = self.http.call("GET", "/api/v1/access-requests/", params=params, retry=True)
         return [AccessRequest.from_json(item) for item in data.get("results", [])]
 
+    def approve(self, request: AccessRequest | int, comment: str = "") -> AccessRequest:
+        """Approve a pending request (a person's key: an eligible owner, never for their own)."""
+        return self._decide(request, "approve", comment)
+
+    def deny(self, request: AccessRequest | int, comment: str = "") -> AccessRequest:
+        """Deny a pending request (a person's key: an eligible owner)."""
+        return self._decide(request, "deny", comment)
+
+    def _decide(self, request: AccessRequest | int, verb: str, comment: str) -> AccessRequest:
+        request_id = request.id if isinstance(request, AccessRequest) else int(request)
+        data = self.http.call("POST", f"/api/v1/access-requests/{request_id}/{verb}/", json={"comment": comment})
+        return AccessRequest.from_json(data)
+
     def wait_for_decision(
         self,
         request: AccessRequest | int,
