@@ -46,6 +46,7 @@ class EvidenceBuffer:
         self._in_flight = 0
         self._lock = threading.Condition()
         self._closing = False
+        self._urgent = False
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ agent side
@@ -75,6 +76,7 @@ class EvidenceBuffer:
         """Wait until everything queued so far has been sent (or dropped); False on timeout."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
+            self._urgent = bool(self._events)
             self._lock.notify_all()
             while self._events or self._in_flight:
                 if self._thread is None or not self._thread.is_alive():
@@ -117,17 +119,17 @@ class EvidenceBuffer:
         failures = 0
         while True:
             with self._lock:
-                if not self._events and not self._closing:
+                while not self._events and not self._closing:
                     self._lock.wait(self.interval)
                 if not self._events:
-                    if self._closing:
-                        return
-                    continue
-                if len(self._events) < self.max_batch and not self._closing and failures == 0:
-                    # Let a partial batch fill up for one interval (flush() cuts this short).
+                    return
+                if len(self._events) < self.max_batch and not (self._closing or self._urgent or failures):
+                    # Let a partial batch fill up for one interval (flush() and close() cut this short).
                     self._lock.wait(self.interval)
                 batch = [self._events.popleft() for _ in range(min(self.max_batch, len(self._events)))]
                 self._in_flight = len(batch)
+                if not self._events:
+                    self._urgent = False
                 self._lock.notify_all()
             try:
                 resend = self._send(batch)
@@ -164,7 +166,7 @@ class EvidenceBuffer:
         except PermissionDenied as exc:
             # A suspended workload may report nothing more: keeping the events would only grow.
             self.dropped += len(batch)
-            logger.error("Mandate refused evidence from this key (%s); %d events dropped", exc, len(batch))
+            logger.warning("Mandate refused evidence from this key (%s); %d events dropped", exc, len(batch))
             return []
         self.sent += len(batch)
         return []

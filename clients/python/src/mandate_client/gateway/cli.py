@@ -39,6 +39,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--wait", type=float, default=None, help="Seconds to wait for an approval before answering (default: none)."
     )
+    parser.add_argument(
+        "--evidence-budget",
+        type=float,
+        default=0.5,
+        help="Seconds a call's answer may wait for its evidence to reach Mandate (default 0.5).",
+    )
     parser.add_argument("--upstream-url", help="Streamable HTTP URL of the MCP server to front.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- command and arguments of a stdio MCP server")
@@ -77,6 +83,7 @@ async def serve(args: argparse.Namespace) -> None:
         duration_seconds=args.duration,
         justification=args.justification,
         wait=args.wait,
+        evidence_budget=args.evidence_budget,
     )
     mandate = Mandate(args.url, os.environ["MANDATE_KEY"], workflow=args.workflow, on_behalf_of=args.on_behalf_of)
     try:

@@ -47,6 +47,8 @@ class GatewaySettings:
     justification: str = ""
     wait: float | None = None
     mapping_ttl: float = 10.0
+    # How long a call's answer may wait for its evidence to reach Mandate.
+    evidence_budget: float = 0.5
 
 
 def tool_error(text: str) -> types.CallToolResult:
@@ -86,6 +88,13 @@ class Gateway:
     async def call_tool(
         self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
+        result = await self._call(params)
+        # The call's evidence goes out before its answer (within the budget): what an agent
+        # did just before a suspension is still recorded, since a suspended key may send nothing.
+        await asyncio.to_thread(self.mandate.flush, self.settings.evidence_budget)
+        return result
+
+    async def _call(self, params: types.CallToolRequestParams) -> types.CallToolResult:
         name, arguments = params.name, params.arguments or {}
         meta: dict[str, Any] = dict(params.meta or {})
         task = str(meta.get(TASK_META_KEY) or self.settings.task_ref)
