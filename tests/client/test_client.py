@@ -7,8 +7,6 @@ import time
 
 import pytest
 from django.core.management import call_command
-
-from approvals.models import AccessRequest
 from mandate_client import (
     AuthenticationFailed,
     BadRequest,
@@ -16,6 +14,8 @@ from mandate_client import (
     Mandate,
     PermissionDenied,
 )
+
+from approvals.models import AccessRequest
 from tests.client.conftest import MandateServer
 
 
