@@ -113,7 +113,7 @@ class Guard:
 
     # ------------------------------------------------------------------ decorator
     def __call__(self, func: F) -> F:
-        tool = self.tool_name or getattr(func, "__qualname__", None)
+        tool = self.tool_name or getattr(func, "__name__", None)
         if inspect.iscoroutinefunction(func):
 
             @functools.wraps(func)
