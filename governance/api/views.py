@@ -9,9 +9,10 @@ from governance import services
 from governance.filtersets import EntitlementFilterSet, PolicyFilterSet, WorkflowFilterSet
 from governance.mcp_tools import workflow_tool_mapping
 from governance.models import Workflow
+from governance.permissions import require
 
 from .serializers import EntitlementSerializer, PolicySerializer, ToolMappingSerializer, WorkflowSerializer
-from .viewsets import RegistryViewSet, require
+from .viewsets import RegistryViewSet
 
 
 @extend_schema_view(
