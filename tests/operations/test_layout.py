@@ -65,6 +65,7 @@ LAYERS = [
             "governance.settings*",
             "governance.permissions",
             "governance.verify_export",
+            "governance.mcp_tools",
             "approvals.policy",
             "approvals.tickets",
             "approvals.tickets.*",
