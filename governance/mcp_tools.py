@@ -32,7 +32,7 @@ def is_pattern(entry):
 def validate_tool_patterns(value):
     """Raise ValidationError unless `value` is a list of distinct, well-formed names or patterns."""
     if not isinstance(value, list):
-        raise ValidationError("A list of MCP tool names or patterns, e.g. [\"jira.get_issue\", \"jira.search_*\"].")
+        raise ValidationError('A list of MCP tool names or patterns, e.g. ["jira.get_issue", "jira.search_*"].')
     if len(value) > MAX_TOOL_PATTERNS:
         raise ValidationError(f"At most {MAX_TOOL_PATTERNS} tool names or patterns.")
     problems, seen = [], set()
