@@ -99,17 +99,32 @@ class Gateway:
         meta: dict[str, Any] = dict(params.meta or {})
         task = str(meta.get(TASK_META_KEY) or self.settings.task_ref)
         target = str(meta.get(TARGET_META_KEY) or "")
-        evidence = {"tool_name": name, "target_resource": target, "task_ref": task}
         arguments_sha = sha256_of(arguments)
+
+        def record(outcome: str, summary: str, grant: int | None = None) -> None:
+            self.mandate.record(
+                "tool_call",
+                tool_name=name,
+                target_resource=target,
+                task_ref=task,
+                outcome=outcome,
+                summary=summary[:1000],
+                grant=grant,
+                payload_sha256=arguments_sha,
+            )
+
+        def refused(message: str) -> types.CallToolResult:
+            record("blocked", message)
+            return tool_error(message)
+
         try:
             entry = (await self.mapping()).entry_for(name)
         except MandateError as exc:
-            return self._refused(evidence, f"Mandate could not be asked ({exc.message}); the call was not made.")
+            return refused(f"Mandate could not be asked ({exc.message}); the call was not made.")
         if entry is None:
-            return self._refused(
-                evidence,
+            return refused(
                 f"The tool “{name}” is not covered by any entitlement of workflow “{self.settings.workflow}”; "
-                "Mandate refuses it. Its owners can add it to an entitlement.",
+                "Mandate refuses it. Its owners can add it to an entitlement."
             )
         try:
             decision = await asyncio.to_thread(
@@ -126,42 +141,27 @@ class Gateway:
                 wait=self.settings.wait,
             )
         except AccessPending as exc:
-            return self._refused(
-                evidence,
+            return refused(
                 f"{exc.message} The call was not made. Tell the user who must approve; "
-                "once approved, call the tool again with the same arguments.",
+                "once approved, call the tool again with the same arguments."
             )
         except AccessDenied as exc:
-            return self._refused(evidence, f"{exc.message} The call was not made.")
+            return refused(f"{exc.message} The call was not made.")
         except MandateError as exc:
-            return self._refused(evidence, f"Mandate could not be asked ({exc.message}); the call was not made.")
+            return refused(f"Mandate could not be asked ({exc.message}); the call was not made.")
         try:
             result = await self.upstream.call_tool(name, arguments, meta=_forwarded(meta))
         except Exception as exc:
-            self.mandate.record(
-                "tool_call",
-                **evidence,
-                outcome="error",
-                grant=decision.grant,
-                payload_sha256=arguments_sha,
-                summary=f"Upstream error: {type(exc).__name__}",
-            )
+            record("error", f"Upstream error: {type(exc).__name__}", decision.grant)
             logger.warning("Upstream call of %s failed: %s", name, exc)
             return tool_error(f"The tool “{name}” failed upstream: {exc}")
-        self.mandate.record(
-            "tool_call",
-            **evidence,
-            outcome="failure" if result.is_error else "success",
-            grant=decision.grant,
-            payload_sha256=arguments_sha,
-            summary=f"{entry.scope}; arguments sha256 {arguments_sha}; "
-            f"result sha256 {sha256_of(result.model_dump(mode='json', by_alias=True))}",
+        result_sha = sha256_of(result.model_dump(mode="json", by_alias=True))
+        record(
+            "failure" if result.is_error else "success",
+            f"{entry.scope}; arguments sha256 {arguments_sha}; result sha256 {result_sha}",
+            decision.grant,
         )
         return result
-
-    def _refused(self, evidence: dict[str, str], message: str) -> types.CallToolResult:
-        self.mandate.record("tool_call", **evidence, outcome="blocked", summary=message[:1000])
-        return tool_error(message)
 
 
 def _forwarded(meta: dict[str, Any]) -> Any:
