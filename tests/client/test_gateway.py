@@ -159,3 +159,37 @@ def test_a_streamable_http_server_behind_the_gateway(demo, http_upstream):
 
     asyncio.run(session())
     assert calls_that_reached(log) == ["jira.search_issues"]
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+def test_the_connected_person_is_asked_before_a_request_is_filed(demo, tmp_path, mode):
+    from mcp_types import ElicitResult
+
+    from approvals.models import AccessRequest
+
+    asked = []
+
+    async def person(context, params):
+        asked.append(params.message)
+        if "INC-31" in params.message:
+            return ElicitResult(action="decline")
+        return ElicitResult(action="accept", content={"justification": "Rachel asked for the summary."})
+
+    log = tmp_path / "calls.jsonl"
+    params = gateway_params(demo, [sys.executable, str(SERVER_SCRIPT), str(log)], task_ref="INC-30")
+
+    async def session():
+        async with Client(params, read_timeout_seconds=60, elicitation_callback=person, mode=mode) as client:
+            pending = await client.call_tool("jira.add_comment", {"key": "INC-30", "body": "Summary"})
+            assert pending.is_error and "pending approval" in text(pending)
+            declined = await client.call_tool(
+                "jira.add_comment", {"key": "INC-31", "body": "Summary"}, meta={"mandate/task_ref": "INC-31"}
+            )
+            assert declined.is_error and "declined" in text(declined)
+
+    asyncio.run(session())
+    assert len(asked) == 2 and "jira.add_comment" in asked[0] and "jira:incident:write" in asked[0]
+    filed = AccessRequest.objects.get(task_ref="INC-30")
+    assert filed.justification == "Rachel asked for the summary."
+    assert not AccessRequest.objects.filter(task_ref="INC-31").exists()
+    assert calls_that_reached(log) == []

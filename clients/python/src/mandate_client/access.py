@@ -12,6 +12,7 @@ A task whose newest request was denied is not asked again: the denial stands for
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .errors import AccessDenied, AccessPending, DecisionTimeout, PermissionDenied
@@ -34,15 +35,22 @@ def ensure_access(
     action: str = "",
     wait: float | None = None,
     offline: bool = False,
+    confirm: Callable[[str], str | None] | None = None,
 ) -> Decision:
-    """An allowing Decision, or AccessPending / AccessDenied (see the module docstring)."""
+    """An allowing Decision, or AccessPending / AccessDenied (see the module docstring).
+
+    `confirm`, when given, is asked before a new request is filed, with a sentence saying
+    what would be asked for; it answers the justification to send, or None when the person
+    declines (then AccessDenied, and nothing is filed)."""
     decision = client.authorize(
         scope, workflow=workflow, task_ref=task_ref, resource=resource, action=action, offline=offline
     )
     if decision.allow:
         return decision
     try:
-        request = _request_for_task(client, scope, workflow, task_ref, duration_seconds, justification, on_behalf_of)
+        request = _request_for_task(
+            client, scope, workflow, task_ref, duration_seconds, justification, on_behalf_of, confirm
+        )
     except PermissionDenied as exc:
         # A suspended workload may ask for nothing: the check's reasons say why.
         raise AccessDenied([*decision.reasons, exc.message], scope=scope) from exc
@@ -68,11 +76,18 @@ def _request_for_task(
     duration_seconds: int,
     justification: str,
     on_behalf_of: str | None,
+    confirm: Callable[[str], str | None] | None,
 ) -> AccessRequest:
     recent = client.find_requests(scope, workflow=workflow, task_ref=task_ref, limit=1)
     newest = recent[0] if recent else None
     if newest is not None and (newest.pending or newest.state == "denied"):
         return newest
+    if confirm is not None:
+        task = f" for task “{task_ref}”" if task_ref else ""
+        answer = confirm(f"Ask Mandate for “{scope}” in “{workflow}”{task}, for {duration_seconds} seconds?")
+        if answer is None:
+            raise AccessDenied([f"The person declined to ask for “{scope}”."], scope=scope)
+        justification = answer or justification
     after = newest.id if newest is not None else 0
     digest = hashlib.sha256(f"{workflow}\n{scope}\n{task_ref}\n{after}".encode()).hexdigest()[:40]
     return client.request_access(

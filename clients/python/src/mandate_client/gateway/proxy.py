@@ -10,6 +10,8 @@
   tool error saying what is pending and who approves, or why not. Either way the call is
   recorded in the workflow's evidence: tool, target (`_meta["mandate/target"]`), outcome,
   task, grant, the SHA-256 of the arguments and of the result — never their content.
+- Where the client supports elicitation, the connected person is asked before a new
+  request is filed; their answer is its justification, and a refusal files nothing.
 - Every call is checked online, so a suspension, revocation or completed task stops the
   next call. Mandate unreachable means no call goes through (fail closed).
 """
@@ -17,14 +19,20 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
+import anyio.from_thread
+import anyio.to_thread
 import mcp_types as types
 from mcp import Client
 from mcp.server.context import ServerRequestContext
+from mcp.shared.exceptions import NoBackChannelError
 
 from ..access import ensure_access
 from ..client import Mandate, sha256_of
@@ -33,6 +41,12 @@ from ..tools import ToolMapping
 
 logger = logging.getLogger("mandate_client.gateway")
 
+JUSTIFICATION_FORM: Any = {
+    "type": "object",
+    "properties": {"justification": {"type": "string", "title": "Why does the agent need this?"}},
+    "required": ["justification"],
+}
+ANSWER_KEY = "mandate/justification"
 TASK_META_KEY = "mandate/task_ref"
 TARGET_META_KEY = "mandate/target"
 MAX_LIST_PAGES = 100
@@ -87,14 +101,16 @@ class Gateway:
     # ------------------------------------------------------------------ tools/call
     async def call_tool(
         self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
-    ) -> types.CallToolResult:
-        result = await self._call(params)
+    ) -> types.CallToolResult | types.InputRequiredResult:
+        result = await self._call(params, ctx)
         # The call's evidence goes out before its answer (within the budget): what an agent
         # did just before a suspension is still recorded, since a suspended key may send nothing.
         await asyncio.to_thread(self.mandate.flush, self.settings.evidence_budget)
         return result
 
-    async def _call(self, params: types.CallToolRequestParams) -> types.CallToolResult:
+    async def _call(
+        self, params: types.CallToolRequestParams, ctx: ServerRequestContext[Any]
+    ) -> types.CallToolResult | types.InputRequiredResult:
         name, arguments = params.name, params.arguments or {}
         meta: dict[str, Any] = dict(params.meta or {})
         task = str(meta.get(TASK_META_KEY) or self.settings.task_ref)
@@ -126,20 +142,27 @@ class Gateway:
                 f"The tool “{name}” is not covered by any entitlement of workflow “{self.settings.workflow}”; "
                 "Mandate refuses it. Its owners can add it to an entitlement."
             )
+        access = functools.partial(
+            ensure_access,
+            self.mandate,
+            entry.scope,
+            workflow=self.settings.workflow,
+            task_ref=task,
+            duration_seconds=self.settings.duration_seconds,
+            justification=self.settings.justification or f"MCP tool “{name}” through the Mandate gateway.",
+            on_behalf_of=self.settings.on_behalf_of,
+            resource=target,
+            action=name,
+            wait=self.settings.wait,
+            confirm=self._confirmation(ctx, name, params.input_responses),
+        )
         try:
-            decision = await asyncio.to_thread(
-                ensure_access,
-                self.mandate,
-                entry.scope,
-                workflow=self.settings.workflow,
-                task_ref=task,
-                duration_seconds=self.settings.duration_seconds,
-                justification=self.settings.justification or f"MCP tool “{name}” through the Mandate gateway.",
-                on_behalf_of=self.settings.on_behalf_of,
-                resource=target,
-                action=name,
-                wait=self.settings.wait,
-            )
+            decision = await anyio.to_thread.run_sync(access)
+        except AskThePerson as ask:
+            # 2026-07-28 connections have no back channel: the question travels in the result
+            # and the client calls again with the answer.
+            form = types.ElicitRequestFormParams(message=ask.message, requested_schema=JUSTIFICATION_FORM)
+            return types.InputRequiredResult(input_requests={ANSWER_KEY: types.ElicitRequest(params=form)})
         except AccessPending as exc:
             return refused(
                 f"{exc.message} The call was not made. Tell the user who must approve; "
@@ -162,6 +185,42 @@ class Gateway:
             decision.grant,
         )
         return result
+
+    def _confirmation(
+        self, ctx: ServerRequestContext[Any], tool: str, responses: dict[str, Any] | None
+    ) -> Callable[[str], str | None] | None:
+        """Where the client supports elicitation, a `confirm` for `ensure_access` asking the
+        connected person before a request is filed: over the back channel on handshake-era
+        connections, through an input-required result (answered on the next call) otherwise."""
+        answered = (responses or {}).get(ANSWER_KEY)
+        if isinstance(answered, types.ElicitResult):
+            justification = str((answered.content or {}).get("justification") or "")
+            return lambda question: justification if answered.action == "accept" else None
+        wanted = types.ClientCapabilities(elicitation=types.ElicitationCapability())
+        try:
+            supported = ctx.session.check_client_capability(wanted)
+        except Exception:  # a session without capability information: ask nobody
+            supported = False
+        if not supported:
+            return None
+
+        def confirm(question: str) -> str | None:
+            message = f"The agent wants to call “{tool}”, which needs approval. {question}"
+            try:
+                answer = anyio.from_thread.run(ctx.session.elicit_form, message, JUSTIFICATION_FORM)
+            except NoBackChannelError:
+                raise AskThePerson(message) from None
+            if answer.action != "accept":
+                return None
+            return str((answer.content or {}).get("justification") or "")
+
+        return confirm
+
+
+class AskThePerson(Exception):  # noqa: N818 (a question, not an error)
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def _forwarded(meta: dict[str, Any]) -> Any:
