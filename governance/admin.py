@@ -46,16 +46,6 @@ class EntitlementAdmin(admin.ModelAdmin):
     list_display = ("scope", "target_system", "access_level", "sensitivity", "max_lifetime_seconds")
     list_filter = ("access_level", "sensitivity", "target_system")
     search_fields = ("scope", "name", "target_system", "description")
-    fields = (
-        "scope",
-        "target_system",
-        "name",
-        "description",
-        "access_level",
-        "sensitivity",
-        "max_lifetime_seconds",
-        "mcp_tools",
-    )
 
 
 @admin.register(Policy)

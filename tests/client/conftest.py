@@ -22,7 +22,7 @@ from django.db import connection
 from identities.models import User, WorkloadIdentity
 from identities.services import issue_api_key
 from tests.conftest import require_service
-from tests.workers import ROOT, database_url
+from tests.workers import ROOT, WorkerProcess, database_url
 
 AGENT = "incident-enricher"
 WORKFLOW = "incident-enrichment"
@@ -96,15 +96,7 @@ class MandateServer:
             time.sleep(0.3)
         raise RuntimeError(f"gunicorn did not answer: {(self.workdir / 'gunicorn.log').read_text()[-3000:]}")
 
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        if self.process:
-            self.log.close()
+    stop = WorkerProcess.stop
 
 
 @pytest.fixture
