@@ -15,8 +15,11 @@ $(VENV)/.installed: requirements.txt $(VENV)/bin/python
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+# The Python client (clients/python) is installed editable with its MCP extra: its tests
+# (tests/client) run in the suite against a live server.
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt clients/python/pyproject.toml $(VENV)/.installed
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet -e "./clients/python[mcp]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -41,6 +44,7 @@ format: install-dev
 check: install-dev
 	$(PY) manage.py makemigrations --check --dry-run --settings=governance.settings_test
 	$(VENV)/bin/ruff check .
+	cd clients/python && ../../$(VENV)/bin/mypy src
 
 clean:
 	rm -rf var staticfiles .pytest_cache

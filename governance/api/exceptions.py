@@ -9,6 +9,8 @@ authentication, permission, not found, throttling) and Django's are mapped to th
 shape, so a client parses every non-2xx answer the same way.
 """
 
+import math
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
@@ -82,7 +84,8 @@ def api_exception_handler(exc, context):
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header
     if getattr(exc, "wait", None):
-        headers["Retry-After"] = f"{int(exc.wait)}"
+        # Rounded up: "0" would invite a retry that is refused again.
+        headers["Retry-After"] = f"{math.ceil(exc.wait)}"
     if isinstance(exc, exceptions.ValidationError):
         fields = _validation_fields(exc.detail)
         return error_response(exc.status_code, "invalid", _first_message(fields), fields, headers)

@@ -1,7 +1,9 @@
 """Serializers of the workflow registry. Validation of shape only; rules live in services."""
 
+from rest_framework import serializers
+
 from governance import permissions as rules
-from governance.api.strict import StrictModelSerializer
+from governance.api.strict import StrictModelSerializer, StrictSerializer
 from governance.models import Entitlement, Policy, Workflow
 
 from .fields import IdentitySourceField, UsernameField, VisibleSlugField
@@ -58,11 +60,33 @@ class EntitlementSerializer(StrictModelSerializer):
             "sensitivity",
             "max_lifetime_seconds",
             "resource_owner",
+            "mcp_tools",
             "created_at",
             "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
         extra_kwargs = {"max_lifetime_seconds": {"min_value": 1}}
+
+    mcp_tools = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        required=False,
+        max_length=100,
+        help_text="MCP tool names or patterns (* ? [...]) this entitlement covers.",
+    )
+
+
+class ToolEntrySerializer(StrictSerializer):
+    pattern = serializers.CharField(help_text="An MCP tool name, or a pattern with * ? [...].")
+    exact = serializers.BooleanField(help_text="True for a tool name, false for a pattern.")
+    scope = serializers.CharField(help_text="The entitlement to ask for before calling a matching tool.")
+    access_level = serializers.CharField()
+
+
+class ToolMappingSerializer(StrictSerializer):
+    workflow = serializers.CharField()
+    tools = ToolEntrySerializer(
+        many=True, help_text="In precedence order: the first entry matching a tool name decides its scope."
+    )
 
 
 class PolicySerializer(StrictModelSerializer):

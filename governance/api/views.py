@@ -1,15 +1,18 @@
 """API of the workflow registry: workflows, entitlements, policies."""
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
 from governance import permissions as rules
 from governance import services
 from governance.filtersets import EntitlementFilterSet, PolicyFilterSet, WorkflowFilterSet
+from governance.mcp_tools import workflow_tool_mapping
 from governance.models import Workflow
 from governance.permissions import require
 
 from .changes import RegistryChangeSerializer
-from .serializers import EntitlementSerializer, PolicySerializer, WorkflowSerializer
+from .serializers import EntitlementSerializer, PolicySerializer, ToolMappingSerializer, WorkflowSerializer
 from .viewsets import RegistryViewSet
 
 
@@ -48,6 +51,16 @@ class WorkflowViewSet(RegistryViewSet):
 
     def update_object(self, workflow, data):
         return services.update_workflow(workflow, by=self.request.user, **data)
+
+    @extend_schema(
+        summary="The workflow's MCP tool → scope mapping (its workloads, owners, auditors)",
+        responses={200: ToolMappingSerializer},
+        description="Entries in precedence order; a tool no entry matches is not covered by any entitlement.",
+    )
+    @action(detail=True, methods=["get"])
+    def tools(self, request, slug=None):
+        workflow = self.get_object()
+        return Response({"workflow": workflow.slug, "tools": workflow_tool_mapping(workflow)})
 
 
 @extend_schema_view(

@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from governance.choices import AccessLevel, ApprovalMode, MissedReviewAction, RiskTier, Sensitivity, WorkflowStatus
+from governance.mcp_tools import validate_tool_patterns
 
 
 class Workflow(models.Model):
@@ -127,6 +128,14 @@ class Entitlement(models.Model):
         related_name="owned_entitlements",
         help_text="Who answers for the target system and approves adding this entitlement to a workflow "
         "or widening its policies; empty means the security team (registry administrators).",
+    )
+    mcp_tools = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_tool_patterns],
+        verbose_name="MCP tools",
+        help_text="MCP tool names or patterns (* ? [...]) this entitlement covers, e.g. "
+        '["jira.get_issue", "jira.search_*"]. A gateway refuses tools no entitlement covers.',
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -17,6 +17,7 @@ ENTITLEMENT_FIELDS = (
     "access_level",
     "sensitivity",
     "max_lifetime_seconds",
+    "mcp_tools",
     "resource_owner",
 )
 

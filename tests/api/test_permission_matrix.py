@@ -88,6 +88,18 @@ CASES = {
         None,
         expect(404, 404, 404, 200, 404, 404),
     ),
+    "read a workflow's MCP tool mapping": (
+        "get",
+        lambda w: f"/api/v1/workflows/{w['workflow'].slug}/tools/",
+        None,
+        expect(200, 200, 200, 200, 200, 200),
+    ),
+    "read the MCP tool mapping of someone else's draft workflow": (
+        "get",
+        lambda w: f"/api/v1/workflows/{w['hidden'].slug}/tools/",
+        None,
+        expect(404, 404, 404, 200, 404, 404),
+    ),
     "register a workflow": ("post", lambda w: "/api/v1/workflows/", new_workflow, expect(201, 201, 201, 403, 201, 403)),
     "change a workflow": (
         "patch",

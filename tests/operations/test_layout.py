@@ -66,6 +66,7 @@ LAYERS = [
             "governance.permissions",
             "governance.roles",
             "governance.verify_export",
+            "governance.mcp_tools",
             "approvals.policy",
             "approvals.tickets",
             "approvals.tickets.*",

@@ -33,6 +33,13 @@ def test_a_requester_opening_the_timeline_is_told_it_is_not_permitted(as_request
         assert "owners and auditors see this tab" in response.content.decode()
 
 
+def test_the_policies_tab_names_the_mcp_tools_an_entitlement_covers(as_outsider, workflow, read_policy):
+    read_policy.entitlement.mcp_tools = ["github.get_file", "github.search_*"]
+    read_policy.entitlement.save(update_fields=["mcp_tools"])
+    body = tab(as_outsider, workflow, "policies").content.decode()
+    assert 'MCP tools: <span class="mono">github.get_file, github.search_*</span>' in body
+
+
 def test_the_grants_tab_shows_active_and_past_grants(as_owner, agent_read_grant, owner):
     from approvals.services import revoke_grant
 

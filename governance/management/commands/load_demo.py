@@ -45,6 +45,12 @@ ENTITLEMENTS = [
     ("jira:incident:write", "jira", "Comment on and update incident tickets", "write", "internal", 2 * 3600),
 ]
 
+# The MCP tools each entitlement covers (an MCP gateway in front of a Jira server maps them).
+MCP_TOOLS = {
+    "jira:incident:read": ["jira.get_issue", "jira.search_*"],
+    "jira:incident:write": ["jira.add_comment", "jira.update_*"],
+}
+
 WORKFLOWS = [
     {
         "slug": "support-ticket-summarisation",
@@ -184,6 +190,7 @@ class Command(BaseCommand):
                     "sensitivity": sensitivity,
                     "max_lifetime_seconds": lifetime,
                     "resource_owner": people[RESOURCE_OWNERS[target]],
+                    "mcp_tools": MCP_TOOLS.get(scope, []),
                 },
             )
         return entitlements
