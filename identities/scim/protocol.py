@@ -12,7 +12,7 @@ from scim2_models import Context, PatchOp, SCIMException, ScimFilter, SearchRequ
 from scim2_models.path import Comparison, FilterVisitor
 from scim2_models.path.expressions import CompareOperator, LogicalOperator
 
-from .resources import ENTERPRISE_SCHEMA, ScimError
+from .resources import ENTERPRISE_SCHEMA, PATCH_SCHEMA, ScimError
 from .schema import MAX_PAGE, POLICY, Group, UserResource
 
 # SCIM attribute path (lower-cased) -> (ORM field, kind). Kinds: text (case-insensitive),
@@ -186,19 +186,30 @@ def _as_scim_error(exc, default_type):
     return ScimError(400, detail, default_type)
 
 
-def _normalise_manager(operation):
-    """Entra ID sends the manager as a bare id string; the schema has it as {"value": id}."""
+def _normalise(operation):
+    """Two Entra ID habits, made standard before the operation is read.
+
+    It sends the manager as a bare id string (the schema has {"value": id}), and member
+    entries with `"$ref": null`, which would otherwise be compared as a criterion and
+    match no member.
+    """
+    value = operation.get("value")
     path = str(operation.get("path") or "").lower()
-    if path.endswith(":manager") and isinstance(operation.get("value"), str | int):
-        return {**operation, "value": {"value": str(operation["value"])}}
+    if path.endswith(":manager") and isinstance(value, str | int):
+        return {**operation, "value": {"value": str(value)}}
+    if isinstance(value, list):
+        value = [{k: v for k, v in item.items() if v is not None} if isinstance(item, dict) else item for item in value]
+        return {**operation, "value": value}
     return operation
 
 
 def apply_patch(model, current, body):
     """The representation `current` after the PatchOp `body`, as a replacement request."""
+    if PATCH_SCHEMA not in (body.get("schemas") or []):
+        raise ScimError(400, f"A PATCH body must declare the schema {PATCH_SCHEMA}.", "invalidSyntax")
     operations = body.get("Operations")
     if isinstance(operations, list):
-        body = {**body, "Operations": [_normalise_manager(op) if isinstance(op, dict) else op for op in operations]}
+        body = {**body, "Operations": [_normalise(op) if isinstance(op, dict) else op for op in operations]}
     with POLICY:
         try:
             resource = model.model_validate(current, scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
