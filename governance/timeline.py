@@ -18,6 +18,7 @@ from django.core.exceptions import FieldError
 from django.db.models import Q
 
 from governance.exceptions import InvalidInput
+from governance.models import EvidenceRecord
 
 CHANGE, EVIDENCE = "change", "evidence"
 _RANK = {CHANGE: 0, EVIDENCE: 1}
@@ -193,7 +194,6 @@ def workflow_timeline(workflow, *, cursor=None, limit=50, newest_first=True):
     Pass the previous page's `next_cursor` for the next page; it is None on the last one.
     Raises InvalidInput for a cursor that is not one of ours.
     """
-    from governance.models import EvidenceRecord
 
     limit = max(1, min(int(limit), MAX_LIMIT))
     position = decode_cursor(cursor) if cursor else None

@@ -11,6 +11,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from governance.choices import WorkflowStatus
+from governance.models import Workflow
 from identities.choices import WorkloadStatus
 
 from .. import signals
@@ -100,8 +101,6 @@ def authorize(
 
 def _explain_deny(slug, scope, subject, task_ref, token_claims, now):
     """Why no grant matched: the most specific reason first. Never empty."""
-    from governance.models import Workflow
-
     workflow = Workflow.objects.filter(slug=slug).values("status", "name").first()
     if workflow is None:
         return [f"Unknown workflow “{slug}”."]

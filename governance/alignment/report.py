@@ -7,7 +7,10 @@ from statistics import median
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from approvals.models import AccessRequest, Approval, Grant
 from governance.choices import EvidenceKind, EvidenceOutcome, FindingKind, WorkflowStatus
+from governance.models import EvidenceChainHead, EvidenceRecord, Finding, Policy, Workflow
+from identities.models import ApiKey, WorkloadIdentity
 
 from .controls import CONTROLS, SOURCES
 
@@ -56,10 +59,6 @@ class AlignmentReport:
 
 def collect_facts(workflow_ids, now):
     """Counts over the given workflows that the checks read. A handful of aggregate queries."""
-    from approvals.models import AccessRequest, Approval, Grant
-    from governance.models import EvidenceChainHead, EvidenceRecord, Finding, Policy, Workflow
-    from identities.models import ApiKey, WorkloadIdentity
-
     since = now - WINDOW
     workflows = Workflow.objects.filter(pk__in=workflow_ids)
     facts = {"workflows": workflows.count(), "window_days": WINDOW.days}

@@ -1,6 +1,6 @@
 """Evidence for the approval services' domain events, written in their transaction.
 
-Each receiver turns one event (see `approvals/signals.py` and `governance/signals.py` for
+Each receiver turns one event (see `approvals/signals.py` and `governance/reviews/signals.py` for
 the arguments) into one evidence record. They run inside the service's transaction, so the record commits or
 rolls back with the state change; an error here fails the change rather than leaving it
 unrecorded.
@@ -11,8 +11,11 @@ import logging
 from django.dispatch import receiver
 
 from approvals import signals
+from approvals.models import Grant
 from governance.choices import EvidenceKind, EvidenceOutcome
-from governance.signals import review_item_decided
+from governance.models import Workflow
+from governance.reviews.signals import review_item_decided
+from identities.models import WorkloadIdentity
 
 from .services import record_evidence
 
@@ -162,10 +165,6 @@ def on_grant_ended(sender, grant, reason="", **kwargs):
 
 @receiver(signals.authorization_checked, dispatch_uid="evidence.authorization_checked")
 def on_authorization_checked(sender, result, subject, workflow, scope, task_ref="", resource="", action="", **kwargs):
-    from approvals.models import Grant
-    from governance.models import Workflow
-    from identities.models import WorkloadIdentity
-
     workflow_id = getattr(result, "workflow_id", None) or getattr(workflow, "pk", None)
     if workflow_id is None:
         workflow_id = Workflow.objects.filter(slug=workflow).values_list("pk", flat=True).first()
