@@ -4,15 +4,7 @@ attribute selection, ETags, 405s; and bad input is a SCIM 400, never a 500."""
 import pytest
 
 from identities.models import User
-from tests.test_scim_provisioning import (  # noqa: F401
-    ENTRA_USER,
-    ERROR,
-    USER,
-    assert_scim_error,
-    provisioned,
-    scim,
-    scim_source,
-)
+from tests.scim.conftest import ERROR, USER, assert_scim_error, provisioned
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ whose keys are attribute paths). Okta: "SCIM 2.0 protocol reference" requests.
 import pytest
 
 from identities.models import DirectoryGroup, User
-from tests.test_scim_provisioning import ENTERPRISE, PATCH_OP, USER, assert_scim_error, scim, scim_source  # noqa: F401
+from tests.scim.conftest import ENTERPRISE, USER, assert_scim_error
 
 pytestmark = pytest.mark.django_db
 
