@@ -4,7 +4,13 @@ Gauges that describe the database (pending requests, active grants, backlogs…)
 here: `collector.DatabaseCollector` computes them when Prometheus scrapes.
 """
 
+import os
+
 from prometheus_client import Counter, Histogram
+
+# In multiprocess mode each metric writes to a file there from its creation on.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 AUTHORIZATION_DECISIONS = Counter(
     "mandate_authorization_decisions",
