@@ -3,6 +3,7 @@
 import ipaddress
 import json
 import logging
+import re
 from datetime import timedelta
 
 import pytest
@@ -183,3 +184,29 @@ def test_json_logs_carry_the_request_id_route_status_duration_and_subject(client
     assert line["duration_ms"] >= 0 and line["method"] == "GET"
     unsafe = client.get("/healthz", HTTP_X_REQUEST_ID="bad id\nwith newline")
     assert unsafe["X-Request-ID"] != "bad id\nwith newline" and len(unsafe["X-Request-ID"]) == 32
+
+
+# --- the Grafana dashboard ---------------------------------------------------------------
+
+
+def test_the_grafana_dashboard_only_queries_metrics_mandate_exposes(client):
+    from pathlib import Path
+
+    dashboard = json.loads((Path(__file__).resolve().parents[2] / "deploy/grafana/mandate.json").read_text())
+    suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_count", "_sum"], "gauge": [""]}
+    exposed = set()
+    for line in client.get("/metrics").content.decode().splitlines():
+        if line.startswith("# TYPE mandate_"):
+            _hash, _type, name, kind = line.split()
+            exposed |= {name.removesuffix("_total") + suffix for suffix in suffixes[kind]}
+
+    queried = set()
+    for panel in dashboard["panels"]:
+        assert panel["datasource"]["uid"] == "${DS_PROMETHEUS}" and panel["targets"], panel["title"]
+        for target in panel["targets"]:
+            queried |= set(re.findall(r"\bmandate_[a-z_]+", target["expr"]))
+
+    assert queried and queried <= exposed, queried - exposed
+    documented = (Path(__file__).resolve().parents[2] / "docs/operations-metrics.md").read_text()
+    for name in queried:
+        assert name in documented or name.rsplit("_", 1)[0] in documented, name

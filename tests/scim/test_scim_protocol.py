@@ -75,7 +75,7 @@ def test_unknown_paths_and_methods_are_scim_errors(scim):
 # --- people without an e-mail address ----------------------------------------------
 
 
-def test_people_without_an_email_address_are_created_active_without_one(scim):
+def test_people_without_an_email_address_are_created_active_without_one(scim, admin_client):
     first = person(scim, "kiosk-1", emails=[])
     second = person(scim, "kiosk-2")
     del second  # a second person, with an address, and a third without one
@@ -84,6 +84,9 @@ def test_people_without_an_email_address_are_created_active_without_one(scim):
     for created in (first, third):
         assert created["active"] is True and "emails" not in created
         assert User.objects.get(pk=created["id"]).email == ""
+    missing = admin_client.get("/admin/identities/user/", {"email": "missing"})
+    assert missing.status_code == 200
+    assert "kiosk-1" in missing.text and "kiosk-3" in missing.text and "kiosk-2" not in missing.text
 
 
 # --- lists: filters, sorting, paging, attributes -----------------------------------------
