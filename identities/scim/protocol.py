@@ -154,7 +154,8 @@ def ordering(request, fields):
 
 
 def page_bounds(request):
-    start = max(request.start_index or 1, 1)
+    # Past the last page is an empty page, not an offset the database refuses.
+    start = min(max(request.start_index or 1, 1), 2**31)
     count = MAX_PAGE if request.count is None else min(max(request.count, 0), MAX_PAGE)
     return start, count
 

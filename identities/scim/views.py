@@ -51,6 +51,8 @@ class ScimView(View):
             if token is None:
                 raise ScimError(401, "A valid bearer token for an identity source is required.")
             self.source = token.identity_source
+            if any("\x00" in value for values in request.GET.lists() for value in [values[0], *values[1]]):
+                raise ScimError(400, "Query parameters must not contain NUL characters.", "invalidValue")
             if request.method.lower() not in self.http_method_names:
                 return self.http_method_not_allowed(request)
             if request.method in {"POST", "PUT", "PATCH"} and self.takes_body:

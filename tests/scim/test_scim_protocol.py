@@ -117,6 +117,8 @@ def test_filters_combine_operators_and_value_paths(scim):
     assert_scim_error(scim.get("Users", filter='nickName eq "x"'), 400, "invalidFilter")
     assert_scim_error(scim.get("Users", filter='userName eq "x" and'), 400, "invalidFilter")
     assert_scim_error(scim.get("Users", filter="active gt true"), 400, "invalidFilter")
+    assert_scim_error(scim.get("Users", filter='userName eq "a\x00b"'), 400, "invalidValue")
+    assert ids('userName eq "' + "x" * 5000 + '"') == []
 
 
 def test_sorting_and_paging_are_as_announced(scim):
@@ -130,6 +132,7 @@ def test_sorting_and_paging_are_as_announced(scim):
     assert page["Resources"][0]["userName"] == "bob"
     assert scim.get("Users", count=0).json()["Resources"] == []
     assert scim.get("Users", startIndex=10).json()["Resources"] == []
+    assert scim.get("Users", startIndex=10**20).json()["Resources"] == []
     assert_scim_error(scim.get("Users", sortBy="nickName"), 400)
 
 
