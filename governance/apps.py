@@ -14,11 +14,12 @@ class GovernanceConfig(AppConfig):
 
     def ready(self):
         # Wiring that must exist in every process (web and worker alike): change logging,
-        # the evidence receivers of the lifecycle events, the outbox handlers of review
-        # tickets, and the periodic schedule after each migrate.
+        # the evidence receivers of the lifecycle events, the counters fed by them, the outbox
+        # handlers of review tickets, and the periodic schedule after each migrate.
         from auditlog.registry import auditlog
 
         from .evidence import receivers  # noqa: F401
+        from .metrics import receivers as metric_receivers
         from .models import (
             Entitlement,
             Finding,
@@ -44,6 +45,8 @@ class GovernanceConfig(AppConfig):
         auditlog.register(Finding, exclude_fields=["last_seen_at", "detail"])
         # EvidenceRecord is not registered: it is itself the append-only record, and logging each
         # insert again would double every event on the timeline. Its chain head is derived state.
+
+        metric_receivers.connect()
 
         # Only after our own migrations (post_migrate fires once per app), so every table exists.
         post_migrate.connect(create_periodic_jobs, sender=self, dispatch_uid="governance.periodic_jobs")

@@ -3,13 +3,19 @@
 import os
 
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import before_task_publish, task_postrun, task_prerun, worker_ready
+
+from . import logs
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings")
 
 app = Celery("mandate")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+before_task_publish.connect(logs.stamp_task, dispatch_uid="mandate.request_id.publish")
+task_prerun.connect(logs.enter_task, dispatch_uid="mandate.request_id.prerun")
+task_postrun.connect(logs.leave_task, dispatch_uid="mandate.request_id.postrun")
 
 
 @worker_ready.connect

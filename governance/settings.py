@@ -7,6 +7,7 @@ must then provide SECRET_KEY, ALLOWED_HOSTS and real services. docs/configuratio
 variable.
 """
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -57,6 +58,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "governance.metrics.middleware.RequestObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -279,6 +281,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Workers log through LOGGING (JSON lines with the request id) when LOG_FORMAT=json.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = env.str("LOG_FORMAT", default="plain") != "json"
 
 # How old the worker heartbeat may be before /healthz reports the worker as down.
 HEARTBEAT_INTERVAL = timedelta(seconds=env.int("HEARTBEAT_INTERVAL_SECONDS", default=30))
@@ -290,14 +294,40 @@ HEARTBEAT_MAX_AGE = timedelta(seconds=env.int("HEARTBEAT_MAX_AGE_SECONDS", defau
 SIGNING_KEY_SECRET = env.str("SIGNING_KEY_SECRET", default="")
 
 # --- Logging ------------------------------------------------------------------------
+# LOG_FORMAT=json: one JSON object per line (time, level, logger, message, request_id, and
+# for each request its method, path, route, status, duration_ms and subject).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be plain or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "governance.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "governance.logs.MandateJsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Metrics ------------------------------------------------------------------------
+# GET /metrics answers a bearer METRICS_TOKEN, or clients in METRICS_ALLOW_FROM (addresses
+# or networks, comma-separated; loopback only by default). Behind a proxy, REMOTE_ADDR is
+# the proxy's: use the token there. Several gunicorn workers: set PROMETHEUS_MULTIPROC_DIR
+# (see docs/operations-metrics.md).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+try:
+    METRICS_ALLOW_FROM = [
+        ipaddress.ip_network(item.strip(), strict=False)
+        for item in env.str("METRICS_ALLOW_FROM", default="127.0.0.1,::1").split(",")
+        if item.strip()
+    ]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOW_FROM: {exc}")
 
 # --- Access reviews -----------------------------------------------------------------
 # A review campaign opens this many days before the workflow's review is due (at most one

@@ -8,6 +8,7 @@ from approvals.tokens import jwks_view
 from .api.exceptions import json_for_api
 from .api.root import ApiRootView
 from .health import healthz
+from .metrics.views import metrics
 from .views.auth import SignInView, SignOutView
 
 api_v1 = [
@@ -19,6 +20,7 @@ api_v1 = [
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path(".well-known/jwks.json", jwks_view, name="jwks"),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),

@@ -26,10 +26,27 @@ class LeaverForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=1000)
 
 
+class EmailAddressFilter(admin.SimpleListFilter):
+    """People an identity provider pushed without an e-mail address get no mail from Mandate."""
+
+    title = "e-mail address"
+    parameter_name = "email"
+
+    def lookups(self, request, model_admin):
+        return [("missing", "Missing"), ("given", "Given")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "missing":
+            return queryset.filter(email="")
+        if self.value() == "given":
+            return queryset.exclude(email="")
+        return queryset
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     list_display = ("username", "email", "display_name", "identity_source", "is_active", "is_staff")
-    list_filter = ("is_active", "is_staff", "is_superuser", "identity_source", "groups")
+    list_filter = ("is_active", EmailAddressFilter, "is_staff", "is_superuser", "identity_source", "groups")
     search_fields = ("username", "email", "display_name", "first_name", "last_name", "external_id")
     list_select_related = ("identity_source",)
     fieldsets = DjangoUserAdmin.fieldsets + (

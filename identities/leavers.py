@@ -184,6 +184,9 @@ def _tell_about_handovers(user_id, summary, reason):
             )
         )
     for subject, body, recipients in messages:
+        recipients = [address for address in recipients if address]
+        if not recipients:
+            continue  # a person provisioned without an e-mail address
         try:
             send_mail(subject, body, None, recipients)
         except Exception:

@@ -37,7 +37,9 @@ class IdentitySource(models.Model):
 class User(AbstractUser):
     """A person. Belongs to one identity source, which is authoritative for it."""
 
-    email = models.EmailField("email address", unique=True)
+    # Unique when given. A directory may provision a person without one (SCIM): such a
+    # person gets no e-mail from Mandate and is listed under "E-mail address: missing".
+    email = models.EmailField("email address", blank=True)
     display_name = models.CharField(max_length=150, blank=True)
     identity_source = models.ForeignKey(
         IdentitySource, on_delete=models.PROTECT, null=True, blank=True, related_name="users"
@@ -74,6 +76,7 @@ class User(AbstractUser):
                 condition=~Q(external_id=""),
                 name="user_unique_external_id_per_source",
             ),
+            models.UniqueConstraint(fields=["email"], condition=~Q(email=""), name="user_unique_email_when_given"),
         ]
         permissions = [("audit_all", "Can read everything as a security auditor")]
 

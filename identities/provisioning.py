@@ -80,31 +80,36 @@ def _uniqueness(field_name, message):
 
 
 @transaction.atomic
-def upsert_person(source, record, *, by=None, reason="", strict_username=False):
+def upsert_person(source, record, *, by=None, reason="", strict_username=False, email_required=True):
     """Create or update the person `record` describes in `source`; return an `Outcome`.
 
     `strict_username`: a user name held by someone else is an error (SCIM, where the IdP
     chose it) instead of being made unique (LDAP, OpenID Connect). An e-mail address held
     by someone else is always an error: addresses are unique in Mandate and a person is
-    never merged with another account by address. Raises InvalidInput (code
+    never merged with another account by address. `email_required=False` (SCIM) creates
+    a person the source gave no address for, without one. Raises InvalidInput (code
     "uniqueness" for a clash).
     """
     if not record.external_id:
         raise InvalidInput("The source gave no identifier for this person.", field_errors={"external_id": ["Empty."]})
     user = User.objects.select_for_update().filter(identity_source=source, external_id=record.external_id).first()
     if user is None:
-        return _create(source, record, strict_username=strict_username)
+        return _create(source, record, strict_username=strict_username, email_required=email_required)
     return _apply(user, record, by=by, reason=reason, strict_username=strict_username)
 
 
 @transaction.atomic
-def update_person(user, record, *, by=None, reason="", strict_username=False):
-    """Apply `record` to a person already known (SCIM PUT and PATCH), identifier included."""
+def update_person(user, record, *, by=None, reason="", strict_username=False, replace=False):
+    """Apply `record` to a person already known (SCIM PUT and PATCH), identifier included.
+
+    `replace`: the record is the whole new representation, so an empty field clears it
+    (SCIM); otherwise an empty field means "the source says nothing" and is left alone.
+    """
     user = User.objects.select_for_update().get(pk=user.pk)
-    return _apply(user, record, by=by, reason=reason, strict_username=strict_username)
+    return _apply(user, record, by=by, reason=reason, strict_username=strict_username, replace=replace)
 
 
-def _apply(user, record, *, by, reason, strict_username):
+def _apply(user, record, *, by, reason, strict_username, replace=False):
     source = user.identity_source
     outcome = Outcome(user=user)
     if record.external_id and record.external_id != user.external_id:
@@ -120,9 +125,9 @@ def _apply(user, record, *, by, reason, strict_username):
             raise _uniqueness("username", f"The user name “{record.username}” is already taken.")
     for name in PROFILE_FIELDS:
         value = getattr(record, name)
-        if not value or value == getattr(user, name):
+        if (not value and not replace) or value == getattr(user, name):
             continue
-        if name == "email" and _email_taken(value, exclude_pk=user.pk):
+        if name == "email" and value and _email_taken(value, exclude_pk=user.pk):
             raise _uniqueness("email", f"The e-mail address {value} belongs to another account.")
         setattr(user, name, value)
         outcome.changed.append(name)
@@ -140,16 +145,16 @@ def _apply(user, record, *, by, reason, strict_username):
     return outcome
 
 
-def _create(source, record, *, strict_username):
-    if not record.email:
+def _create(source, record, *, strict_username, email_required=True):
+    if not record.email and email_required:
         raise InvalidInput("The source gave no e-mail address for this person.", field_errors={"email": ["Empty."]})
-    if _email_taken(record.email):
+    if record.email and _email_taken(record.email):
         raise _uniqueness(
             "email",
             f"The e-mail address {record.email} belongs to an account that is not linked to {source}; "
             "an administrator must link or rename it.",
         )
-    username = record.username or record.email.split("@")[0]
+    username = record.username or record.email.split("@")[0] or record.external_id
     if strict_username and User.objects.filter(username__iexact=username).exists():
         raise _uniqueness("username", f"The user name “{username}” is already taken.")
     user = User(
@@ -212,6 +217,7 @@ def forget_person(user, *, by=None, reason):
     User.objects.filter(pk=user.pk).update(external_id="")
     for group in user.directory_groups.all():
         group.members.remove(user)
+        group.save(update_fields=["updated_at"])
 
 
 # --- Groups -------------------------------------------------------------------------
@@ -219,7 +225,7 @@ def forget_person(user, *, by=None, reason):
 
 @transaction.atomic
 def save_group(source, *, group=None, display_name, external_id="", member_ids=None):
-    """Create (group=None) or rename a directory group; replace its members when given.
+    """Create (group=None) or rename a directory group; replace its external id and, when given, its members.
 
     Members must be people of the same source. Raises InvalidInput.
     """
@@ -234,8 +240,7 @@ def save_group(source, *, group=None, display_name, external_id="", member_ids=N
     if group is None:
         group = DirectoryGroup(identity_source=source)
     group.display_name = display_name
-    if external_id:
-        group.external_id = external_id
+    group.external_id = external_id
     try:
         with transaction.atomic():
             group.save()
@@ -254,6 +259,8 @@ def change_group_members(group, *, add=(), remove=()):
         group.members.add(*_members_of(group.identity_source, add))
     if remove:
         group.members.remove(*User.objects.filter(pk__in=[int(pk) for pk in remove if str(pk).isdigit()]))
+    if add or remove:
+        group.save(update_fields=["updated_at"])
     return group
 
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from approvals.models import OutboxMessage, QueueConnection, TicketLink
 from approvals.tickets import CheckResult, TicketError
+from governance.metrics.instruments import ticket_error
 
 log = logging.getLogger("approvals.tickets")
 
@@ -36,6 +37,7 @@ def test_connection(connection):
     try:
         result = connection.adapter().check_configuration()
     except TicketError as exc:
+        ticket_error(connection.kind, exc)
         result = CheckResult(False, (exc.message,))
     record_connection_result(connection.pk, error="" if result.ok else " ".join(result.messages))
     return result
@@ -46,6 +48,7 @@ def call_adapter(connection, action):
     try:
         result = action(connection.adapter())
     except TicketError as exc:
+        ticket_error(connection.kind, exc)
         record_connection_result(connection.pk, error=exc.message)
         raise
     record_connection_result(connection.pk)

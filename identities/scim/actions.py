@@ -7,6 +7,8 @@ keeps pointing at a real account while SCIM answers 404 from then on.
 
 import uuid
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 
 from governance.exceptions import InvalidInput
@@ -14,14 +16,13 @@ from governance.exceptions import InvalidInput
 from ..models import DirectoryGroup, User
 from ..provisioning import (
     PersonRecord,
-    change_group_members,
     forget_person,
     save_group,
     set_manager,
     update_person,
     upsert_person,
 )
-from . import resources
+from . import protocol, resources
 from .resources import ScimError
 
 
@@ -40,27 +41,46 @@ def _scim_error(exc):
     return ScimError(400, exc.message, "noTarget" if exc.code == "noTarget" else "invalidValue")
 
 
+def _text(value, attribute, field_name, model=User):
+    """A string attribute that fits its column; anything else is a 400, never a 500."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ScimError(400, f"“{attribute}” must be a string.", "invalidValue")
+    value = value.strip()
+    limit = model._meta.get_field(field_name).max_length
+    if len(value) > limit:
+        raise ScimError(400, f"“{attribute}” is longer than {limit} characters.", "invalidValue")
+    return value
+
+
 def _record(resource, *, external_id, active):
     name = resource.get("name") or {}
     if not isinstance(name, dict):
         raise ScimError(400, "“name” must be an object.", "invalidValue")
-    user_name = resource.get("userName")
-    if not isinstance(user_name, str) or not user_name.strip():
+    user_name = _text(resource.get("userName"), "userName", "username")
+    if not user_name:
         raise ScimError(400, "“userName” is required.", "invalidValue")
+    email = _text(resources.primary_email(resource), "emails.value", "email")
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise ScimError(400, f"“{email}” is not an e-mail address.", "invalidValue")
     return PersonRecord(
-        external_id=external_id,
-        username=user_name.strip(),
-        email=resources.primary_email(resource).strip(),
-        first_name=name.get("givenName") or "",
-        last_name=name.get("familyName") or "",
-        display_name=resource.get("displayName") or name.get("formatted") or "",
-        active=resources.as_bool(resource["active"]) if "active" in resource else active,
+        external_id=_text(external_id, "externalId", "external_id"),
+        username=user_name,
+        email=email,
+        first_name=_text(name.get("givenName"), "name.givenName", "first_name"),
+        last_name=_text(name.get("familyName"), "name.familyName", "last_name"),
+        display_name=_text(resource.get("displayName") or name.get("formatted"), "displayName", "display_name"),
+        active=resources.as_bool(resource["active"]) if resource.get("active") is not None else active,
     )
 
 
-def _apply_manager(source, user, resource):
+def _apply_manager(source, user, resource, *, replace=False):
     wanted = resources.manager_id(resource)
-    if wanted is None:
+    if wanted is None and not replace:
         return
     manager = None
     if wanted:
@@ -89,12 +109,15 @@ def find_group(source, pk):
 
 @transaction.atomic
 def create_person(source, resource):
-    external_id = str(resource.get("externalId") or "").strip()
+    external_id = _text(resource.get("externalId"), "externalId", "external_id")
     if external_id and people(source).filter(external_id=external_id).exists():
         raise ScimError(409, f"A user with externalId {external_id} already exists.", "uniqueness")
     record = _record(resource, external_id=external_id or f"{resources.GENERATED_ID_PREFIX}{uuid.uuid4()}", active=True)
     try:
-        user = upsert_person(source, record, strict_username=True, reason="Provisioned inactive by SCIM.").user
+        # A person without an e-mail address is created all the same (see `User.email`).
+        user = upsert_person(
+            source, record, strict_username=True, email_required=False, reason="Provisioned inactive by SCIM."
+        ).user
     except InvalidInput as exc:
         raise _scim_error(exc)
     _apply_manager(source, user, resource)
@@ -105,13 +128,18 @@ def create_person(source, resource):
 def replace_person(source, user, resource, *, reason="Deactivated by the identity provider (SCIM)."):
     """PUT, and PATCH once its operations are applied to the current representation."""
     user = User.objects.select_for_update().get(pk=user.pk)
-    external_id = str(resource.get("externalId") or "").strip() or user.external_id
+    # The source's identifier is how Mandate finds the person again: one the IdP removes
+    # is replaced by a generated one, never left empty (an empty one means "deleted").
+    external_id = _text(resource.get("externalId"), "externalId", "external_id")
+    if not external_id:
+        generated = user.external_id.startswith(resources.GENERATED_ID_PREFIX)
+        external_id = user.external_id if generated else f"{resources.GENERATED_ID_PREFIX}{uuid.uuid4()}"
     record = _record(resource, external_id=external_id, active=user.is_active)
     try:
-        update_person(user, record, strict_username=True, reason=reason)
+        update_person(user, record, strict_username=True, reason=reason, replace=True)
     except InvalidInput as exc:
         raise _scim_error(exc)
-    _apply_manager(source, user, resource)
+    _apply_manager(source, user, resource, replace=True)
     user.refresh_from_db()
     return user
 
@@ -120,7 +148,10 @@ def replace_person(source, user, resource, *, reason="Deactivated by the identit
 def patch_person(source, user, body, location):
     # Lock first: the operations apply to the representation as it is now.
     user = User.objects.select_for_update().get(pk=user.pk)
-    patched = resources.patch_user(resources.user_resource(user, location), resources.operations(body))
+    current = resources.user_resource(user, location)
+    patched = protocol.patch_user(current, body)
+    if patched.get("active") is None:
+        raise ScimError(400, "“active” cannot be removed: a person is active or not.", "mutability")
     return replace_person(source, user, patched)
 
 
@@ -134,8 +165,8 @@ def create_group(source, resource):
     try:
         return save_group(
             source,
-            display_name=str(resource.get("displayName") or "").strip(),
-            external_id=str(resource.get("externalId") or "").strip(),
+            display_name=_text(resource.get("displayName"), "displayName", "display_name", DirectoryGroup),
+            external_id=_text(resource.get("externalId"), "externalId", "external_id", DirectoryGroup),
             member_ids=resources.member_ids(resource.get("members") or []),
         )
     except InvalidInput as exc:
@@ -148,8 +179,8 @@ def replace_group(source, group, resource):
         return save_group(
             source,
             group=group,
-            display_name=str(resource.get("displayName") or "").strip(),
-            external_id=str(resource.get("externalId") or "").strip(),
+            display_name=_text(resource.get("displayName"), "displayName", "display_name", DirectoryGroup),
+            external_id=_text(resource.get("externalId"), "externalId", "external_id", DirectoryGroup),
             member_ids=resources.member_ids(resource.get("members") or []),
         )
     except InvalidInput as exc:
@@ -157,21 +188,11 @@ def replace_group(source, group, resource):
 
 
 @transaction.atomic
-def patch_group(source, group, body):
-    display_name, add, remove, replace = resources.patch_group(resources.operations(body))
-    try:
-        if display_name is not None or replace is not None:
-            group = save_group(
-                source,
-                group=group,
-                display_name=(display_name if display_name is not None else group.display_name).strip(),
-                member_ids=replace,
-            )
-        if add or remove:
-            group = change_group_members(group, add=add, remove=remove)
-    except InvalidInput as exc:
-        raise _scim_error(exc)
-    return group
+def patch_group(source, group, body, location):
+    # Lock first: the operations apply to the group as it is now, members included.
+    group = DirectoryGroup.objects.select_for_update().get(pk=group.pk)
+    patched = protocol.patch_group(resources.group_resource(group, location), body)
+    return replace_group(source, group, {"members": [], **patched})
 
 
 @transaction.atomic

@@ -5,7 +5,8 @@ external id, manager (enterprise extension) and group membership. Other attribut
 IdP sends (phone numbers, addresses, titles…) are accepted and not stored.
 """
 
-import re
+import hashlib
+import json
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -37,26 +38,27 @@ def _iso(moment):
 
 def user_resource(user, location):
     """The SCIM User for a person."""
+    # Unassigned attributes are left out (RFC 7643 §2.5), not sent as empty strings.
+    name = {key: value for key, value in (("givenName", user.first_name), ("familyName", user.last_name)) if value}
     resource = {
         "schemas": [USER_SCHEMA],
         "id": str(user.pk),
         "userName": user.username,
-        "name": {
-            "givenName": user.first_name,
-            "familyName": user.last_name,
-            "formatted": user.get_full_name(),
-        },
-        "displayName": user.display_name or user.get_full_name(),
+        "name": name,
+        "displayName": user.display_name,
         "emails": [{"value": user.email, "type": "work", "primary": True}] if user.email else [],
         "active": user.is_active,
         "groups": [{"value": str(g.pk), "display": g.display_name} for g in user.directory_groups.all()],
-        "meta": {"resourceType": "User", "created": _iso(user.date_joined), "location": location},
     }
+    resource = {key: value for key, value in resource.items() if value not in ("", {}, [])}
+    resource["meta"] = {"resourceType": "User", "created": _iso(user.date_joined), "location": location}
     if user.external_id and not user.external_id.startswith(GENERATED_ID_PREFIX):
         resource["externalId"] = user.external_id
     if user.manager_id:
         resource["schemas"].append(ENTERPRISE_SCHEMA)
-        resource[ENTERPRISE_SCHEMA] = {"manager": {"value": str(user.manager_id), "displayName": str(user.manager)}}
+        manager_location = f"{location.rsplit('/Users/', 1)[0]}/Users/{user.manager_id}"
+        resource[ENTERPRISE_SCHEMA] = {"manager": {"value": str(user.manager_id), "$ref": manager_location}}
+    resource["meta"]["version"] = version(resource)
     return resource
 
 
@@ -76,8 +78,25 @@ def group_resource(group, location, *, with_members=True):
     if group.external_id:
         resource["externalId"] = group.external_id
     if with_members:
-        resource["members"] = [{"value": str(u.pk), "display": str(u), "type": "User"} for u in group.members.all()]
+        base = location.rsplit("/Groups/", 1)[0]
+        resource["members"] = [
+            {"value": str(pk), "$ref": f"{base}/Users/{pk}", "type": "User"}
+            for pk in sorted(group.members.values_list("pk", flat=True))
+        ]
+    # Every change of a group, its members included, moves `updated_at`: the version
+    # follows it, so that it is the same whether or not the members were asked for.
+    resource["meta"]["version"] = version({"id": resource["id"], "lastModified": group.updated_at.isoformat()})
     return resource
+
+
+def version(resource):
+    """The weak ETag of a representation (RFC 7644 §3.14): a digest of everything but `meta`.
+
+    Computed from what the client sees, so it changes exactly when the representation does.
+    """
+    content = {key: value for key, value in resource.items() if key != "meta"}
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:20]
+    return f'W/"{digest}"'
 
 
 def as_bool(value, attribute="active"):
@@ -96,7 +115,10 @@ def primary_email(resource):
     chosen = next((e for e in emails if isinstance(e, dict) and e.get("primary")), None)
     chosen = chosen or next((e for e in emails if isinstance(e, dict) and e.get("type") == "work"), None)
     chosen = chosen or next((e for e in emails if isinstance(e, dict)), None)
-    return (chosen or {}).get("value") or ""
+    value = (chosen or {}).get("value") or ""
+    if not isinstance(value, str):
+        raise ScimError(400, "An e-mail address must be a string.", "invalidValue")
+    return value
 
 
 def manager_id(resource):
@@ -108,139 +130,6 @@ def manager_id(resource):
     if isinstance(manager, dict):
         return str(manager.get("value") or "")
     return str(manager or "")
-
-
-# --- Filters (RFC 7644 §3.4.2.2): `attribute eq "value"`, joined by `and` ------------
-
-_COMPARISON = re.compile(r'\s*([A-Za-z][\w.:\[\]" -]*?)\s+eq\s+"((?:[^"\\]|\\.)*)"\s*(?:(and)\s+|$)', re.IGNORECASE)
-
-
-def parse_filter(text, attributes):
-    """[(lookup, value)] for a filter of `eq` comparisons joined by `and`.
-
-    `attributes` maps lower-cased SCIM attribute paths to ORM lookups. Anything else is
-    an invalidFilter error, so a filter Mandate does not understand never lists everyone.
-    """
-    position, comparisons = 0, []
-    while position < len(text):
-        match = _COMPARISON.match(text, position)
-        if not match:
-            raise ScimError(400, f'Unsupported filter: {text!r}. Use: attribute eq "value" [and …].', "invalidFilter")
-        attribute = re.sub(r"\s+", " ", match.group(1)).strip().lower()
-        if attribute not in attributes:
-            raise ScimError(400, f"Filtering on “{match.group(1).strip()}” is not supported.", "invalidFilter")
-        comparisons.append((attributes[attribute], match.group(2).replace('\\"', '"')))
-        position = match.end()
-        if not match.group(3) and position < len(text):
-            raise ScimError(400, f"Unsupported filter: {text!r}.", "invalidFilter")
-    if not comparisons:
-        raise ScimError(400, "Empty filter.", "invalidFilter")
-    return comparisons
-
-
-# --- PATCH (RFC 7644 §3.5.2) ---------------------------------------------------------
-
-_MEMBER_VALUE_PATH = re.compile(r'^members\[\s*value\s+eq\s+"([^"]*)"\s*\]$', re.IGNORECASE)
-_EMAIL_PATH = re.compile(r'^emails(\[\s*type\s+eq\s+"(\w+)"\s*\])?(\.value)?$', re.IGNORECASE)
-
-
-def operations(body):
-    """The validated (op, path, value) triples of a PatchOp message, op lower-cased."""
-    if PATCH_SCHEMA not in (body.get("schemas") or []):
-        raise ScimError(400, f"A PATCH body must declare the schema {PATCH_SCHEMA}.", "invalidSyntax")
-    ops = body.get("Operations")
-    if not isinstance(ops, list) or not ops:
-        raise ScimError(400, "“Operations” must be a non-empty list.", "invalidSyntax")
-    result = []
-    for op in ops:
-        name = str((op or {}).get("op", "")).lower()
-        if name not in {"add", "replace", "remove"}:
-            raise ScimError(400, f"Unknown PATCH operation {op.get('op')!r}.", "invalidSyntax")
-        path = (op.get("path") or "").strip()
-        if name == "remove" and not path:
-            raise ScimError(400, "A remove operation needs a path.", "noTarget")
-        if name != "remove" and "value" not in op:
-            raise ScimError(400, f"The {name} operation needs a value.", "invalidSyntax")
-        result.append((name, path, op.get("value")))
-    return result
-
-
-def patch_user(resource, ops):
-    """Apply PATCH operations to a User representation; return the new representation."""
-    resource = {**resource, "name": dict(resource.get("name") or {})}
-    for op, path, value in ops:
-        if not path:
-            if not isinstance(value, dict):
-                raise ScimError(400, "Without a path, the value must be an object of attributes.", "invalidValue")
-            for key, item in value.items():
-                _set_user_path(resource, op, key, item)
-        else:
-            _set_user_path(resource, op, path, value)
-    return resource
-
-
-def _set_user_path(resource, op, path, value):
-    key = path
-    if key.lower().startswith(USER_SCHEMA.lower() + ":"):
-        key = key[len(USER_SCHEMA) + 1 :]
-    if key.lower() == ENTERPRISE_SCHEMA.lower() and isinstance(value, dict):
-        for sub, item in value.items():
-            _set_user_path(resource, op, f"{ENTERPRISE_SCHEMA}:{sub}", item)
-        return
-    lowered = key.lower()
-    if lowered == f"{ENTERPRISE_SCHEMA.lower()}:manager":
-        resource[ENTERPRISE_SCHEMA] = {"manager": "" if op == "remove" else value}
-    elif lowered in {"active", "username", "displayname", "externalid"}:
-        canonical = {"active": "active", "username": "userName", "displayname": "displayName"}
-        name = canonical.get(lowered, "externalId")
-        if op == "remove":
-            if name in {"active", "userName"}:
-                raise ScimError(400, f"“{name}” cannot be removed.", "mutability")
-            resource[name] = ""
-        else:
-            resource[name] = as_bool(value) if name == "active" else value
-    elif lowered == "name" and isinstance(value, dict):
-        resource["name"].update(value)
-    elif lowered.startswith("name."):
-        resource["name"][key.split(".", 1)[1]] = "" if op == "remove" else value
-    elif _EMAIL_PATH.match(key):
-        if op == "remove":
-            raise ScimError(400, "A person's e-mail address cannot be removed.", "mutability")
-        if isinstance(value, list):
-            resource["emails"] = value
-        else:
-            resource["emails"] = [{"value": value, "type": _EMAIL_PATH.match(key).group(2) or "work", "primary": True}]
-    # Anything else is an attribute Mandate does not keep: accepted, not stored.
-
-
-def patch_group(ops):
-    """What PATCH operations do to a group: (display_name or None, add, remove, replace or None)."""
-    display_name, add, remove, replace = None, [], [], None
-    for op, path, value in ops:
-        lowered = path.lower()
-        if not path and isinstance(value, dict):
-            display_name = value.get("displayName", display_name)
-            if "members" in value:
-                replace = member_ids(value["members"])
-        elif lowered == "displayname":
-            display_name = value
-        elif lowered == "members" and op == "add":
-            add += member_ids(value)
-        elif lowered == "members" and op == "replace":
-            replace = member_ids(value)
-        elif lowered == "members" and op == "remove":
-            # Entra ID names the members in the value; without one, all members go.
-            if value:
-                remove += member_ids(value)
-            else:
-                replace = []
-        elif _MEMBER_VALUE_PATH.match(path) and op == "remove":
-            remove.append(_MEMBER_VALUE_PATH.match(path).group(1))
-        elif lowered == "externalid":
-            continue
-        else:
-            raise ScimError(400, f"Unsupported PATCH path for a group: {path!r}.", "invalidPath")
-    return display_name, add, remove, replace
 
 
 def member_ids(members):

@@ -1,0 +1,45 @@
+"""The metrics Mandate counts as things happen. Cheap: an increment is a write to shared memory.
+
+Gauges that describe the database (pending requests, active grants, backlogs…) are not
+here: `collector.DatabaseCollector` computes them when Prometheus scrapes.
+"""
+
+import os
+
+from prometheus_client import Counter, Histogram
+
+# In multiprocess mode each metric writes to a file there from its creation on.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
+AUTHORIZATION_DECISIONS = Counter(
+    "mandate_authorization_decisions",
+    "Authorization checks answered, by result (allow or deny).",
+    ["result"],
+)
+REQUEST_DURATION = Histogram(
+    "mandate_request_duration_seconds",
+    "Time to answer an HTTP request of the REST API, by endpoint (authorize or api), method and status class.",
+    ["endpoint", "method", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+GRANTS_ENDED = Counter(
+    "mandate_grants_ended",
+    "Grants that ended, by cause (expired or revoked).",
+    ["cause"],
+)
+EXPIRY_LAG = Histogram(
+    "mandate_grant_expiry_lag_seconds",
+    "From a grant's expires_at to the moment it was ended as expired.",
+    buckets=(0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600),
+)
+TICKET_ERRORS = Counter(
+    "mandate_ticket_errors",
+    "Errors answered by ticket systems, by adapter kind and whether a retry can help.",
+    ["kind", "permanent"],
+)
+
+
+def ticket_error(kind, exc):
+    """Count one ticket-system error (`exc` a TicketError: `permanent` says if a retry can help)."""
+    TICKET_ERRORS.labels(kind=kind, permanent=str(bool(getattr(exc, "permanent", False))).lower()).inc()
