@@ -153,20 +153,29 @@ def _deny_reasons(ctx):
     return reasons
 
 
-def _mode(ctx):
-    """The approval mode that applies, and the reason for it."""
-    if ctx.approval_mode != ApprovalMode.DEFAULT:
-        label = ApprovalMode(ctx.approval_mode).label.lower()
-        return ctx.approval_mode, f"The policy for “{ctx.scope}” requires {label}."
-    tier = RiskTier(ctx.risk_tier).label.lower()
-    if ctx.risk_tier in TWO_PERSON_TIERS:
+def approval_rule(*, approval_mode, risk_tier, access_level, scope):
+    """The approval mode a policy stands for, and why: the policy's own mode, or the
+    default rules' answer for the workflow's risk tier and the entitlement's access level.
+    Shared by decisions and by the pages that say what a workload may ask for."""
+    if approval_mode != ApprovalMode.DEFAULT:
+        label = ApprovalMode(approval_mode).label.lower()
+        return approval_mode, f"The policy for “{scope}” requires {label}."
+    tier = RiskTier(risk_tier).label.lower()
+    if risk_tier in TWO_PERSON_TIERS:
         return ApprovalMode.TWO_PERSON, f"Access in a {tier}-risk workflow needs two distinct approvers."
-    if ctx.access_level == AccessLevel.READ and ctx.risk_tier in AUTO_APPROVE_TIERS:
+    if access_level == AccessLevel.READ and risk_tier in AUTO_APPROVE_TIERS:
         return ApprovalMode.AUTO, f"Read access in a {tier}-risk workflow is approved automatically."
-    level = AccessLevel(ctx.access_level).label.lower()
-    if ctx.access_level == AccessLevel.READ:
+    level = AccessLevel(access_level).label.lower()
+    if access_level == AccessLevel.READ:
         return ApprovalMode.OWNER, f"Read access in a {tier}-risk workflow needs the control owner's approval."
     return ApprovalMode.OWNER, f"{level.capitalize()} access needs the control owner's approval."
+
+
+def _mode(ctx):
+    """The approval mode that applies, and the reason for it."""
+    return approval_rule(
+        approval_mode=ctx.approval_mode, risk_tier=ctx.risk_tier, access_level=ctx.access_level, scope=ctx.scope
+    )
 
 
 def evaluate(ctx: RequestContext) -> Evaluation:

@@ -5,6 +5,8 @@ from governance.reviews.api.views import ReviewCampaignViewSet, ReviewItemViewSe
 
 from . import schema  # noqa: F401  (registers the Bearer scheme with drf-spectacular)
 from .evidence import EvidenceBatchView
+from .exports import OcsfExportView, WorkloadInventoryView
+from .findings import FindingViewSet
 from .views import EntitlementViewSet, PolicyViewSet, WorkflowViewSet
 
 router = DefaultRouter(trailing_slash=True)
@@ -14,5 +16,11 @@ router.register("entitlements", EntitlementViewSet, basename="entitlement")
 router.register("policies", PolicyViewSet, basename="policy")
 router.register("reviews", ReviewCampaignViewSet, basename="review")
 router.register("review-items", ReviewItemViewSet, basename="review-item")
+router.register("findings", FindingViewSet, basename="finding")
 
-urlpatterns = [*router.urls, path("evidence/", EvidenceBatchView.as_view(), name="evidence")]
+urlpatterns = [
+    *router.urls,
+    path("evidence/", EvidenceBatchView.as_view(), name="evidence"),
+    path("evidence/ocsf/", OcsfExportView.as_view(), name="evidence-ocsf"),
+    path("workload-inventory/", WorkloadInventoryView.as_view(), name="workload-inventory"),
+]

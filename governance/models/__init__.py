@@ -6,7 +6,7 @@ in `registry`, access reviews in `governance.reviews.models`, evidence in
 `governance.evidence.models`, findings in `governance.findings.models`.
 """
 
-from governance.evidence.models import EvidenceChainHead, EvidenceRecord
+from governance.evidence.models import EvidenceChainHead, EvidenceRecord, EvidenceStreamPosition
 from governance.findings.models import Finding
 from governance.reviews.models import ReminderDigest, ReminderLog, ReviewCampaign, ReviewItem
 
@@ -16,6 +16,7 @@ __all__ = [
     "Entitlement",
     "EvidenceChainHead",
     "EvidenceRecord",
+    "EvidenceStreamPosition",
     "Finding",
     "Heartbeat",
     "Policy",

@@ -1,3 +1,4 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from .views import ApiKeyViewSet, WorkloadIdentityViewSet
@@ -7,4 +8,10 @@ router.include_root_view = False
 router.register("workload-identities", WorkloadIdentityViewSet, basename="workload-identity")
 router.register("api-keys", ApiKeyViewSet, basename="api-key")
 
-urlpatterns = router.urls
+# The dossier also answers without the trailing slash, as its documentation spells it.
+dossier = WorkloadIdentityViewSet.as_view({"get": "dossier"}, detail=True)
+
+urlpatterns = [
+    path("workload-identities/<slug:slug>/dossier", dossier, name="workload-identity-dossier-bare"),
+    *router.urls,
+]
