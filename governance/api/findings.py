@@ -57,9 +57,13 @@ class FindingViewSet(ReadOnlyViewSet):
     ordering_fields = ["first_seen_at", "last_seen_at", "severity", "kind"]
     ordering = ["-first_seen_at", "-id"]
 
-    def visible(self, user):
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        user = request.user
         require(
             rules.is_auditor(user) or rules.managed_workflows(user).exists(),
             "Only auditors and workflow owners can read findings.",
         )
+
+    def visible(self, user):
         return rules.visible_findings(user).select_related("workflow")

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
@@ -56,10 +57,8 @@ class WorkloadIdentityViewSet(RegistryViewSet):
     create_denied = "Only the workflow's owners and administrators may register its workloads."
     change_denied = "Only the workload's owner, its workflow's owners or an administrator may change it."
 
-    queryset_related = ("owner", "workflow", "identity_source")
-
     def visible(self, user):
-        return rules.visible_workloads(user).select_related(*self.queryset_related)
+        return rules.visible_workloads(user).select_related("owner", "workflow", "identity_source")
 
     def can_create(self, user):
         # The workflow is only known after validation: checked again in create_object.
@@ -113,9 +112,14 @@ class WorkloadIdentityViewSet(RegistryViewSet):
         workload = reactivate_workload(workload, by=request.user, reason=serializer.validated_data["reason"])
         return self.answer(self.visible(request.user).get(pk=workload.pk))
 
-    def _dossier_workload(self):
-        self.queryset_related = WORKLOAD_RELATED
-        return self.get_object()
+    def _dossier_workload(self, slug):
+        # Not get_object(): the list's filters (`kind` of workload…) must not read the
+        # timeline's parameters (`kind` of event).
+        workload = get_object_or_404(
+            rules.visible_workloads(self.request.user).select_related(*WORKLOAD_RELATED), slug=slug
+        )
+        self.check_object_permissions(self.request, workload)
+        return workload
 
     @extend_schema(
         summary="The dossier: who owns it, what it can do and may ask for, why, what it did, how to stop it",
@@ -124,7 +128,7 @@ class WorkloadIdentityViewSet(RegistryViewSet):
     )
     @action(detail=True, methods=["get"])
     def dossier(self, request, slug=None):
-        workload = self._dossier_workload()
+        workload = self._dossier_workload(slug)
         query = EventQuery.from_params(request.query_params)
         return Response(dossier_answer(request, workload_dossier(workload, request.user, query)))
 
@@ -135,7 +139,7 @@ class WorkloadIdentityViewSet(RegistryViewSet):
     )
     @action(detail=True, methods=["get"])
     def events(self, request, slug=None):
-        workload = self._dossier_workload()
+        workload = self._dossier_workload(slug)
         query = EventQuery.from_params(request.query_params)
         records, next_before = workload_events(workload, query)
         return Response(events_page(request, workload, records, next_before, query))
