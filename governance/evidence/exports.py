@@ -100,7 +100,6 @@ def render_csv(records, columns=CSV_COLUMNS):
 
 def parse_range(since, until):
     """Parse the optional ISO 8601 bounds of an export; dates mean midnight, local time."""
-
     bounds, errors = {}, {}
     for name, raw in (("since", since), ("until", until)):
         if not raw:
