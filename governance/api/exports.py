@@ -8,6 +8,8 @@ streamed body. `?format=` picks the body's format here, not DRF's renderer.
   with the dossier's answers (`governance.dossier.inventory`).
 - `GET /api/v1/evidence/ocsf/`: evidence as OCSF events, one JSON object a line;
   `?workflow=&after=<sequence>` resumes one chain after a position.
+- `GET /api/v1/evidence/export/`: the verifiable evidence export of the audit pages
+  (`governance.evidence.exports`), for scripts.
 """
 
 import json
@@ -21,7 +23,7 @@ from rest_framework.views import APIView
 
 from governance import permissions as rules
 from governance.dossier.inventory import CSV_COLUMNS, csv_row, inventory_entries, inventory_queryset
-from governance.evidence.exports import parse_range, render_csv
+from governance.evidence.exports import export_queryset, export_response, parse_range, render_csv
 from governance.evidence.stream import ocsf_lines, sealed_records
 from governance.exceptions import InvalidInput
 from governance.permissions import require
@@ -119,3 +121,40 @@ class OcsfExportView(StreamedExportView):
             records = records.filter(recorded_at__lt=until)
         lines = (line + "\n" for line in ocsf_lines(records.order_by("workflow_id", "sequence")))
         return streamed(lines, "jsonl", f"evidence-ocsf-{slug or 'portfolio'}")
+
+
+class EvidenceExportView(StreamedExportView):
+    @extend_schema(
+        summary="The evidence export (JSON Lines, JSON or CSV) that verifies offline, as on the audit pages",
+        parameters=[
+            OpenApiParameter("workflow", str, description="Only this workflow's chain (default: all you may audit)."),
+            OpenApiParameter("format", str, enum=["jsonl", "json", "csv"], description="Default jsonl."),
+            OpenApiParameter("since", str, description="Recorded at or after (ISO 8601)."),
+            OpenApiParameter("until", str, description="Recorded before (ISO 8601)."),
+        ],
+        responses={(200, "application/x-ndjson"): OpenApiTypes.STR},
+        operation_id="evidence_export",
+    )
+    def get(self, request):
+        user = request.user
+        workflows = rules.audit_workflows(user)
+        require(rules.is_auditor(user) or workflows.exists(), "Only auditors and workflow owners can export evidence.")
+        params = request.query_params
+        since, until = parse_range(params.get("since"), params.get("until"))
+        slug = params.get("workflow")
+        scope = get_object_or_404(workflows, slug=slug) if slug else None
+        meta = {
+            "scope": scope.slug if scope else "portfolio",
+            "since": since.isoformat() if since else None,
+            "until": until.isoformat() if until else None,
+            "exported_at": timezone.now().isoformat(),
+            "exported_by": user.get_username(),
+            "verify_with": "python verify_export.py <file> (governance/verify_export.py)",
+        }
+        chains = [scope.pk] if scope else workflows.values("pk")
+        return export_response(
+            export_queryset(chains, since=since, until=until),
+            params.get("format", "jsonl"),
+            filename=f"evidence-{meta['scope']}",
+            meta=meta,
+        )

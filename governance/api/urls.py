@@ -5,7 +5,7 @@ from governance.reviews.api.views import ReviewCampaignViewSet, ReviewItemViewSe
 
 from . import schema  # noqa: F401  (registers the Bearer scheme with drf-spectacular)
 from .evidence import EvidenceBatchView
-from .exports import OcsfExportView, WorkloadInventoryView
+from .exports import EvidenceExportView, OcsfExportView, WorkloadInventoryView
 from .findings import FindingViewSet
 from .views import EntitlementViewSet, PolicyViewSet, WorkflowViewSet
 
@@ -22,5 +22,6 @@ urlpatterns = [
     *router.urls,
     path("evidence/", EvidenceBatchView.as_view(), name="evidence"),
     path("evidence/ocsf/", OcsfExportView.as_view(), name="evidence-ocsf"),
+    path("evidence/export/", EvidenceExportView.as_view(), name="evidence-export"),
     path("workload-inventory/", WorkloadInventoryView.as_view(), name="workload-inventory"),
 ]

@@ -160,8 +160,10 @@ def _class_and_activity(row):
         return API_ACTIVITY, API_ACTIVITY_IDS.get(kind, (OTHER, EvidenceKind(kind).label))
     if kind == EvidenceKind.WORKLOAD and outcome != EvidenceOutcome.SUSPENDED:
         return ACCOUNT_CHANGE, (2, "Enable")
-    default = (OTHER, f"{EvidenceKind(kind).label}: {outcome or 'recorded'}")
-    return ACCOUNT_CHANGE, ACCOUNT_CHANGE_IDS.get(outcome, default) if kind != EvidenceKind.REVIEW else default
+    other = (OTHER, f"{EvidenceKind(kind).label}: {outcome or 'recorded'}")
+    if kind in (EvidenceKind.GRANT, EvidenceKind.WORKLOAD):
+        return ACCOUNT_CHANGE, ACCOUNT_CHANGE_IDS.get(outcome, other)
+    return ACCOUNT_CHANGE, other  # requests, approvals, reviews: no OCSF activity of their own
 
 
 def event(row):

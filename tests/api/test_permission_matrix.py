@@ -353,6 +353,12 @@ CASES = {
         None,
         expect(200, 200, 403, 200, 403, 403),
     ),
+    "export evidence for offline verification": (
+        "get",
+        lambda w: "/api/v1/evidence/export/",
+        None,
+        expect(200, 200, 403, 200, 403, 403),
+    ),
     "list findings": ("get", lambda w: "/api/v1/findings/", None, expect(200, 200, 403, 200, 403, 403)),
     "read a finding": (
         "get",
