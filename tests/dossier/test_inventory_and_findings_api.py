@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from approvals.services import decide, submit_request
 from governance.findings.services import recompute_findings
-from governance.models import Finding
+from governance.models import EvidenceRecord, Finding
 from identities.models import WorkloadIdentity
 from tests.evidence.helpers import record_events
 from tests.factories import EntitlementFactory, PolicyFactory, UserFactory, WorkflowFactory
@@ -39,7 +39,7 @@ def estate(workflow, agent, owner, backup_owner, requester, identity_source):
     record_events(workflow, 3, workload=agent)
     elsewhere = WorkflowFactory(control_owner=UserFactory(), identity_source=identity_source, status="active")
     stranger = WorkloadIdentity.objects.create(
-        name="Stranger", slug="stranger", workflow=elsewhere, owner=elsewhere.control_owner
+        name="=Stranger", slug="stranger", workflow=elsewhere, owner=elsewhere.control_owner
     )
     return {"stranger": stranger}
 
@@ -57,7 +57,8 @@ def test_the_json_inventory_has_the_dossier_answers_for_every_workload(api_as, a
     assert grant["why"]["task_ref"] == "CHG-1"
     assert grant["why"]["approvals"][0]["by"]["username"] == backup_owner.username
     assert mine["entitlements"][0]["scope"] == "github:repo:write"
-    assert mine["events"] == 3 and mine["last_event_at"]
+    # Its own reports and what Mandate recorded about it (request, approval, grant).
+    assert mine["events"] == EvidenceRecord.objects.filter(workload=agent).count() > 3 and mine["last_event_at"]
     assert document["export"]["exported_by"] == auditor.username
 
 
@@ -68,7 +69,9 @@ def test_the_csv_inventory_is_one_row_a_workload_with_formulas_escaped(api_as, a
     assert set(rows) == {agent.slug, "stranger"}
     assert "github:repo:write until" in rows[agent.slug]["active_grants"]
     assert "task CHG-1" in rows[agent.slug]["active_grants"]
-    assert rows[agent.slug]["events"] == "3"
+    assert rows[agent.slug]["events"] == str(EvidenceRecord.objects.filter(workload=agent).count())
+    assert rows["stranger"]["events"] == "0" and rows["stranger"]["active_grants"] == ""
+    assert rows["stranger"]["name"] == "'=Stranger"  # a spreadsheet must not run it
 
 
 def test_an_owner_sees_only_their_workloads_in_the_inventory(api_as, owner, agent, estate):
@@ -111,8 +114,8 @@ def test_the_evidence_export_with_an_api_key_verifies_offline(api_as, auditor, w
     path = tmp_path / "export.jsonl"
     path.write_text(body(response))
     out = io.StringIO()
-    assert verify_file(path, out=out) == 0, out.getvalue()
-    assert "OK: 3 records verified" in out.getvalue() or "OK:" in out.getvalue()
+    assert verify_file(str(path), out=out) == 0, out.getvalue()
+    assert "OK:" in out.getvalue()
 
 
 def test_findings_api_for_auditors_and_owners(api_as, auditor, owner, outsider, agent, workflow, estate):
