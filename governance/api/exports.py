@@ -22,6 +22,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.views import APIView
 
 from governance import permissions as rules
+from governance.api.schema import errors
 from governance.dossier.inventory import CSV_COLUMNS, csv_row, inventory_entries, inventory_queryset
 from governance.evidence.exports import export_queryset, export_response, parse_range, render_csv
 from governance.evidence.stream import ocsf_lines, sealed_records
@@ -68,7 +69,11 @@ class WorkloadInventoryView(StreamedExportView):
     @extend_schema(
         summary="Inventory of every workload the caller may see, with owners, access, why and activity",
         parameters=[OpenApiParameter("format", str, enum=["json", "csv"], description="json (default) or csv.")],
-        responses={(200, "application/json"): OpenApiTypes.OBJECT, (200, "text/csv"): OpenApiTypes.STR},
+        responses={
+            (200, "application/json"): OpenApiTypes.OBJECT,
+            (200, "text/csv"): OpenApiTypes.STR,
+            **errors(400),
+        },
         operation_id="workload_inventory",
     )
     def get(self, request):
@@ -95,7 +100,7 @@ class OcsfExportView(StreamedExportView):
             OpenApiParameter("since", str, description="Recorded at or after (ISO 8601)."),
             OpenApiParameter("until", str, description="Recorded before (ISO 8601)."),
         ],
-        responses={(200, "application/x-ndjson"): OpenApiTypes.STR},
+        responses={(200, "application/x-ndjson"): OpenApiTypes.STR, **errors(400, 404)},
         operation_id="evidence_ocsf_export",
     )
     def get(self, request):
@@ -132,7 +137,12 @@ class EvidenceExportView(StreamedExportView):
             OpenApiParameter("since", str, description="Recorded at or after (ISO 8601)."),
             OpenApiParameter("until", str, description="Recorded before (ISO 8601)."),
         ],
-        responses={(200, "application/x-ndjson"): OpenApiTypes.STR},
+        responses={
+            (200, "application/x-ndjson"): OpenApiTypes.STR,
+            (200, "application/json"): OpenApiTypes.OBJECT,
+            (200, "text/csv"): OpenApiTypes.STR,
+            **errors(400, 404),
+        },
         operation_id="evidence_export",
     )
     def get(self, request):
