@@ -205,13 +205,21 @@ def effective_mode(approval_mode, risk_tier, access_level):
     return approval_mode
 
 
+def approval_rule(*, approval_mode, risk_tier, access_level, scope):
+    """The approval mode a policy stands for, and why: the policy's own mode, or the
+    default rules' answer for the workflow's risk tier and the entitlement's access level.
+    Shared by decisions and by the pages that say what a workload may ask for."""
+    if approval_mode != ApprovalMode.DEFAULT:
+        label = ApprovalMode(approval_mode).label.lower()
+        return approval_mode, f"The policy for “{scope}” requires {label}."
+    return default_mode(risk_tier, access_level)
+
+
 def _mode(ctx):
     """The approval mode that applies, and the reason for it."""
-    if ctx.approval_mode != ApprovalMode.DEFAULT:
-        label = ApprovalMode(ctx.approval_mode).label.lower()
-        mode, why = ctx.approval_mode, f"The policy for “{ctx.scope}” requires {label}."
-    else:
-        mode, why = default_mode(ctx.risk_tier, ctx.access_level)
+    mode, why = approval_rule(
+        approval_mode=ctx.approval_mode, risk_tier=ctx.risk_tier, access_level=ctx.access_level, scope=ctx.scope
+    )
     if mode == ApprovalMode.AUTO and ctx.missed_review:
         # What a missed deadline revoked is not handed back without anyone looking.
         return ApprovalMode.OWNER, (

@@ -13,13 +13,15 @@ from .choices import (
     ApprovalMode,
     CampaignStatus,
     EvidenceKind,
+    FindingKind,
+    FindingSeverity,
     ReviewItemKind,
     ReviewOutcome,
     RiskTier,
     Sensitivity,
     WorkflowStatus,
 )
-from .models import Entitlement, EvidenceRecord, Policy, ReviewCampaign, ReviewItem, Workflow
+from .models import Entitlement, EvidenceRecord, Finding, Policy, ReviewCampaign, ReviewItem, Workflow
 from .reviews.models import review_overdue, workflow_review_overdue
 
 
@@ -153,3 +155,18 @@ class EvidenceRecordFilterSet(django_filters.FilterSet):
     class Meta:
         model = EvidenceRecord
         fields = ["workflow", "workload", "kind", "task_ref", "since", "until"]
+
+
+class FindingFilterSet(django_filters.FilterSet):
+    workflow = django_filters.CharFilter(field_name="workflow__slug", help_text="Workflow slug.")
+    kind = django_filters.ChoiceFilter(choices=FindingKind.choices)
+    severity = django_filters.ChoiceFilter(choices=FindingSeverity.choices)
+    resolved = django_filters.BooleanFilter(
+        field_name="resolved_at", lookup_expr="isnull", exclude=True, help_text="true: resolved ones; false: open ones."
+    )
+    subject_type = django_filters.CharFilter()
+    subject_id = django_filters.CharFilter()
+
+    class Meta:
+        model = Finding
+        fields = ["workflow", "kind", "severity", "resolved", "subject_type", "subject_id"]

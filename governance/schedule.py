@@ -88,6 +88,13 @@ PERIODIC_JOBS = [
         "Standing privilege, shared principals, ownerless workflows, overdue reviews, unused workloads…",
     ),
     PeriodicJob(
+        "Stream OCSF events",
+        "governance.stream_ocsf_events",
+        30,
+        "Sends sealed evidence to the SIEM as OCSF events (OCSF_STREAM_URL), resuming where it stopped.",
+        enabled_setting="OCSF_STREAM_ENABLED",
+    ),
+    PeriodicJob(
         "Verify evidence chains",
         "governance.verify_evidence_chains",
         24 * 3600,

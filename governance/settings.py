@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .environment import BASE_DIR, env
+from .environment import BASE_DIR, env, env_secret
 
 # Where the embedded defaults keep their files (SQLite database, file-system broker).
 VAR_DIR = Path(env.str("MANDATE_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -355,7 +355,18 @@ EVIDENCE_MAX_PAYLOAD_BYTES = env.int("EVIDENCE_MAX_PAYLOAD_BYTES", default=64 * 
 FINDINGS_STANDING_PRIVILEGE_SECONDS = env.int("FINDINGS_STANDING_PRIVILEGE_SECONDS", default=7 * 24 * 3600)
 # An active workload not seen for this many days should be suspended or retired.
 FINDINGS_UNUSED_WORKLOAD_DAYS = env.int("FINDINGS_UNUSED_WORKLOAD_DAYS", default=90)
+# The outbound stream of OCSF events to the security team's SIEM: empty is off; else
+# syslog+tcp://host:port, syslog+tls://host:port or an http(s):// collector URL.
+OCSF_STREAM_URL = env.str("OCSF_STREAM_URL", default="")
+OCSF_STREAM_NAME = env.str("OCSF_STREAM_NAME", default="siem")
+OCSF_STREAM_CA_FILE = env.str("OCSF_STREAM_CA_FILE", default="")  # TLS: trust this CA (else the system's)
+OCSF_STREAM_TOKEN = env_secret("OCSF_STREAM_TOKEN")  # HTTP collector: sent as `Authorization: Bearer …`
+OCSF_STREAM_BATCH = env.int("OCSF_STREAM_BATCH", default=500)
+OCSF_STREAM_TIMEOUT = env.int("OCSF_STREAM_TIMEOUT", default=10)
+OCSF_STREAM_ENABLED = bool(OCSF_STREAM_URL)
 for _name in (
+    "OCSF_STREAM_BATCH",
+    "OCSF_STREAM_TIMEOUT",
     "EVIDENCE_MAX_PAYLOAD_BYTES",
     "FINDINGS_STANDING_PRIVILEGE_SECONDS",
     "FINDINGS_UNUSED_WORKLOAD_DAYS",

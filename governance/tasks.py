@@ -3,6 +3,7 @@
 from celery import shared_task
 from django.utils import timezone
 
+from .evidence.stream import stream_to_configured_destination
 from .evidence.verification import verify_chains
 from .findings.services import recompute_findings as recompute
 from .models import Heartbeat, Workflow
@@ -51,3 +52,10 @@ def enforce_review_deadlines():
 def send_review_reminders():
     """Send the day's bundled reminders (reviews and waiting requests); safe to run any time."""
     return send_due_reminders()
+
+
+@shared_task(name="governance.stream_ocsf_events", ignore_result=True)
+def stream_ocsf_events():
+    """Send sealed evidence not yet delivered to the SIEM (OCSF_STREAM_URL), as OCSF events."""
+
+    return stream_to_configured_destination()

@@ -1,4 +1,7 @@
-"""Workload identities in the portal: register, API keys (shown once), suspend and reactivate."""
+"""Workload identities in the portal: the dossier, register, API keys (shown once), suspend
+and reactivate."""
+
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
@@ -9,9 +12,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from approvals.choices import GrantStatus, RequestState
 from approvals.models import AccessRequest, Grant
-from approvals.selectors import GRANT_RELATED, REQUEST_RELATED
 from approvals.services import reactivate_workload, suspend_workload
 from governance import permissions
+from governance.choices import EvidenceKind
+from governance.dossier.selectors import WORKLOAD_RELATED, EventQuery, workload_dossier
+from governance.exceptions import InvalidInput
 from governance.models import Workflow
 from governance.permissions import require
 from governance.portal import SERVICE_ERRORS, apply_field_errors, done, error_message, error_status, paginate
@@ -75,12 +80,7 @@ def workload_create(request):
 
 
 def _workload(request, slug):
-    workload = get_object_or_404(
-        WorkloadIdentity.objects.select_related(
-            "owner", "workflow", "workflow__control_owner", "workflow__backup_owner", "identity_source"
-        ),
-        slug=slug,
-    )
+    workload = get_object_or_404(WorkloadIdentity.objects.select_related(*WORKLOAD_RELATED), slug=slug)
     if not permissions.can_view_workload(request.user, workload):
         raise Http404("No such workload.")
     return workload
@@ -103,15 +103,25 @@ def _keys(workload):
 
 
 def _detail_context(request, workload, **extra):
-    grants = Grant.objects.filter(workload=workload).select_related(*GRANT_RELATED)
-    requests = AccessRequest.objects.filter(workload=workload).select_related(*REQUEST_RELATED)
+    """The dossier page: who, owners, can do, may ask for, why, what it did, how to stop it."""
+    filter_errors = {}
+    try:
+        query = EventQuery.from_params(request.GET)
+    except InvalidInput as exc:
+        query, filter_errors = EventQuery(), exc.field_errors
+    dossier = workload_dossier(workload, request.user, query)
+    older = urlencode(query.as_params(before=dossier.next_before)) if dossier.next_before else ""
     return {
         "workload": workload,
+        "dossier": dossier,
         "keys": _keys(workload),
         "key_form": ApiKeyForm(),
-        "can_manage": permissions.can_manage_workload(request.user, workload),
-        "active_grants": list(grants.filter(status=GrantStatus.ACTIVE).order_by("expires_at")[:50]),
-        "recent_requests": list(requests.order_by("-created_at")[:10]),
+        "can_manage": dossier.can_manage,
+        "event_kinds": EvidenceKind.choices,
+        "filter_errors": filter_errors,
+        "filtered": bool(query.as_params(before=None, limit=None)),
+        "older_events": older,
+        "newest_events": urlencode(query.as_params(before=None)) if query.before else None,
         **extra,
     }
 
@@ -119,7 +129,8 @@ def _detail_context(request, workload, **extra):
 @login_required
 def workload_detail(request, slug):
     workload = _workload(request, slug)
-    return render(request, "identities/workload_detail.html", _detail_context(request, workload))
+    context = _detail_context(request, workload)
+    return render(request, "identities/workload_detail.html", context, status=400 if context["filter_errors"] else 200)
 
 
 def _keys_response(request, workload, *, notice, new_key=None, status=200):

@@ -6,6 +6,8 @@ from governance.reviews.api.views import ReviewCampaignViewSet, ReviewItemViewSe
 from . import schema  # noqa: F401  (registers the Bearer scheme with drf-spectacular)
 from .changes import RegistryChangeViewSet
 from .evidence import EvidenceBatchView
+from .exports import EvidenceExportView, OcsfExportView, WorkloadInventoryView
+from .findings import FindingViewSet
 from .views import EntitlementViewSet, PolicyViewSet, WorkflowViewSet
 
 router = DefaultRouter(trailing_slash=True)
@@ -16,5 +18,12 @@ router.register("policies", PolicyViewSet, basename="policy")
 router.register("registry-changes", RegistryChangeViewSet, basename="registry-change")
 router.register("reviews", ReviewCampaignViewSet, basename="review")
 router.register("review-items", ReviewItemViewSet, basename="review-item")
+router.register("findings", FindingViewSet, basename="finding")
 
-urlpatterns = [*router.urls, path("evidence/", EvidenceBatchView.as_view(), name="evidence")]
+urlpatterns = [
+    *router.urls,
+    path("evidence/", EvidenceBatchView.as_view(), name="evidence"),
+    path("evidence/ocsf/", OcsfExportView.as_view(), name="evidence-ocsf"),
+    path("evidence/export/", EvidenceExportView.as_view(), name="evidence-export"),
+    path("workload-inventory/", WorkloadInventoryView.as_view(), name="workload-inventory"),
+]

@@ -90,11 +90,12 @@ def _csv_cell(value):
     return value
 
 
-def render_csv(records):
+def render_csv(records, columns=CSV_COLUMNS):
+    """CSV lines of `records` (dicts), one column each of `columns`, formulas escaped."""
     writer = csv.writer(_Line())
-    yield writer.writerow(CSV_COLUMNS)
+    yield writer.writerow(columns)
     for record in records:
-        yield writer.writerow([_csv_cell(record.get(column)) for column in CSV_COLUMNS])
+        yield writer.writerow([_csv_cell(record.get(column)) for column in columns])
 
 
 def parse_range(since, until):

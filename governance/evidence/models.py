@@ -145,3 +145,25 @@ class EvidenceChainHead(models.Model):
 
     def __str__(self):
         return f"Chain of workflow {self.workflow_id} at #{self.last_sequence}"
+
+
+class EvidenceStreamPosition(models.Model):
+    """How far an outbound stream has delivered one workflow's chain.
+
+    `last_sequence` is the last chain position the destination has accepted; the stream
+    sends what comes after it and moves it forward only after a batch was delivered, so a
+    crash or an outage resends (at least once) rather than skips. Each stream has its own
+    name, so a second destination starts from the beginning of every chain.
+    """
+
+    stream = models.CharField(max_length=100)
+    workflow = models.ForeignKey("governance.Workflow", on_delete=models.CASCADE, related_name="+")
+    last_sequence = models.PositiveBigIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "evidence stream position"
+        constraints = [models.UniqueConstraint(fields=["stream", "workflow"], name="evidence_stream_one_position")]
+
+    def __str__(self):
+        return f"{self.stream}: workflow {self.workflow_id} sent to #{self.last_sequence}"

@@ -7,7 +7,7 @@ in `registry`, access reviews in `governance.reviews.models`, evidence in
 """
 
 from governance.changes.models import RegistryChange
-from governance.evidence.models import EvidenceChainHead, EvidenceRecord
+from governance.evidence.models import EvidenceChainHead, EvidenceRecord, EvidenceStreamPosition
 from governance.findings.models import Finding
 from governance.reviews.models import ReminderDigest, ReminderLog, ReviewCampaign, ReviewItem
 
@@ -17,6 +17,7 @@ __all__ = [
     "Entitlement",
     "EvidenceChainHead",
     "EvidenceRecord",
+    "EvidenceStreamPosition",
     "Finding",
     "Heartbeat",
     "Policy",

@@ -3,7 +3,9 @@
 from datetime import timedelta
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -12,10 +14,12 @@ from approvals.services import reactivate_workload, suspend_workload
 from governance import permissions as rules
 from governance.api.schema import error, errors
 from governance.api.viewsets import ReadOnlyViewSet, RegistryViewSet
+from governance.dossier.selectors import WORKLOAD_RELATED, EventQuery, workload_dossier, workload_events
 from governance.permissions import require
 from identities import services
 from identities.filtersets import ApiKeyFilterSet, WorkloadIdentityFilterSet
 
+from .dossier import dossier_answer, events_page
 from .serializers import (
     ApiKeyRequestSerializer,
     ApiKeySerializer,
@@ -26,6 +30,16 @@ from .serializers import (
     SuspendWorkloadSerializer,
     WorkloadIdentitySerializer,
 )
+
+EVENT_PARAMETERS = [
+    OpenApiParameter("kind", str, description="Only records of this evidence kind."),
+    OpenApiParameter("tool", str, description="Only records of this tool."),
+    OpenApiParameter("task", str, description="Only records of this task reference."),
+    OpenApiParameter("since", str, description="Occurred at or after (ISO 8601)."),
+    OpenApiParameter("until", str, description="Occurred before (ISO 8601)."),
+    OpenApiParameter("before", int, description="Records older than this id (the cursor of `next`)."),
+    OpenApiParameter("limit", int, description="Records per page, 1 to 200 (default 50)."),
+]
 
 
 @extend_schema_view(
@@ -97,6 +111,38 @@ class WorkloadIdentityViewSet(RegistryViewSet):
         serializer.is_valid(raise_exception=True)
         workload = reactivate_workload(workload, by=request.user, reason=serializer.validated_data["reason"])
         return self.answer(self.visible(request.user).get(pk=workload.pk))
+
+    def _dossier_workload(self, slug):
+        # Not get_object(): the list's filters (`kind` of workload…) must not read the
+        # timeline's parameters (`kind` of event).
+        workload = get_object_or_404(
+            rules.visible_workloads(self.request.user).select_related(*WORKLOAD_RELATED), slug=slug
+        )
+        self.check_object_permissions(self.request, workload)
+        return workload
+
+    @extend_schema(
+        summary="The dossier: who owns it, what it can do and may ask for, why, what it did, how to stop it",
+        parameters=EVENT_PARAMETERS,
+        responses={200: OpenApiTypes.OBJECT, **errors(400)},
+    )
+    @action(detail=True, methods=["get"])
+    def dossier(self, request, slug=None):
+        workload = self._dossier_workload(slug)
+        query = EventQuery.from_params(request.query_params)
+        return Response(dossier_answer(request, workload_dossier(workload, request.user, query)))
+
+    @extend_schema(
+        summary="The workload's own evidence, newest first, one page at a time (`next` pages on)",
+        parameters=EVENT_PARAMETERS,
+        responses={200: OpenApiTypes.OBJECT, **errors(400)},
+    )
+    @action(detail=True, methods=["get"])
+    def events(self, request, slug=None):
+        workload = self._dossier_workload(slug)
+        query = EventQuery.from_params(request.query_params)
+        records, next_before = workload_events(workload, query)
+        return Response(events_page(request, workload, records, next_before, query))
 
 
 def key_answer(key, plaintext=None, status_code=status.HTTP_200_OK):

@@ -5,8 +5,10 @@ body names an object the caller cannot see (the same answer as a typo).
 """
 
 import pytest
+from django.utils import timezone
 
 from approvals.models import QueueConnection
+from governance.models import Finding
 from governance.reviews.services import open_campaign
 from identities.services import issue_api_key
 from tests.factories import (
@@ -63,6 +65,16 @@ def world(workflow, agent, owner, requester, identity_source):
         "workload_item": campaign.items.get(kind="workload", workload=agent),
         "ownership_item": campaign.items.get(kind="ownership"),
         "queue": QueueConnection.objects.create(name="Inbox", kind="portal"),
+        "finding": Finding.objects.create(
+            kind="standing_privilege",
+            workflow=workflow,
+            fingerprint=f"standing_privilege:policy:{read.pk}",
+            subject_type="policy",
+            subject_id=str(read.pk),
+            title="Standing privilege",
+            first_seen_at=timezone.now(),
+            last_seen_at=timezone.now(),
+        ),
     }
 
 
@@ -366,6 +378,43 @@ CASES = {
         lambda w: f"/api/v1/registry-changes/{w['change'].pk}/cancel/",
         None,
         expect(200, 403, 404, 403, 404, 404),
+    ),
+    "read a workload's dossier": (
+        "get",
+        lambda w: f"/api/v1/workload-identities/{w['agent'].slug}/dossier/",
+        None,
+        expect(200, 200, 404, 200, 404, 200),
+    ),
+    "page through a workload's events": (
+        "get",
+        lambda w: f"/api/v1/workload-identities/{w['agent'].slug}/events/",
+        None,
+        expect(200, 200, 404, 200, 404, 200),
+    ),
+    "export the workload inventory": (
+        "get",
+        lambda w: "/api/v1/workload-inventory/",
+        None,
+        expect(200, 200, 200, 200, 200, 403),
+    ),
+    "export evidence as OCSF events": (
+        "get",
+        lambda w: "/api/v1/evidence/ocsf/",
+        None,
+        expect(200, 200, 403, 200, 403, 403),
+    ),
+    "export evidence for offline verification": (
+        "get",
+        lambda w: "/api/v1/evidence/export/",
+        None,
+        expect(200, 200, 403, 200, 403, 403),
+    ),
+    "list findings": ("get", lambda w: "/api/v1/findings/", None, expect(200, 200, 403, 200, 403, 403)),
+    "read a finding": (
+        "get",
+        lambda w: f"/api/v1/findings/{w['finding'].pk}/",
+        None,
+        expect(200, 200, 403, 200, 403, 403),
     ),
     "list queue connections": (
         "get",

@@ -106,6 +106,8 @@ LAYERS = [
             "governance.evidence.*",
             "governance.findings",
             "governance.findings.*",
+            "governance.dossier",
+            "governance.dossier.*",
             "governance.alignment",
             "governance.alignment.*",
             "governance.selectors",
