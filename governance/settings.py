@@ -306,6 +306,20 @@ REVIEW_NOTICE_DAYS = env.int("REVIEW_NOTICE_DAYS", default=14)
 if not 0 <= REVIEW_NOTICE_DAYS <= 366:
     raise ImproperlyConfigured("REVIEW_NOTICE_DAYS must be between 0 and 366.")
 
+# --- Chat and outbound webhooks -----------------------------------------------------
+# Slack's Web API (a proxy or a test double may stand in) and the prefix every interaction's
+# response_url must have before Mandate posts to it.
+SLACK_API_URL = env.str("SLACK_API_URL", default="https://slack.com/api/")
+SLACK_RESPONSE_URL_PREFIX = env.str("SLACK_RESPONSE_URL_PREFIX", default="https://hooks.slack.com/")
+# After a webhook secret is rotated, the previous one still signs deliveries this long.
+WEBHOOK_SECRET_ROTATION_GRACE_SECONDS = env.int("WEBHOOK_SECRET_ROTATION_GRACE_SECONDS", default=24 * 3600)
+# The daily Slack notices go out from this local hour on (0-23).
+CHAT_DIGEST_HOUR = env.int("CHAT_DIGEST_HOUR", default=9)
+if not 0 <= CHAT_DIGEST_HOUR <= 23:
+    raise ImproperlyConfigured("CHAT_DIGEST_HOUR must be between 0 and 23.")
+if not SLACK_API_URL.endswith("/"):
+    raise ImproperlyConfigured("SLACK_API_URL must end with a slash, like https://slack.com/api/.")
+
 # --- Auditlog -----------------------------------------------------------------------
 # Models are registered explicitly in each app's ready(), with secret fields excluded
 # there (password, key_hash, private keys): nothing secret is copied into the change log.
