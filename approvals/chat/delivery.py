@@ -95,7 +95,7 @@ def _request(request_id):
 def render(request):
     """(text, blocks, shows) of the request's Slack message as it stands now."""
     decisions = [
-        {"approver": a.approver.label, "decision": a.decision, "channel": a.channel, "comment": a.comment}
+        {"approver": str(a.approver), "decision": a.decision, "channel": a.channel, "comment": a.comment}
         for a in request.approvals.select_related("approver").order_by("created_at")
     ]
     ticket = TicketLink.objects.filter(request=request).exclude(url="").first()
@@ -211,7 +211,7 @@ def deliver_teams(payload):
     else:
         title = f"Access request #{request.pk} {request.get_state_display().lower()}: {content.entitlement}"
         lines = decision_lines(
-            {"approver": a.approver.label, "decision": a.decision, "channel": a.channel, "comment": a.comment}
+            {"approver": str(a.approver), "decision": a.decision, "channel": a.channel, "comment": a.comment}
             for a in request.approvals.select_related("approver")
         )
         note = "\n".join(lines) or request.state_reason

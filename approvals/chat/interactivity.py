@@ -91,7 +91,12 @@ def person_for(connection, slack_user_id):
     account = account.first()
     if account is not None:
         return account.user if account.user.is_active else None
-    user = slack.call(connection, "users_info", user=slack_user_id).get("user") or {}
+    try:
+        user = slack.call(connection, "users_info", user=slack_user_id).get("user") or {}
+    except TicketError as exc:
+        if exc.permanent:  # user_not_found, or a missing scope (recorded on the installation)
+            return None
+        raise
     email = ((user.get("profile") or {}).get("email") or "").strip()
     trusted = (
         email
