@@ -86,7 +86,8 @@ def test_deny_asks_for_a_reason_in_a_modal(client, write_policy, requester, rout
 def test_a_decision_in_the_portal_updates_the_slack_message(client, write_policy, requester, routed, slack, owner):
     request, (channel, ts, _message) = pending(write_policy, requester, slack)
     client.force_login(owner)
-    response = client.post(reverse("approvals:request_decide", args=[request.pk]), {"decision": "deny", "comment": "No"})
+    decide_url = reverse("approvals:request_decide", args=[request.pk])
+    response = client.post(decide_url, {"decision": "deny", "comment": "No"})
     assert response.status_code in (200, 302)
     deliver_all()
     message = slack.messages[(channel, ts)]
@@ -227,4 +228,3 @@ def test_approvers_with_a_linked_slack_user_get_a_direct_message(
     deliver_all()
     assert sorted(c for (c, _ts) in slack.messages) == ["C0APPROVALS", "DOWNER"]
     assert slack.rejected == []
-

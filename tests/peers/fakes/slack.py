@@ -211,9 +211,9 @@ class SlackFake:
                     action_ids.append(element["action_id"])
             if kind == "context" and not 0 < len(block.get("elements") or []) <= 10:
                 return "invalid_blocks"
-            if kind == "input":
-                if not _text(block.get("label"), 2000, plain=True) or not (block.get("element") or {}).get("type"):
-                    return "invalid_blocks"
+            labelled = _text(block.get("label"), 2000, plain=True) and (block.get("element") or {}).get("type")
+            if kind == "input" and not labelled:
+                return "invalid_blocks"
         if len(set(action_ids)) != len(action_ids) or len(set(block_ids)) != len(block_ids):
             return "invalid_blocks"
         return None
@@ -247,11 +247,7 @@ class SlackFake:
         """The `block_actions` body Slack sends when `slack_user_id` presses a button."""
         message = self.messages[(channel, ts)]
         button = next(
-            e
-            for b in message["blocks"]
-            if b["type"] == "actions"
-            for e in b["elements"]
-            if e["action_id"] == action_id
+            e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"] if e["action_id"] == action_id
         )
         block = next(b for b in message["blocks"] if b["type"] == "actions")
         payload = {
