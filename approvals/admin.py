@@ -5,6 +5,7 @@ from django.contrib import admin
 from .models import AccessRequest, Approval, Grant, SigningKey
 
 # Django discovers only `<app>.admin`; the ticket-queue and outbox admins live with their feature.
+from .chat import admin as chat_admin  # noqa: F401
 from .queues import admin as queue_admin  # noqa: F401
 
 
