@@ -17,8 +17,9 @@ def post_pending_request(sender, request, **kwargs):
 
 @receiver(signals.request_decided, dispatch_uid="chat.request_decided")
 def update_after_decision(sender, request, approval=None, final=False, **kwargs):
-    event = f"decided:{approval.pk}" if approval is not None else "decided:policy"
-    queue_request_update(request, event=event, final=final)
+    if approval is None:
+        return  # the policy decided at submission: nothing was posted, nothing to update
+    queue_request_update(request, event=f"decided:{approval.pk}", final=final)
 
 
 @receiver(signals.request_closed, dispatch_uid="chat.request_closed")
