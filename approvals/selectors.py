@@ -66,7 +66,6 @@ def recent_denials(user, since=timedelta(days=7)):
 
 def with_approval_counts(requests):
     """Annotate how many approvals each request has, in the same query."""
-
     approvals = (
         Approval.objects.filter(request=OuterRef("pk"), decision="approve")
         .order_by()

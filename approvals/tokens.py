@@ -142,7 +142,6 @@ def jwks():
 
 def jwks_view(request):
     """GET /.well-known/jwks.json — public, cacheable briefly (keys rotate)."""
-
     response = JsonResponse(jwks())
     response["Cache-Control"] = "public, max-age=300"
     return response

@@ -128,7 +128,6 @@ def can_manage_policy(user, workflow):
 # --- Workload identities and API keys -----------------------------------------------------
 def visible_workloads(user):
     """Workloads the caller may see: its own self, owned ones, managed workflows' ones."""
-
     if is_workload(user):
         return WorkloadIdentity.objects.filter(pk=user.workload.pk)
     if is_auditor(user):
@@ -166,7 +165,6 @@ def can_reactivate_workload(user, workload):
 
 def visible_api_keys(user):
     """Keys (never their secrets): own personal tokens, keys of workloads one manages."""
-
     if is_auditor(user):
         return ApiKey.objects.all()
     if not is_person(user):
@@ -199,7 +197,6 @@ def _subject_filter(user):
 
 def visible_requests(user):
     """Access requests the caller may see."""
-
     if is_workload(user):
         return AccessRequest.objects.filter(workload_id=user.workload.pk)
     if is_auditor(user):
@@ -213,7 +210,6 @@ def visible_requests(user):
 
 def visible_grants(user):
     """Grants the caller may see."""
-
     if is_workload(user):
         return Grant.objects.filter(workload_id=user.workload.pk)
     if is_auditor(user):
@@ -284,7 +280,6 @@ def can_complete_task(user, workflow):
 
 def visible_campaigns(user):
     """Access-review campaigns the person may see: those of workflows they manage, all for auditors."""
-
     if is_auditor(user):
         return ReviewCampaign.objects.all()
     return ReviewCampaign.objects.filter(workflow__in=managed_workflows(user))
@@ -292,7 +287,6 @@ def visible_campaigns(user):
 
 def visible_review_items(user):
     """Items of the access reviews the person may see (none for workloads)."""
-
     return ReviewItem.objects.filter(campaign__in=visible_campaigns(user))
 
 
@@ -308,7 +302,6 @@ def can_decide_review(user, campaign):
 # --- Ticket queues ----------------------------------------------------------------------
 def visible_queue_connections(user):
     """Configured ticket queues: administrators and auditors (their secrets are references)."""
-
     if is_auditor(user):
         return QueueConnection.objects.all()
     return QueueConnection.objects.none()
@@ -379,7 +372,6 @@ def visible_evidence(user):
 
 def visible_findings(user):
     """Findings the person may see: all for auditors, those of their workflows for owners."""
-
     if is_auditor(user):
         return Finding.objects.all()
     return Finding.objects.filter(workflow__in=managed_workflows(user))

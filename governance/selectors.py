@@ -83,7 +83,6 @@ def _count(model_qs, **outer):
 
 def with_counts(queryset):
     """Annotate workloads, active grants and pending requests without multiplying rows."""
-
     return queryset.annotate(
         workload_count=_count(WorkloadIdentity.objects.all(), workflow=OuterRef("pk")),
         active_grant_count=_count(Grant.objects.filter(status="active"), workflow=OuterRef("pk")),

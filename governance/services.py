@@ -146,7 +146,6 @@ def update_workflow(workflow, *, by, **changes):
 
 def end_workflow_access(workflow, *, by=None, reason):
     """Revoke every active grant of the workflow and cancel its pending requests."""
-
     revoked = revoke_grants_of(workflow=workflow, by=by, reason=reason)
     cancelled = 0
     for request in AccessRequest.objects.filter(workflow=workflow, state=RequestState.PENDING):

@@ -20,14 +20,12 @@ def heartbeat():
 @shared_task(name="governance.recompute_findings", ignore_result=True)
 def recompute_findings():
     """Recompute the stored findings from the live data (idempotent)."""
-
     return recompute()
 
 
 @shared_task(name="governance.verify_evidence_chains", ignore_result=True)
 def verify_evidence_chains():
     """Walk every evidence chain and remember the outcome; broken chains become findings."""
-
     results = verify_chains(Workflow.objects.filter(evidence_head__isnull=False).iterator())
     if any(not result.ok for result in results):
         recompute()
@@ -37,7 +35,6 @@ def verify_evidence_chains():
 @shared_task(name="governance.open_due_reviews", ignore_result=True)
 def open_due_reviews():
     """Open the access reviews that came due; remind their owners straight away."""
-
     summary = open_due_campaigns()
     if summary["opened"]:
         send_review_reminders.delay()
@@ -47,12 +44,10 @@ def open_due_reviews():
 @shared_task(name="governance.enforce_review_deadlines", ignore_result=True)
 def enforce_review_deadlines():
     """Settle lapsed review items and apply each workflow's missed-deadline consequence."""
-
     return enforce()
 
 
 @shared_task(name="governance.send_reminders", ignore_result=True)
 def send_review_reminders():
     """Send the day's bundled reminders (reviews and waiting requests); safe to run any time."""
-
     return send_due_reminders()

@@ -94,7 +94,6 @@ def _first_rdn_value(dn):
 
 def connect():
     """A bound, read-only ldap3 connection from settings. Raises DirectoryError."""
-
     url = settings.LDAP_SYNC_URL
     tls = None
     if url.startswith("ldaps://") or settings.LDAP_SYNC_START_TLS:
@@ -117,7 +116,6 @@ def connect():
 
 def read_directory(connection):
     """Every entry under the base DN that matches the filter, as DirectoryEntry objects."""
-
     mapping = {key: value for key, value in settings.LDAP_SYNC_ATTRIBUTES.items() if value}
     entries = []
     try:

@@ -188,23 +188,9 @@ def register_workload(
     return workload
 
 
-# What an update may change (the workflow is fixed for life).
-WORKLOAD_FIELDS = (
-    "name",
-    "slug",
-    "kind",
-    "description",
-    "owner",
-    "workflow",
-    "identity_source",
-    "external_principal",
-)
-
-
 @transaction.atomic
 def update_workload(workload, *, by, **changes):
     """Change a workload's description, owner or principal. Its workflow never changes."""
-
     workload = WorkloadIdentity.objects.select_for_update().get(pk=workload.pk)
     if "workflow" in changes and changes["workflow"] != workload.workflow:
         raise InvalidInput(

@@ -201,7 +201,6 @@ def suspension_impact(workload):
 @require_http_methods(["GET", "POST"])
 def workload_suspend(request, slug):
     """The kill switch: a confirmation naming everything that will stop, then the service."""
-
     workload = _workload(request, slug)
     require(
         permissions.can_manage_workload(request.user, workload),

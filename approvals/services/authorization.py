@@ -101,7 +101,6 @@ def authorize(
 
 def _explain_deny(slug, scope, subject, task_ref, token_claims, now):
     """Why no grant matched: the most specific reason first. Never empty."""
-
     workflow = Workflow.objects.filter(slug=slug).values("status", "name").first()
     if workflow is None:
         return [f"Unknown workflow “{slug}”."]

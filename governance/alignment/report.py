@@ -59,7 +59,6 @@ class AlignmentReport:
 
 def collect_facts(workflow_ids, now):
     """Counts over the given workflows that the checks read. A handful of aggregate queries."""
-
     since = now - WINDOW
     workflows = Workflow.objects.filter(pk__in=workflow_ids)
     facts = {"workflows": workflows.count(), "window_days": WINDOW.days}

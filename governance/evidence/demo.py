@@ -40,7 +40,6 @@ ACTIVITY = {
 
 def _idle_workload(people):
     """A forgotten report bot, registered four months ago and never used: the demo's finding."""
-
     workflow = Workflow.objects.filter(slug="finance-report-drafting").first()
     if workflow is None:
         return

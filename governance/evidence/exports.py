@@ -99,7 +99,6 @@ def render_csv(records):
 
 def parse_range(since, until):
     """Parse the optional ISO 8601 bounds of an export; dates mean midnight, local time."""
-
     bounds, errors = {}, {}
     for name, raw in (("since", since), ("until", until)):
         if not raw:

@@ -214,7 +214,6 @@ def clean_agent_item(item, workload, grants, now):
 
 def grants_named_in(workload, items):
     """The workload's grants that the items name, by id or by task: a workload may have thousands."""
-
     dicts = [item for item in items if isinstance(item, dict)]
     grant_ids = {_grant_id(i.get("grant")) for i in dicts} - {None}
     task_refs = {

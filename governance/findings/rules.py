@@ -102,7 +102,6 @@ def standing_privilege(now):
 
 def _lifetimes_beyond_use(now):
     """Policies whose recent grants live far longer than they are used."""
-
     used_until = Max(
         "evidence__occurred_at",
         filter=Q(evidence__kind=EvidenceKind.AUTHORIZATION, evidence__outcome=EvidenceOutcome.ALLOWED),
@@ -253,7 +252,6 @@ def unused_workloads(now):
 
 def used_after_task(now):
     """Grants whose task was completed, checked by authorization afterwards."""
-
     completed = Grant.objects.filter(
         ended_at__gte=now - USE_WINDOW,
         end_reason__startswith=TASK_COMPLETED_PREFIX,

@@ -59,7 +59,6 @@ def _grant_label(grant):
 
 def _items_to_review(workflow, now):
     """Unsaved items for everything `workflow` grants or lets act right now."""
-
     items = []
     grants = (
         Grant.objects.filter(workflow=workflow, status=GrantStatus.ACTIVE, expires_at__gt=now)

@@ -98,7 +98,6 @@ def _reminder_interval(request, policies):
 
 def _waiting_requests(now):
     """Pending requests past their reminder interval, with the approvers still to vote."""
-
     shortest = Policy.objects.order_by("reminder_interval_seconds").values_list("reminder_interval_seconds", flat=True)
     first = shortest.first()
     if first is None:

@@ -79,7 +79,6 @@ def waited(value):
 @register.filter
 def approval_mode(value):
     """'two_person' → 'Two-person approval'."""
-
     try:
         return ApprovalMode(value).label
     except ValueError:
