@@ -2,10 +2,9 @@
 
 from django.contrib import admin
 
-from .models import AccessRequest, Approval, Grant, SigningKey
-
-# Django discovers only `<app>.admin`; the ticket-queue and outbox admins live with their feature.
+# Django discovers only `<app>.admin`; the chat, ticket-queue and outbox admins live with their feature.
 from .chat import admin as chat_admin  # noqa: F401
+from .models import AccessRequest, Approval, Grant, SigningKey
 from .queues import admin as queue_admin  # noqa: F401
 
 
