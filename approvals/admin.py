@@ -2,9 +2,9 @@
 
 from django.contrib import admin
 
+# Django discovers only `<app>.admin`; the chat, ticket-queue and outbox admins live with their feature.
+from .chat import admin as chat_admin  # noqa: F401
 from .models import AccessRequest, Approval, Grant, SigningKey
-
-# Django discovers only `<app>.admin`; the ticket-queue and outbox admins live with their feature.
 from .queues import admin as queue_admin  # noqa: F401
 
 

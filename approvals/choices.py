@@ -28,6 +28,7 @@ class Channel(models.TextChoices):
     BROWSER = "browser", "Browser"
     TICKET = "ticket", "Ticket queue"
     API = "api", "API"
+    CHAT = "chat", "Chat (Slack)"
     POLICY = "policy", "Policy (automatic)"
 
 

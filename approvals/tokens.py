@@ -6,14 +6,12 @@ its current token: revoking the grant, or minting a new token, makes the old one
 authorization check at once, whatever its `exp` says.
 """
 
-import base64
-import hashlib
 import json
 import uuid
 from datetime import timedelta
 
 import jwt
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import InvalidToken
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
@@ -23,6 +21,7 @@ from django.http import JsonResponse
 from django.utils import timezone
 
 from governance.exceptions import MandateError
+from governance.secret_box import fernet_for
 
 from .models import Grant, SigningKey
 
@@ -36,9 +35,7 @@ class TokenError(MandateError):
 
 
 def _fernet():
-    secret = getattr(settings, "SIGNING_KEY_SECRET", "") or settings.SECRET_KEY
-    digest = hashlib.sha256(b"mandate-signing-key:" + secret.encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
+    return fernet_for("signing-key")
 
 
 def issuer():

@@ -29,8 +29,11 @@ class GovernanceConfig(AppConfig):
             ReminderLog,
             ReviewCampaign,
             ReviewItem,
+            WebhookSubscription,
             Workflow,
         )
+        from .outbound import delivery as webhook_delivery  # noqa: F401
+        from .outbound import events as webhook_events  # noqa: F401
         from .reviews import tickets  # noqa: F401
 
         auditlog.register(Workflow)
@@ -41,6 +44,8 @@ class GovernanceConfig(AppConfig):
         auditlog.register(ReviewItem)
         auditlog.register(ReminderDigest, exclude_fields=["last_error"])
         auditlog.register(ReminderLog)
+        # Who receives which events; the sealed secrets stay out of the change log.
+        auditlog.register(WebhookSubscription, exclude_fields=["secret_sealed", "previous_secret_sealed", "updated_at"])
         # A finding's opening and resolution are logged; the periodic "still there" touch is not.
         auditlog.register(Finding, exclude_fields=["last_seen_at", "detail"])
         # EvidenceRecord is not registered: it is itself the append-only record, and logging each

@@ -195,3 +195,20 @@ class ChangeState(models.TextChoices):
 
 
 CHANGE_TERMINAL_STATES = frozenset({ChangeState.APPROVED, ChangeState.DENIED, ChangeState.CANCELLED})
+
+
+class WebhookEvent(models.TextChoices):
+    REQUEST_SUBMITTED = "access_request.submitted", "Access request submitted"
+    REQUEST_DECIDED = "access_request.decided", "Access request decided"
+    GRANT_ISSUED = "grant.issued", "Grant issued"
+    GRANT_ENDED = "grant.ended", "Grant ended (expired or revoked)"
+    REVIEW_OPENED = "review.opened", "Access review opened"
+    REVIEW_OVERDUE = "review.overdue", "Access review overdue"
+    WORKLOAD_SUSPENDED = "workload.suspended", "Workload suspended"
+    FINDING_OPENED = "finding.opened", "Finding opened"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Waiting or retrying"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed (retries exhausted)"

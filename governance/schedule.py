@@ -63,6 +63,12 @@ PERIODIC_JOBS = [
         "Review and pending-request reminders, bundled: at most one e-mail per person per day.",
     ),
     PeriodicJob(
+        "Send Slack notices",
+        "approvals.send_chat_digests",
+        30 * 60,
+        "Expiring access, reviews due and requests waiting, bundled: at most one Slack message per person per day.",
+    ),
+    PeriodicJob(
         "LDAP directory sync",
         "identities.sync_ldap",
         3600,

@@ -336,6 +336,9 @@ REVIEW_NOTICE_DAYS = env.int("REVIEW_NOTICE_DAYS", default=14)
 if not 0 <= REVIEW_NOTICE_DAYS <= 366:
     raise ImproperlyConfigured("REVIEW_NOTICE_DAYS must be between 0 and 366.")
 
+# --- Chat and outbound webhooks -----------------------------------------------------
+from .settings_chat import *  # noqa: E402,F403
+
 # --- Auditlog -----------------------------------------------------------------------
 # Models are registered explicitly in each app's ready(), with secret fields excluded
 # there (password, key_hash, private keys): nothing secret is copied into the change log.

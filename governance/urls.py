@@ -27,9 +27,12 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("reviews/", include("governance.reviews.urls")),
+    path("webhooks/", include("governance.outbound.urls")),
+    path("notifications/", include("approvals.chat.urls")),
     path("oidc/", include("identities.oidc")),
     path("scim/v2/", include("identities.scim.urls")),
     path("hooks/tickets/", include("approvals.queues.webhooks")),
+    path("hooks/slack/", include("approvals.chat.webhooks")),
     path("accounts/login/", SignInView.as_view(), name="login"),
     path("accounts/logout/", SignOutView.as_view(), name="logout"),
     # Before the portal: its `workflows/<slug>/<tab>/` would otherwise catch `…/alignment/`.

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from .models import Finding
 from .rules import RULES
+from .signals import finding_opened
 
 logger = logging.getLogger(__name__)
 
@@ -49,13 +50,14 @@ def _apply(found, now):
     for fingerprint, spec in found.items():
         finding = open_findings.get(fingerprint)
         if finding is None:
-            Finding.objects.create(
+            finding = Finding.objects.create(
                 kind=spec.kind,
                 fingerprint=fingerprint,
                 first_seen_at=now,
                 last_seen_at=now,
                 **{name: getattr(spec, name) for name in UPDATABLE},
             )
+            finding_opened.send(sender=Finding, finding=finding)
             opened += 1
             continue
         changed = [name for name in UPDATABLE if getattr(finding, name) != getattr(spec, name)]

@@ -3,12 +3,14 @@
 Django reads an app's models from this one module, so every model of the app is named
 here; each is defined with its feature: the registry (workflows, entitlements, policies)
 in `registry`, access reviews in `governance.reviews.models`, evidence in
-`governance.evidence.models`, findings in `governance.findings.models`.
+`governance.evidence.models`, findings in `governance.findings.models`, outbound webhooks in
+`governance.outbound.models`.
 """
 
 from governance.changes.models import RegistryChange
 from governance.evidence.models import EvidenceChainHead, EvidenceRecord, EvidenceStreamPosition
 from governance.findings.models import Finding
+from governance.outbound.models import WebhookDelivery, WebhookSubscription
 from governance.reviews.models import ReminderDigest, ReminderLog, ReviewCampaign, ReviewItem
 
 from .registry import Entitlement, Heartbeat, Policy, Workflow
@@ -26,5 +28,7 @@ __all__ = [
     "ReminderLog",
     "ReviewCampaign",
     "ReviewItem",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "Workflow",
 ]

@@ -31,7 +31,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from approvals.choices import RequestState
-from approvals.models import AccessRequest
+from approvals.models import AccessRequest, NotificationPreference
 from governance.choices import CampaignStatus, DigestStatus, MissedReviewAction, ReminderChannel, ReminderStage
 from governance.models import Policy, ReminderDigest, ReminderLog, ReviewCampaign
 from governance.reviews.tickets import queue_review_reminder
@@ -151,6 +151,10 @@ def due_reminders(now):
         for email, user in approvers:
             if (request.pk, email) not in reminded:
                 due[email].append(DueReminder(email, user, access_request=request))
+    # People who turned reminder e-mails off on their notifications page.
+    opted_out = NotificationPreference.objects.filter(email=False).values_list("user__email", flat=True)
+    for email in {e.lower() for e in opted_out if e}:
+        due.pop(email, None)
     return due, tickets
 
 

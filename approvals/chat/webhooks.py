@@ -1,0 +1,43 @@
+"""Slack's interactivity endpoint: `POST /hooks/slack/<installation id>/interactivity/`.
+
+Slack signs the request, so no session and no CSRF token: the signature is the
+authentication (see `interactivity`). Slack wants an answer within three seconds; the
+decision is a few statements and everything slow (updating messages, private answers)
+goes through the outbox.
+"""
+
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from approvals.chat.interactivity import Refused, handle
+from approvals.chat.models import SlackConnection
+
+# Slack's interaction payloads are a few kilobytes; larger bodies are refused unread.
+MAX_BODY_BYTES = 256 * 1024
+
+
+@csrf_exempt
+@require_POST
+def slack_interactivity(request, connection_id):
+    connection = get_object_or_404(SlackConnection, pk=connection_id)
+    if int(request.headers.get("Content-Length") or 0) > MAX_BODY_BYTES:
+        return JsonResponse({"detail": "Body too large."}, status=413)
+    try:
+        answer = handle(
+            connection,
+            timestamp=request.headers.get("X-Slack-Request-Timestamp", ""),
+            signature=request.headers.get("X-Slack-Signature", ""),
+            body=request.body,
+        )
+    except Refused as exc:
+        return JsonResponse({"detail": exc.message}, status=exc.status)
+    return JsonResponse(answer) if answer else HttpResponse(status=200)
+
+
+app_name = "chat_hooks"
+urlpatterns = [
+    path("<int:connection_id>/interactivity/", slack_interactivity, name="slack_interactivity"),
+]
