@@ -15,6 +15,7 @@ from governance import signals as review_signals
 
 from . import signals
 from .review_tickets import queue_review_close, queue_review_reminder
+from .ticket_batches import queue_ticket_closes
 from .ticket_flow import queue_ticket_close, queue_ticket_comment, queue_ticket_open
 
 
@@ -57,6 +58,15 @@ def close_ticket_when_grant_ends(sender, grant, reason="", **kwargs):
     status = {"expired": "expired", "revoked": "been revoked"}.get(grant.status, grant.status)
     text = f"Mandate: the grant of {grant.entitlement.scope} has {status}." + (f" {reason}" if reason else "")
     queue_ticket_close(grant.request, outcome="approved", comment=text, event=f"grant-ended:{grant.pk}")
+
+
+@receiver(signals.grants_expired, dispatch_uid="tickets.grants_expired")
+def close_tickets_when_grants_expire(sender, grants, **kwargs):
+    closes = []
+    for grant in grants:
+        text = f"Mandate: the grant of {grant.scope} has expired. {grant.reason}"
+        closes.append((grant.request_id, text, f"grant-ended:{grant.pk}"))
+    queue_ticket_closes(closes, outcome="approved")
 
 
 @receiver(review_signals.review_reminder_due, dispatch_uid="tickets.review_reminder_due")

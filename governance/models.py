@@ -198,7 +198,7 @@ class Heartbeat(models.Model):
 
 
 # Evidence and findings live in their own packages; imported here so Django registers them.
-from .evidence.models import EvidenceChainHead, EvidenceRecord  # noqa: E402,F401
+from .evidence.models import EvidenceChainHead, EvidenceIntake, EvidenceRecord  # noqa: E402,F401
 from .findings.models import Finding  # noqa: E402,F401
 
 # The review models live in their own module to keep this one small; importing them here

@@ -20,6 +20,14 @@ def recompute_findings():
     return recompute()
 
 
+@shared_task(name="governance.seal_evidence_intake", ignore_result=True)
+def seal_evidence_intake():
+    """Chain the evidence waiting in the intake into each workflow's hash chain."""
+    from .evidence.intake import seal_intake
+
+    return seal_intake()
+
+
 @shared_task(name="governance.verify_evidence_chains", ignore_result=True)
 def verify_evidence_chains():
     """Walk every evidence chain and remember the outcome; broken chains become findings."""

@@ -2,9 +2,9 @@
 
 from .authorization import AuthorizationResult, authorize
 from .credentials import reissue_grant_token
+from .expiry import expire_due_grants
 from .grants import (
     complete_task,
-    expire_due_grants,
     expire_grant,
     extend_grant,
     issue_grant,

@@ -25,6 +25,7 @@ class AuthorizationResult:
     grant_id: int | None = None
     expires_at: datetime | None = None
     workflow_id: int | None = None
+    on_behalf_of_id: int | None = None
 
     def as_dict(self):
         return {
@@ -70,7 +71,9 @@ def authorize(
         grants = grants.filter(task_ref=task_ref)
     if token_claims is not None:
         grants = grants.filter(pk=token_claims.get("grant"), token_id=token_claims.get("jti"))
-    grant = grants.order_by("-expires_at").values("pk", "expires_at", "workflow_id").first()
+    # Everything the answer and its evidence need, in this one statement: the decision's
+    # record must not read the grant a second time.
+    grant = grants.order_by("-expires_at").values("pk", "expires_at", "workflow_id", "on_behalf_of_id").first()
     if grant is not None:
         result = AuthorizationResult(
             allow=True,
@@ -80,11 +83,11 @@ def authorize(
             grant_id=grant["pk"],
             expires_at=grant["expires_at"],
             workflow_id=grant["workflow_id"],
+            on_behalf_of_id=grant["on_behalf_of_id"],
         )
     else:
-        result = AuthorizationResult(
-            allow=False, reasons=_explain_deny(slug, scope, subject, task_ref, token_claims, now)
-        )
+        reasons, workflow_id = _explain_deny(slug, scope, subject, task_ref, token_claims, now)
+        result = AuthorizationResult(allow=False, reasons=reasons, workflow_id=workflow_id)
     signals.authorization_checked.send(
         sender=Grant,
         result=result,
@@ -99,18 +102,22 @@ def authorize(
 
 
 def _explain_deny(slug, scope, subject, task_ref, token_claims, now):
-    """Why no grant matched: the most specific reason first. Never empty."""
+    """Why no grant matched, the most specific reason first (never empty), and the workflow's id."""
     from governance.models import Workflow
 
-    workflow = Workflow.objects.filter(slug=slug).values("status", "name").first()
+    workflow = Workflow.objects.filter(slug=slug).values("pk", "status", "name").first()
     if workflow is None:
-        return [f"Unknown workflow “{slug}”."]
+        return [f"Unknown workflow “{slug}”."], None
+    return _deny_reasons(workflow, scope, subject, task_ref, token_claims, now), workflow["pk"]
+
+
+def _deny_reasons(workflow, scope, subject, task_ref, token_claims, now):
     if workflow["status"] != WorkflowStatus.ACTIVE:
         return [f"Workflow “{workflow['name']}” is {workflow['status']}."]
     workload = subject.get("workload")
     if workload is not None and workload.status != WorkloadStatus.ACTIVE:
         return [f"Workload “{workload}” is {workload.status}."]
-    candidates = Grant.objects.filter(workflow__slug=slug, entitlement__scope=scope, **subject)
+    candidates = Grant.objects.filter(workflow_id=workflow["pk"], entitlement__scope=scope, **subject)
     if task_ref:
         candidates = candidates.filter(task_ref=task_ref)
     latest = candidates.order_by("-created_at").first()

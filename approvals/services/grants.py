@@ -2,14 +2,14 @@
 
 Access ends on time even if every worker is down: `authorize` compares `expires_at`
 itself. Celery expires each grant at its `expires_at` (an ETA task scheduled on commit)
-and a periodic sweeper catches whatever the ETA task missed (lost message, restarted
-worker, flushed broker). Ending a grant is idempotent.
+and a periodic sweeper (`expiry.expire_due_grants`, in batches) catches whatever the ETA
+task missed (lost message, restarted worker, flushed broker). Ending a grant is idempotent.
 """
 
 import logging
 from datetime import timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from governance.exceptions import IllegalTransition, InvalidInput
@@ -122,11 +122,16 @@ def _end(grant, status, reason, *, by=None, now=None):
     grant.end_reason = reason
     grant.save(update_fields=["status", "ended_at", "revoked_by", "end_reason", "updated_at"])
     signals.grant_ended.send(sender=Grant, grant=grant, reason=reason)
-    pending_extensions = AccessRequest.objects.filter(extends=grant, state=RequestState.PENDING)
+    cancel_pending_extensions(grant.pk, now)
+
+
+def cancel_pending_extensions(grant_id, now):
+    """Cancel the extension requests still waiting on a grant that has ended."""
+    pending_extensions = AccessRequest.objects.filter(extends_id=grant_id, state=RequestState.PENDING)
     for extension in pending_extensions.select_for_update():
         extension.state = RequestState.CANCELLED
         extension.decided_at = now
-        extension.state_reason = f"Grant #{grant.pk} ended before the extension was decided."
+        extension.state_reason = f"Grant #{grant_id} ended before the extension was decided."
         extension.save(update_fields=["state", "decided_at", "state_reason", "updated_at"])
         signals.request_closed.send(sender=AccessRequest, request=extension, reason=extension.state_reason)
 
@@ -153,36 +158,6 @@ def expire_grant(grant_id, *, now=None):
             return False
         _end(grant, GrantStatus.EXPIRED, "Expired at the end of its lifetime.", now=now)
         return True
-
-
-def _claim_due_batch(now, batch_size):
-    """Lock a batch of overdue active grants, skipping rows another sweeper holds."""
-    due = Grant.objects.filter(status=GrantStatus.ACTIVE, expires_at__lte=now).order_by("expires_at")
-    if connection.vendor == "postgresql":
-        # `id = ANY(ARRAY(subquery))` keeps PostgreSQL on the partial index; the
-        # `IN (SELECT …)` form fell back to a sequential scan when measured.
-        ids_sql, params = due.values("id")[:batch_size].query.sql_with_params()
-        return list(
-            Grant.objects.raw(
-                f"SELECT * FROM approvals_grant WHERE id = ANY(ARRAY({ids_sql} FOR UPDATE SKIP LOCKED))",  # noqa: S608
-                params,
-            )
-        )
-    return list(due.select_for_update()[:batch_size])
-
-
-def expire_due_grants(now=None, batch_size=5000):
-    """The sweeper: expire every active grant past its `expires_at`. Returns the count."""
-    now = now or timezone.now()
-    total = 0
-    while True:
-        with transaction.atomic():
-            batch = _claim_due_batch(now, batch_size)
-            for grant in batch:
-                _end(grant, GrantStatus.EXPIRED, "Expired at the end of its lifetime.", now=now)
-        total += len(batch)
-        if len(batch) < batch_size:
-            return total
 
 
 def _revoke_all(grants, *, by, reason):
