@@ -12,7 +12,7 @@ def main():
     # to it; the web server (wsgi.py) and Celery never get this default.
     if "SECRET_KEY" not in os.environ:
         os.environ.setdefault("DEBUG", "true")
-    from django.core.management import execute_from_command_line
+    from django.core.management import execute_from_command_line  # after the environment is settled
 
     execute_from_command_line(sys.argv)
 

@@ -4,6 +4,9 @@ from django.contrib import admin
 
 from .models import AccessRequest, Approval, Grant, SigningKey
 
+# Django discovers only `<app>.admin`; the ticket-queue and outbox admins live with their feature.
+from .queues import admin as queue_admin  # noqa: F401
+
 
 class ApprovalInline(admin.TabularInline):
     model = Approval
@@ -61,6 +64,3 @@ class SigningKeyAdmin(ReadOnlyStateAdmin):
 
     list_display = ("kid", "algorithm", "created_at", "retired_at", "verify_until")
     exclude = ("private_key_encrypted",)
-
-
-from . import queue_admin  # noqa: E402,F401  (registers the ticket-queue and outbox admins)

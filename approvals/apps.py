@@ -6,10 +6,15 @@ class ApprovalsConfig(AppConfig):
     verbose_name = "Approvals"
 
     def ready(self):
+        # Wiring that must exist in every process (web and worker alike): Celery tasks, the
+        # receivers that turn lifecycle events into outbox rows, and the outbox handlers of
+        # request tickets. The outbox itself imports none of its consumers.
         from auditlog.registry import auditlog
 
-        from . import queue_tasks, ticket_receivers  # noqa: F401  (tasks and receivers register on import)
+        from . import tasks  # noqa: F401
         from .models import AccessRequest, Approval, Grant, OutboxMessage, QueueConnection, SigningKey, TicketLink
+        from .queues import receivers, request_tickets  # noqa: F401
+        from .queues import tasks as queue_tasks  # noqa: F401
 
         auditlog.register(AccessRequest)
         auditlog.register(Approval)

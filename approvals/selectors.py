@@ -2,13 +2,15 @@
 
 from datetime import timedelta
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from governance import permissions
 
 from .choices import GrantStatus, RequestState
-from .models import AccessRequest, Approval
+from .models import AccessRequest, Approval, OutboxMessage
+from .queues.request_tickets import OPEN
 
 REQUEST_RELATED = ("workflow", "entitlement", "requested_by", "workload", "workload__owner", "on_behalf_of")
 GRANT_RELATED = ("workflow", "entitlement", "requested_by", "workload", "workload__owner", "on_behalf_of")
@@ -64,9 +66,6 @@ def recent_denials(user, since=timedelta(days=7)):
 
 def with_approval_counts(requests):
     """Annotate how many approvals each request has, in the same query."""
-    from django.db.models import Count, IntegerField, Subquery, Value
-    from django.db.models.functions import Coalesce
-
     approvals = (
         Approval.objects.filter(request=OuterRef("pk"), decision="approve")
         .order_by()
@@ -124,8 +123,6 @@ def ticket_trouble(access_request, links):
     opening is still being retried while the queue reports `error`. A settled request, a
     workflow without a remote queue, or a ticket already open is no trouble.
     """
-    from .models import OutboxMessage
-    from .ticket_flow import OPEN
 
     queue = access_request.workflow.queue
     if queue is None or any(link.connection_id == queue.pk for link in links):

@@ -3,9 +3,10 @@
 from celery import shared_task
 
 from . import services
+from .services.grants import EXPIRE_GRANT_TASK
 
 
-@shared_task(name="approvals.expire_grant", ignore_result=True)
+@shared_task(name=EXPIRE_GRANT_TASK, ignore_result=True)
 def expire_grant(grant_id):
     """ETA task scheduled for a grant's expires_at; a no-op if it was extended or ended."""
     services.expire_grant(grant_id)

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max, Q
+from django.http import JsonResponse
 from django.utils import timezone
 
 from governance.exceptions import MandateError
@@ -144,8 +145,6 @@ def jwks():
 
 def jwks_view(request):
     """GET /.well-known/jwks.json — public, cacheable briefly (keys rotate)."""
-    from django.http import JsonResponse
-
     response = JsonResponse(jwks())
     response["Cache-Control"] = "public, max-age=300"
     return response

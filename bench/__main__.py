@@ -101,11 +101,14 @@ def main(argv=None):
         runs = {name: [] for name in scripts}
         for url, script in scripts.values():
             wrk(url, script, seconds=1)  # warm-up
-        for n in range(rounds):
-            order = list(scripts) if n % 2 == 0 else list(reversed(scripts))
-            for name in order:
-                runs[name].append(wrk(*scripts[name], seconds=seconds))
-            print(f"  round {n + 1}/{rounds}: " + ", ".join(f"{k} {runs[k][-1]['rps']:.0f}/s" for k in order))
+        with figures.Sequencer() as sequencer:  # as beat runs it in production: every second
+            for n in range(rounds):
+                order = list(scripts) if n % 2 == 0 else list(reversed(scripts))
+                for name in order:
+                    runs[name].append(wrk(*scripts[name], seconds=seconds))
+                print(f"  round {n + 1}/{rounds}: " + ", ".join(f"{k} {runs[k][-1]['rps']:.0f}/s" for k in order))
+        answered = sum(run["requests"] for name in ("allow", "deny") for run in runs[name])
+        chained = figures.decisions_in_chain(answered)
 
         def med(name, field):
             return statistics.median(run[field] for run in runs[name])
@@ -131,6 +134,16 @@ def main(argv=None):
                 allow_p99 / ref_p99 <= 1.2,
             ),
         ]
+        table.append(
+            row(
+                "decisions chained / answered (sequencer every 1 s)",
+                chained["recorded"],
+                chained["answered"],
+                chained["recorded"] / chained["answered"],
+                ">= 1, chain verifies",
+                chained["recorded"] >= chained["answered"] and chained["chain_ok"],
+            )
+        )
         enforcement = figures.check_time_enforcement(base, key)
         table.append(
             row("P3 allows after expires_at", enforcement["late_allows"], 0, None, "0", enforcement["late_allows"] == 0)
@@ -203,6 +216,7 @@ def main(argv=None):
         "figures": table,
         "runs": runs,
         "sweep_plan": p4["plan"],
+        "sequencer": {"sealed": sequencer.sealed, "largest_batch": sequencer.largest_batch},
     }
     stamp = result["when"].replace(":", "").replace("+0000", "Z")
     for name in (f"bench-{stamp}.json", "latest.json"):

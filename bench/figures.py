@@ -175,3 +175,45 @@ def rate_limit_cost(calls=5000):
             throttling.count_hit(f"bench:{name}", 60)
         costs[name] = (time.perf_counter() - started) / calls * 1e6
     return costs
+
+
+class Sequencer:
+    """The evidence sequencer as beat runs it in production (every second), in a thread."""
+
+    def __init__(self, interval=1.0):
+        import threading
+
+        self.interval, self.sealed, self.largest_batch = interval, 0, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        from django.db import close_old_connections
+
+        from governance.evidence.intake import seal_intake
+
+        while not self._stop.wait(self.interval):
+            sealed = seal_intake()
+            self.sealed += sealed
+            self.largest_batch = max(self.largest_batch, sealed)
+        close_old_connections()
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def decisions_in_chain(answered):
+    """Every answered decision is in the workflow's chain once sealed, and the chain verifies."""
+    from governance.evidence.models import EvidenceRecord
+    from governance.evidence.verification import verify_workflow_chain
+    from governance.models import Workflow
+
+    workflow = Workflow.objects.get(slug=WORKFLOW)
+    result = verify_workflow_chain(workflow)
+    recorded = EvidenceRecord.objects.filter(workflow=workflow, kind="authorization").count()
+    return {"recorded": recorded, "answered": answered, "chain_ok": result.ok, "pending": result.pending}

@@ -1,4 +1,11 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def create_periodic_jobs(sender, app_config=None, using="default", **kwargs):
+    from .schedule import sync_periodic_jobs  # the schedule's models are loaded only now
+
+    sync_periodic_jobs(using=using)
 
 
 class GovernanceConfig(AppConfig):
@@ -6,5 +13,35 @@ class GovernanceConfig(AppConfig):
     verbose_name = "Governance"
 
     def ready(self):
-        from . import signals  # noqa: F401  (registers auditlog and beat schedule)
-        from .evidence import receivers  # noqa: F401  (evidence for the approval domain events)
+        # Wiring that must exist in every process (web and worker alike): change logging,
+        # the evidence receivers of the lifecycle events, the outbox handlers of review
+        # tickets, and the periodic schedule after each migrate.
+        from auditlog.registry import auditlog
+
+        from .evidence import receivers  # noqa: F401
+        from .models import (
+            Entitlement,
+            Finding,
+            Policy,
+            ReminderDigest,
+            ReminderLog,
+            ReviewCampaign,
+            ReviewItem,
+            Workflow,
+        )
+        from .reviews import tickets  # noqa: F401
+
+        auditlog.register(Workflow)
+        auditlog.register(Entitlement)
+        auditlog.register(Policy)
+        auditlog.register(ReviewCampaign)
+        auditlog.register(ReviewItem)
+        auditlog.register(ReminderDigest, exclude_fields=["last_error"])
+        auditlog.register(ReminderLog)
+        # A finding's opening and resolution are logged; the periodic "still there" touch is not.
+        auditlog.register(Finding, exclude_fields=["last_seen_at", "detail"])
+        # EvidenceRecord is not registered: it is itself the append-only record, and logging each
+        # insert again would double every event on the timeline. Its chain head is derived state.
+
+        # Only after our own migrations (post_migrate fires once per app), so every table exists.
+        post_migrate.connect(create_periodic_jobs, sender=self, dispatch_uid="governance.periodic_jobs")

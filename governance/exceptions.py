@@ -5,6 +5,8 @@ API's exception handler turns them into 400 / 403 / 404 / 409 JSON responses, th
 into a message on the page.
 """
 
+from django.core.exceptions import PermissionDenied
+
 
 class MandateError(Exception):
     """Base class. `message` is safe to show to the caller; `field_errors` maps fields."""
@@ -27,8 +29,12 @@ class InvalidInput(MandateError):
     code = "invalid"
 
 
-class NotAllowed(MandateError):
-    """The caller may see the object but may not do this (separation of duties…): 403."""
+class NotAllowed(MandateError, PermissionDenied):
+    """The caller may see the object but may not do this (separation of duties…): 403.
+
+    Also Django's `PermissionDenied`, so a portal view that lets it through answers with
+    the 403 page and this message, as the API answers with its 403 shape.
+    """
 
     http_status = 403
     code = "not_allowed"

@@ -7,6 +7,10 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from governance.celery import app
+
+from .models import Heartbeat
+
 
 def check_database():
     with connection.cursor() as cursor:
@@ -15,16 +19,12 @@ def check_database():
 
 
 def check_broker():
-    from governance.celery import app
-
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
     return {"ok": True, "transport": app.conf.broker_url.split("://", 1)[0]}
 
 
 def check_worker():
-    from .models import Heartbeat
-
     beat = Heartbeat.objects.filter(name="worker").first()
     if beat is None:
         return {"ok": False, "error": "no worker heartbeat yet"}

@@ -22,7 +22,16 @@ Rules:
 
 from django.db.models import Q
 
-from governance.models import Entitlement, Policy, Workflow
+from approvals.models import AccessRequest, Grant, QueueConnection
+from governance.exceptions import NotAllowed
+from governance.models import Entitlement, EvidenceRecord, Finding, Policy, ReviewCampaign, ReviewItem, Workflow
+from identities.models import ApiKey, WorkloadIdentity
+
+
+def require(allowed, message="You do not have permission to do this."):
+    """Refuse (403, with `message` for the caller) unless `allowed`: portal and API alike."""
+    if not allowed:
+        raise NotAllowed(message)
 
 
 def is_workload(user):
@@ -119,8 +128,6 @@ def can_manage_policy(user, workflow):
 # --- Workload identities and API keys -----------------------------------------------------
 def visible_workloads(user):
     """Workloads the caller may see: its own self, owned ones, managed workflows' ones."""
-    from identities.models import WorkloadIdentity
-
     if is_workload(user):
         return WorkloadIdentity.objects.filter(pk=user.workload.pk)
     if is_auditor(user):
@@ -158,8 +165,6 @@ def can_reactivate_workload(user, workload):
 
 def visible_api_keys(user):
     """Keys (never their secrets): own personal tokens, keys of workloads one manages."""
-    from identities.models import ApiKey
-
     if is_auditor(user):
         return ApiKey.objects.all()
     if not is_person(user):
@@ -192,8 +197,6 @@ def _subject_filter(user):
 
 def visible_requests(user):
     """Access requests the caller may see."""
-    from approvals.models import AccessRequest
-
     if is_workload(user):
         return AccessRequest.objects.filter(workload_id=user.workload.pk)
     if is_auditor(user):
@@ -207,8 +210,6 @@ def visible_requests(user):
 
 def visible_grants(user):
     """Grants the caller may see."""
-    from approvals.models import Grant
-
     if is_workload(user):
         return Grant.objects.filter(workload_id=user.workload.pk)
     if is_auditor(user):
@@ -279,8 +280,6 @@ def can_complete_task(user, workflow):
 
 def visible_campaigns(user):
     """Access-review campaigns the person may see: those of workflows they manage, all for auditors."""
-    from governance.models import ReviewCampaign
-
     if is_auditor(user):
         return ReviewCampaign.objects.all()
     return ReviewCampaign.objects.filter(workflow__in=managed_workflows(user))
@@ -288,8 +287,6 @@ def visible_campaigns(user):
 
 def visible_review_items(user):
     """Items of the access reviews the person may see (none for workloads)."""
-    from governance.models import ReviewItem
-
     return ReviewItem.objects.filter(campaign__in=visible_campaigns(user))
 
 
@@ -305,8 +302,6 @@ def can_decide_review(user, campaign):
 # --- Ticket queues ----------------------------------------------------------------------
 def visible_queue_connections(user):
     """Configured ticket queues: administrators and auditors (their secrets are references)."""
-    from approvals.models import QueueConnection
-
     if is_auditor(user):
         return QueueConnection.objects.all()
     return QueueConnection.objects.none()
@@ -369,7 +364,6 @@ def audit_workflows(user):
 def visible_evidence(user):
     """Evidence records the caller may read: a workload its own events, owners their
     workflows' trail, auditors everything."""
-    from governance.models import EvidenceRecord
 
     if is_workload(user):
         return EvidenceRecord.objects.filter(workload_id=user.workload.pk)
@@ -378,8 +372,6 @@ def visible_evidence(user):
 
 def visible_findings(user):
     """Findings the person may see: all for auditors, those of their workflows for owners."""
-    from governance.models import Finding
-
     if is_auditor(user):
         return Finding.objects.all()
     return Finding.objects.filter(workflow__in=managed_workflows(user))

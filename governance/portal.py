@@ -6,7 +6,6 @@ status (403 separation of duties, 409 state already changed…), never a 500.
 """
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
@@ -21,12 +20,6 @@ PAGE_SIZE = 25
 def paginate(request, queryset, per_page=PAGE_SIZE):
     """The requested page of `queryset` (bad page numbers fall back to the nearest page)."""
     return Paginator(queryset, per_page).get_page(request.GET.get("page"))
-
-
-def require(allowed, message="You do not have permission to do this."):
-    """Raise 403 unless `allowed`; the 403 page shows `message`."""
-    if not allowed:
-        raise PermissionDenied(message)
 
 
 def error_status(exc):

@@ -8,6 +8,7 @@ Add a job here, not in a migration.
 from dataclasses import dataclass
 
 from django.conf import settings
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,6 @@ def sync_periodic_jobs(jobs=None, using="default"):
 
     A job that depends on configuration is switched on or off to match it at every run.
     """
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
     for job in jobs or PERIODIC_JOBS:
         if PeriodicTask.objects.using(using).filter(name=job.name).exists():

@@ -7,6 +7,9 @@ from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from approvals.models import AccessRequest, Grant
+from identities.models import WorkloadIdentity
+
 from . import permissions
 
 # A review within this window shows as "due soon" on the dashboard and in the registry.
@@ -80,9 +83,6 @@ def _count(model_qs, **outer):
 
 def with_counts(queryset):
     """Annotate workloads, active grants and pending requests without multiplying rows."""
-    from approvals.models import AccessRequest, Grant
-    from identities.models import WorkloadIdentity
-
     return queryset.annotate(
         workload_count=_count(WorkloadIdentity.objects.all(), workflow=OuterRef("pk")),
         active_grant_count=_count(Grant.objects.filter(status="active"), workflow=OuterRef("pk")),

@@ -11,6 +11,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from approvals.choices import RequestState
+from approvals.models import AccessRequest
+from approvals.services import cancel_request, revoke_grants_of
+
+from . import permissions
 from .choices import WorkflowStatus
 from .exceptions import IllegalTransition, InvalidInput, NotAllowed
 from .models import Entitlement, Policy, Workflow
@@ -84,7 +89,6 @@ def register_workflow(*, by, **fields):
     they could no longer see or manage it), and only an administrator registers a
     workflow for another control owner.
     """
-    from . import permissions
 
     if not permissions.can_register_workflow(by):
         raise NotAllowed("You may not register workflows.")
@@ -113,7 +117,6 @@ def update_workflow(workflow, *, by, **changes):
     next review forward (never back). Leaving `active` ends access at once: active grants
     are revoked and pending requests cancelled, so no grant outlives a suspension.
     """
-    from . import permissions
 
     workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
     if not permissions.can_manage_workflow(by, workflow):
@@ -143,10 +146,6 @@ def update_workflow(workflow, *, by, **changes):
 
 def end_workflow_access(workflow, *, by=None, reason):
     """Revoke every active grant of the workflow and cancel its pending requests."""
-    from approvals.choices import RequestState
-    from approvals.models import AccessRequest
-    from approvals.services import cancel_request, revoke_grants_of
-
     revoked = revoke_grants_of(workflow=workflow, by=by, reason=reason)
     cancelled = 0
     for request in AccessRequest.objects.filter(workflow=workflow, state=RequestState.PENDING):

@@ -3,7 +3,13 @@
 from celery import shared_task
 from django.utils import timezone
 
-from .models import Heartbeat
+from .evidence.intake import seal_intake
+from .evidence.verification import verify_chains
+from .findings.services import recompute_findings as recompute
+from .models import Heartbeat, Workflow
+from .reviews.campaigns import open_due_campaigns
+from .reviews.deadlines import enforce_review_deadlines as enforce
+from .reviews.reminders import send_due_reminders
 
 
 @shared_task(name="governance.heartbeat", ignore_result=True)
@@ -15,26 +21,18 @@ def heartbeat():
 @shared_task(name="governance.recompute_findings", ignore_result=True)
 def recompute_findings():
     """Recompute the stored findings from the live data (idempotent)."""
-    from .findings.services import recompute_findings as recompute
-
     return recompute()
 
 
 @shared_task(name="governance.seal_evidence_intake", ignore_result=True)
 def seal_evidence_intake():
     """Chain the evidence waiting in the intake into each workflow's hash chain."""
-    from .evidence.intake import seal_intake
-
     return seal_intake()
 
 
 @shared_task(name="governance.verify_evidence_chains", ignore_result=True)
 def verify_evidence_chains():
     """Walk every evidence chain and remember the outcome; broken chains become findings."""
-    from .evidence.verification import verify_chains
-    from .findings.services import recompute_findings as recompute
-    from .models import Workflow
-
     results = verify_chains(Workflow.objects.filter(evidence_head__isnull=False).iterator())
     if any(not result.ok for result in results):
         recompute()
@@ -44,8 +42,6 @@ def verify_evidence_chains():
 @shared_task(name="governance.open_due_reviews", ignore_result=True)
 def open_due_reviews():
     """Open the access reviews that came due; remind their owners straight away."""
-    from .reviews import open_due_campaigns
-
     summary = open_due_campaigns()
     if summary["opened"]:
         send_review_reminders.delay()
@@ -55,14 +51,10 @@ def open_due_reviews():
 @shared_task(name="governance.enforce_review_deadlines", ignore_result=True)
 def enforce_review_deadlines():
     """Settle lapsed review items and apply each workflow's missed-deadline consequence."""
-    from .reviews import enforce_review_deadlines as enforce
-
     return enforce()
 
 
 @shared_task(name="governance.send_reminders", ignore_result=True)
 def send_review_reminders():
     """Send the day's bundled reminders (reviews and waiting requests); safe to run any time."""
-    from .reminders import send_due_reminders
-
     return send_due_reminders()

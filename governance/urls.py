@@ -22,10 +22,10 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("reviews/", include("governance.review_urls")),
+    path("reviews/", include("governance.reviews.urls")),
     path("oidc/", include("identities.oidc")),
     path("scim/v2/", include("identities.scim.urls")),
-    path("hooks/tickets/", include("approvals.ticket_hooks")),
+    path("hooks/tickets/", include("approvals.queues.webhooks")),
     path("accounts/login/", SignInView.as_view(), name="login"),
     path("accounts/logout/", SignOutView.as_view(), name="logout"),
     # Before the portal: its `workflows/<slug>/<tab>/` would otherwise catch `…/alignment/`.

@@ -6,6 +6,7 @@ class IdentitiesConfig(AppConfig):
     verbose_name = "Identities"
 
     def ready(self):
+        # Models can be imported only once the app registry is ready, hence here.
         from auditlog.registry import auditlog
 
         from .models import ApiKey, DirectoryGroup, IdentitySource, ProvisioningToken, User, WorkloadIdentity

@@ -14,15 +14,18 @@ import ssl
 import uuid
 from dataclasses import dataclass, field
 
+import ldap3
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from ldap3.core.exceptions import LDAPException
 
 from governance.exceptions import InvalidInput
 
 from .choices import SourceKind
 from .models import DirectoryGroup, User
 from .provisioning import PersonRecord, set_manager, source_for, upsert_person
+from .services import deactivate_person
 
 logger = logging.getLogger(__name__)
 
@@ -91,9 +94,6 @@ def _first_rdn_value(dn):
 
 def connect():
     """A bound, read-only ldap3 connection from settings. Raises DirectoryError."""
-    import ldap3
-    from ldap3.core.exceptions import LDAPException
-
     url = settings.LDAP_SYNC_URL
     tls = None
     if url.startswith("ldaps://") or settings.LDAP_SYNC_START_TLS:
@@ -116,9 +116,6 @@ def connect():
 
 def read_directory(connection):
     """Every entry under the base DN that matches the filter, as DirectoryEntry objects."""
-    import ldap3
-    from ldap3.core.exceptions import LDAPException
-
     mapping = {key: value for key, value in settings.LDAP_SYNC_ATTRIBUTES.items() if value}
     entries = []
     try:
@@ -215,8 +212,6 @@ def _refuse_mass_deactivation(leavers, seen, allowed):
 
 
 def _apply(source, entries, leavers, result, *, progress, by):
-    from .services import deactivate_person
-
     people_by_dn = {}
     created_ids, reactivated_ids, changed_ids = set(), set(), set()
     for entry in progress(entries) if progress else entries:

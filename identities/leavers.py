@@ -22,8 +22,10 @@ from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from approvals.services import cancel_pending_requests_of, revoke_grants_of, suspend_workload
 from governance.choices import WorkflowStatus
 from governance.exceptions import InvalidInput
+from governance.models import Workflow
 
 from . import signals
 from .choices import WorkloadStatus
@@ -38,8 +40,6 @@ def deactivate_person(user, *, by=None, reason):
     `by` is the person who decided (None when an identity source did). Returns a summary
     dict of what was done. Deactivating an inactive person changes nothing.
     """
-    from approvals.services import cancel_pending_requests_of, revoke_grants_of, suspend_workload
-    from governance.models import Workflow
 
     reason = str(reason or "").strip()
     if not reason:
@@ -154,7 +154,6 @@ def _tell_about_handovers(user_id, summary, reason):
 
     Runs after commit; a mail failure is logged and never undoes the deactivation.
     """
-    from governance.models import Workflow
 
     leaver = User.objects.get(pk=user_id)
     messages = []

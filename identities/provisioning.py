@@ -16,6 +16,7 @@ from governance.exceptions import InvalidInput
 
 from .choices import SourceKind
 from .models import DirectoryGroup, IdentitySource, User
+from .services import deactivate_person, reactivate_person
 
 PROFILE_FIELDS = ("email", "first_name", "last_name", "display_name")
 
@@ -104,8 +105,6 @@ def update_person(user, record, *, by=None, reason="", strict_username=False):
 
 
 def _apply(user, record, *, by, reason, strict_username):
-    from .services import deactivate_person, reactivate_person
-
     source = user.identity_source
     outcome = Outcome(user=user)
     if record.external_id and record.external_id != user.external_id:
@@ -208,7 +207,6 @@ def forget_person(user, *, by=None, reason):
     The account stays (the audit trail points at it); the source can no longer find it,
     and may create someone new with the same identifier.
     """
-    from .services import deactivate_person
 
     deactivate_person(user, by=by, reason=reason)
     User.objects.filter(pk=user.pk).update(external_id="")

@@ -9,12 +9,14 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from governance import permissions
 from governance.exceptions import IllegalTransition, InvalidInput, NotAllowed
 from governance.models import Workflow
+from governance.services import apply_changes, save_validated
 
 from .choices import WorkloadKind
 from .leavers import deactivate_person, reactivate_person
-from .models import ApiKey, ProvisioningToken, WorkloadIdentity, hash_api_key
+from .models import ApiKey, ProvisioningToken, User, WorkloadIdentity, hash_api_key
 
 # The leaver cascade lives in its own module; it is part of this service API.
 __all__ = [
@@ -103,8 +105,6 @@ def _key_with_holder(key_hash):
     What `select_related("workload", "user")` sends, with the SQL built once per process:
     every API call authenticates, and compiling the queryset cost more than the answer.
     """
-    from .models import User
-
     if not _KEY_QUERY:
         parts = [(ApiKey, "k", None), (WorkloadIdentity, "wl", "workload_id"), (User, "u", "user_id")]
         select, joins = [], []
@@ -216,11 +216,8 @@ def register_workload(
     workflow = Workflow.objects.select_for_update().filter(pk=getattr(workflow, "pk", workflow)).first()
     if workflow is None:
         raise InvalidInput("Unknown workflow.", field_errors={"workflow": ["Unknown workflow."]})
-    if by is not None:
-        from governance import permissions
-
-        if not permissions.can_register_workload(by, workflow):
-            raise NotAllowed(f"Only the owners of “{workflow}” may bind workloads to it.")
+    if by is not None and not permissions.can_register_workload(by, workflow):
+        raise NotAllowed(f"Only the owners of “{workflow}” may bind workloads to it.")
     if workflow.status == "retired" or workflow.control_owner_id is None:
         message = f"Workflow “{workflow}” is {'retired' if workflow.status == 'retired' else 'unowned'}."
         raise InvalidInput(message, field_errors={"workflow": [message]})
@@ -243,24 +240,9 @@ def register_workload(
     return workload
 
 
-# What an update may change (the workflow is fixed for life).
-WORKLOAD_FIELDS = (
-    "name",
-    "slug",
-    "kind",
-    "description",
-    "owner",
-    "workflow",
-    "identity_source",
-    "external_principal",
-)
-
-
 @transaction.atomic
 def update_workload(workload, *, by, **changes):
     """Change a workload's description, owner or principal. Its workflow never changes."""
-    from governance.services import apply_changes, save_validated
-
     workload = WorkloadIdentity.objects.select_for_update().get(pk=workload.pk)
     if "workflow" in changes and changes["workflow"] != workload.workflow:
         raise InvalidInput(

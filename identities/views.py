@@ -10,9 +10,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from approvals.choices import GrantStatus, RequestState
 from approvals.models import AccessRequest, Grant
 from approvals.selectors import GRANT_RELATED, REQUEST_RELATED
+from approvals.services import reactivate_workload, suspend_workload
 from governance import permissions
 from governance.models import Workflow
-from governance.portal import SERVICE_ERRORS, apply_field_errors, done, error_message, error_status, paginate, require
+from governance.permissions import require
+from governance.portal import SERVICE_ERRORS, apply_field_errors, done, error_message, error_status, paginate
 
 from . import services
 from .forms import ApiKeyForm, ReactivateForm, SuspendForm, WorkloadForm
@@ -199,8 +201,6 @@ def suspension_impact(workload):
 @require_http_methods(["GET", "POST"])
 def workload_suspend(request, slug):
     """The kill switch: a confirmation naming everything that will stop, then the service."""
-    from approvals.services import suspend_workload
-
     workload = _workload(request, slug)
     require(
         permissions.can_manage_workload(request.user, workload),
@@ -232,7 +232,6 @@ def workload_suspend(request, slug):
 def workload_reactivate(request, slug):
     """Lift a suspension, after a confirmation saying what comes back (its keys) and what
     does not (its grants and requests)."""
-    from approvals.services import reactivate_workload
 
     workload = _workload(request, slug)
     require(

@@ -1,7 +1,8 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from .queues import QueueConnectionViewSet
+from approvals.queues.api import QueueConnectionViewSet
+
 from .views import AccessRequestViewSet, AuthorizeView, CompleteTaskView, GrantViewSet
 
 router = DefaultRouter(trailing_slash=True)

@@ -18,8 +18,9 @@ from approvals.filtersets import AccessRequestFilterSet, GrantFilterSet
 from governance import permissions as rules
 from governance.api.schema import errors
 from governance.api.throttling import AuthorizeThrottle
-from governance.api.viewsets import ReadOnlyViewSet, require
+from governance.api.viewsets import ReadOnlyViewSet
 from governance.exceptions import IllegalTransition, InvalidInput
+from governance.permissions import require
 from identities.models import User
 
 from .authentication import GrantTokenAuthentication

@@ -2,25 +2,23 @@
 
 from .authorization import AuthorizationResult, authorize
 from .credentials import reissue_grant_token
-from .expiry import expire_due_grants
-from .grants import (
-    complete_task,
-    expire_grant,
-    extend_grant,
-    issue_grant,
-    reactivate_workload,
-    revoke_grant,
-    revoke_grants_of,
-    suspend_workload,
-)
-from .requests import (
+from .decisions import (
     cancel_pending_requests_of,
     cancel_request,
     check_can_decide,
     decide,
-    submit_request,
     time_out_pending_requests,
 )
+from .expiry import expire_due_grants
+from .grants import (
+    complete_task,
+    expire_grant,
+    issue_grant,
+    revoke_grant,
+    revoke_grants_of,
+)
+from .requests import extend_grant, submit_request
+from .workloads import reactivate_workload, suspend_workload
 
 __all__ = [
     "AuthorizationResult",

@@ -14,7 +14,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from governance.choices import WorkflowStatus
+from governance.models import Entitlement, Workflow
 from identities.choices import WorkloadStatus
+from identities.models import WorkloadIdentity
 
 from .. import signals
 from ..choices import GrantStatus
@@ -90,9 +92,6 @@ def authorize(
 def _grant_sql(*, for_workload, with_task, with_token):
     """The allow path's one statement, written out: the ORM's compilation of the equivalent
     queryset cost more than the database's answer (docs/performance.md)."""
-    from governance.models import Entitlement, Workflow
-    from identities.models import WorkloadIdentity
-
     joins = [
         f"JOIN {Workflow._meta.db_table} w ON w.id = g.workflow_id",
         f"JOIN {Entitlement._meta.db_table} e ON e.id = g.entitlement_id",
@@ -161,8 +160,6 @@ def _active_grant(slug, scope, workload, user, task_ref, token_claims, now):
 
 def _explain_deny(slug, scope, subject, task_ref, token_claims, now):
     """Why no grant matched, the most specific reason first (never empty), and the workflow's id."""
-    from governance.models import Workflow
-
     workflow = Workflow.objects.filter(slug=slug).values("pk", "status", "name").first()
     if workflow is None:
         return [f"Unknown workflow “{slug}”."], None

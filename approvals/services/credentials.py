@@ -7,6 +7,7 @@ from governance.exceptions import IllegalTransition, InvalidInput
 
 from ..choices import GrantStatus
 from ..models import Grant
+from ..tokens import mint_token
 
 
 def reissue_grant_token(grant):
@@ -15,7 +16,6 @@ def reissue_grant_token(grant):
     Returns (grant, token). A grant approved later by an owner, or whose first token was
     lost, gets its token this way; only one token per grant works at any time.
     """
-    from ..tokens import mint_token
 
     with transaction.atomic():
         grant = Grant.objects.select_for_update().get(pk=grant.pk)

@@ -21,10 +21,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from governance.models import Entitlement
+from governance.models.bulk import insert_rows
 
 from .. import signals
 from ..choices import GrantStatus, RequestState
 from ..models import AccessRequest, Grant
+from .grants import cancel_pending_extensions
 
 EXPIRED_REASON = "Expired at the end of its lifetime."
 BATCH_SIZE = 5000
@@ -85,35 +87,35 @@ def due_batch_sql(now, batch_size=BATCH_SIZE):
 
 def _change_log(ended, now):
     """The change-log entries `grant.save()` would have written, in one bulk insert."""
-    content_type = ContentType.objects.get_for_model(Grant)
+    content_type_id = ContentType.objects.get_for_model(Grant).pk
     stamp = str(now)
-    LogEntry.objects.bulk_create(
+    changes = {
+        "status": [GrantStatus.ACTIVE, GrantStatus.EXPIRED],
+        "ended_at": ["None", stamp],
+        "end_reason": ["", EXPIRED_REASON],
+    }
+    insert_rows(
+        LogEntry,
         [
-            LogEntry(
-                content_type=content_type,
-                object_pk=str(grant.pk),
-                object_id=grant.pk,
-                object_repr=f"Grant #{grant.pk} · {grant.scope}",
-                action=LogEntry.Action.UPDATE,
-                changes={
-                    "status": [GrantStatus.ACTIVE, GrantStatus.EXPIRED],
-                    "ended_at": ["None", stamp],
-                    "end_reason": ["", EXPIRED_REASON],
-                },
-                timestamp=now,
-            )
+            {
+                "content_type_id": content_type_id,
+                "object_pk": str(grant.pk),
+                "object_id": grant.pk,
+                "object_repr": f"Grant #{grant.pk} · {grant.scope}",
+                "action": LogEntry.Action.UPDATE,
+                "changes": changes,
+                "timestamp": now,
+            }
             for grant in ended
         ],
-        batch_size=1000,
     )
 
 
 def _cancel_waiting_extensions(ended, now):
     """Extension requests still waiting on a grant that just ended are cancelled (rare)."""
-    from .grants import cancel_pending_extensions
-
-    waiting = AccessRequest.objects.filter(extends_id__in=[g.pk for g in ended], state=RequestState.PENDING)
-    for grant_id in set(waiting.values_list("extends_id", flat=True)):
+    # Pending extensions are few: read them all rather than send the batch's 5,000 ids.
+    waiting = AccessRequest.objects.filter(state=RequestState.PENDING, extends__isnull=False)
+    for grant_id in set(waiting.values_list("extends_id", flat=True)) & {grant.pk for grant in ended}:
         cancel_pending_extensions(grant_id, now)
 
 

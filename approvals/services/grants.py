@@ -1,4 +1,4 @@
-"""Grants: issue, extend, revoke, expire, end with their task, and the kill switch.
+"""Grants: issue, extend (once approved), revoke, expire, and end with their task.
 
 Access ends on time even if every worker is down: `authorize` compares `expires_at`
 itself. Celery expires each grant at its `expires_at` (an ETA task scheduled on commit)
@@ -9,28 +9,29 @@ task missed (lost message, restarted worker, flushed broker). Ending a grant is 
 import logging
 from datetime import timedelta
 
+from celery import signature
 from django.db import transaction
 from django.utils import timezone
 
 from governance.exceptions import IllegalTransition, InvalidInput
-from identities.choices import WorkloadStatus
-from identities.models import WorkloadIdentity
 
 from .. import signals
 from ..choices import GrantStatus, RequestState
 from ..models import AccessRequest, Grant
+from ..tokens import mint_token
 
 logger = logging.getLogger(__name__)
 
+EXPIRE_GRANT_TASK = "approvals.expire_grant"
+
 
 def _schedule_expiry(grant):
-    from ..tasks import expire_grant as expire_grant_task
-
     grant_id, eta = grant.pk, grant.expires_at
 
     def send():
         try:
-            expire_grant_task.apply_async((grant_id,), eta=eta)
+            # By name: the task module wraps these services, so importing it would close a circle.
+            signature(EXPIRE_GRANT_TASK, args=(grant_id,)).apply_async(eta=eta)
         except Exception:
             # The sweeper ends the grant on time anyway; a broker outage must not fail the request.
             logger.warning("could not schedule expiry of grant %s; the sweeper will end it", grant_id, exc_info=True)
@@ -62,8 +63,6 @@ def issue_grant(request, *, now=None):
         expires_at=starts_at + timedelta(seconds=request.duration_seconds),
     )
     if grant.workload_id:
-        from ..tokens import mint_token
-
         request.issued_token = mint_token(grant)
     signals.grant_issued.send(sender=Grant, grant=grant)
     _schedule_expiry(grant)
@@ -79,38 +78,11 @@ def _apply_extension(request, now):
     grant.extension_count += 1
     grant.save(update_fields=["expires_at", "extension_count", "updated_at"])
     if grant.workload_id:
-        from ..tokens import mint_token
-
         # The old token's exp is the old expiry: a fresh one carries the new lifetime.
         request.issued_token = mint_token(grant)
     signals.grant_extended.send(sender=Grant, grant=grant, previous_expires_at=previous, request=request)
     _schedule_expiry(grant)
     return grant
-
-
-def extend_grant(grant, *, duration_seconds, justification="", requested_by=None):
-    """Ask for `grant` to last `duration_seconds` from now, through the same policy as a new request.
-
-    Returns the extension request: approved (grant extended), pending, or denied.
-    """
-    from .requests import submit_request
-
-    grant = Grant.objects.select_related("workflow", "entitlement", "workload", "requested_by").get(pk=grant.pk)
-    if grant.status != GrantStatus.ACTIVE or grant.expires_at <= timezone.now():
-        raise IllegalTransition(f"Grant #{grant.pk} has ended; request access again instead of extending.")
-    if grant.workload_id is None and requested_by is not None and requested_by.pk != grant.requested_by_id:
-        raise InvalidInput("Only the grant's holder can ask to extend it.")
-    return submit_request(
-        workflow=grant.workflow,
-        entitlement=grant.entitlement,
-        duration_seconds=duration_seconds,
-        requested_by=grant.requested_by if grant.workload_id is None else None,
-        workload=grant.workload,
-        on_behalf_of=grant.on_behalf_of,
-        task_ref=grant.task_ref,
-        justification=justification or f"Extension of grant #{grant.pk}",
-        extends=grant,
-    )
 
 
 def _end(grant, status, reason, *, by=None, now=None):
@@ -160,7 +132,8 @@ def expire_grant(grant_id, *, now=None):
         return True
 
 
-def _revoke_all(grants, *, by, reason):
+def revoke_each(grants, *, by, reason):
+    """Revoke each still-active grant in its own transaction; returns how many this call ended."""
     count = 0
     for grant in grants:
         with transaction.atomic():
@@ -176,7 +149,7 @@ def complete_task(workflow, task_ref, *, by=None):
     if not task_ref or not str(task_ref).strip():
         raise InvalidInput("Name the task to complete.", field_errors={"task_ref": ["This field is required."]})
     grants = Grant.objects.filter(workflow=workflow, task_ref=str(task_ref).strip(), status=GrantStatus.ACTIVE)
-    return _revoke_all(list(grants), by=by, reason=f"Task “{task_ref}” completed.")
+    return revoke_each(list(grants), by=by, reason=f"Task “{task_ref}” completed.")
 
 
 def revoke_grants_of(*, workflow=None, person=None, by=None, reason):
@@ -186,53 +159,4 @@ def revoke_grants_of(*, workflow=None, person=None, by=None, reason):
         grants = grants.filter(workflow=workflow)
     if person is not None:
         grants = grants.filter(requested_by=person) | grants.filter(on_behalf_of=person)
-    return _revoke_all(list(grants), by=by, reason=reason)
-
-
-def suspend_workload(workload, *, by=None, reason):
-    """The kill switch: suspend the identity, revoke its grants, cancel its pending requests.
-
-    One call, one audit trail. Suspending a suspended workload revokes anything left.
-    """
-    from .requests import cancel_pending_requests_of
-
-    if not reason or not str(reason).strip():
-        raise InvalidInput("Say why the workload is suspended.", field_errors={"reason": ["This field is required."]})
-    reason = str(reason).strip()
-    with transaction.atomic():
-        workload = WorkloadIdentity.objects.select_for_update().get(pk=workload.pk)
-        if workload.status == WorkloadStatus.RETIRED:
-            raise IllegalTransition(f"Workload “{workload}” is retired.")
-        workload.status = WorkloadStatus.SUSPENDED
-        workload.status_reason = reason
-        workload.save(update_fields=["status", "status_reason", "updated_at"])
-        revoked = _revoke_all(
-            list(Grant.objects.filter(workload=workload, status=GrantStatus.ACTIVE)),
-            by=by,
-            reason=f"Workload suspended: {reason}",
-        )
-        cancelled = cancel_pending_requests_of(workload=workload, by=by, reason=f"Workload suspended: {reason}")
-        signals.workload_suspended.send(sender=WorkloadIdentity, workload=workload, reason=reason, by=by)
-    return {"revoked_grants": revoked, "cancelled_requests": cancelled}
-
-
-def reactivate_workload(workload, *, by=None, reason=""):
-    """Lift a suspension. Nothing is restored: access is requested again.
-
-    Refused (IllegalTransition) unless the workload is suspended and its owner is an
-    active person: a workload suspended because its owner left is handed over first.
-    """
-    reason = str(reason or "").strip() or (f"Reactivated by {by}." if by is not None else "Reactivated.")
-    with transaction.atomic():
-        workload = WorkloadIdentity.objects.select_for_update().get(pk=workload.pk)
-        if workload.status != WorkloadStatus.SUSPENDED:
-            raise IllegalTransition(f"Workload “{workload}” is {workload.status}, not suspended.")
-        if not workload.owner.is_active:
-            raise IllegalTransition(
-                f"The owner of “{workload}”, {workload.owner}, is deactivated: hand the workload over to an "
-                "active owner before reactivating it."
-            )
-        workload.status = WorkloadStatus.ACTIVE
-        workload.status_reason = reason
-        workload.save(update_fields=["status", "status_reason", "updated_at"])
-    return workload
+    return revoke_each(list(grants), by=by, reason=reason)

@@ -6,7 +6,8 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_POST
 
 from governance import permissions
-from governance.portal import SERVICE_ERRORS, done, error_message, error_status, paginate, require
+from governance.permissions import require
+from governance.portal import SERVICE_ERRORS, done, error_message, error_status, paginate
 
 from .. import selectors, services
 from ..choices import GrantStatus, RequestState

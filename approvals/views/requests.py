@@ -8,7 +8,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from governance import permissions
 from governance.exceptions import MandateError
 from governance.models import Policy
-from governance.portal import SERVICE_ERRORS, apply_field_errors, done, error_message, error_status, paginate, require
+from governance.permissions import require
+from governance.portal import SERVICE_ERRORS, apply_field_errors, done, error_message, error_status, paginate
 
 from .. import selectors, services
 from ..choices import Channel, Decision, RequestState

@@ -7,7 +7,11 @@ from statistics import median
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from approvals.models import AccessRequest, Approval, Grant
 from governance.choices import EvidenceKind, EvidenceOutcome, FindingKind, WorkflowStatus
+from governance.evidence.intake import seal_workflows
+from governance.models import EvidenceChainHead, EvidenceRecord, Finding, Policy, Workflow
+from identities.models import ApiKey, WorkloadIdentity
 
 from .controls import CONTROLS, SOURCES
 
@@ -56,10 +60,6 @@ class AlignmentReport:
 
 def collect_facts(workflow_ids, now):
     """Counts over the given workflows that the checks read. A handful of aggregate queries."""
-    from approvals.models import AccessRequest, Approval, Grant
-    from governance.models import EvidenceChainHead, EvidenceRecord, Finding, Policy, Workflow
-    from identities.models import ApiKey, WorkloadIdentity
-
     since = now - WINDOW
     workflows = Workflow.objects.filter(pk__in=workflow_ids)
     facts = {"workflows": workflows.count(), "window_days": WINDOW.days}
@@ -308,8 +308,6 @@ CHECKS = {"pr-aa-05": pr_aa_05, "pr-aa-01": pr_aa_01, "asi03": asi03, "asi02": a
 
 def alignment_report(workflows, *, scope, now=None):
     """The report over `workflows` (a queryset): one ControlResult per control."""
-    from governance.evidence.intake import seal_workflows
-
     now = now or timezone.now()
     workflow_ids = list(workflows.values_list("pk", flat=True))
     seal_workflows(workflow_ids)  # count the decisions still in the intake too

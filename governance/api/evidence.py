@@ -13,11 +13,11 @@ from rest_framework.response import Response
 from governance import permissions as rules
 from governance.api.exceptions import error_response
 from governance.api.schema import errors
-from governance.api.viewsets import require
 from governance.evidence.serializers import EvidenceItemSerializer, EvidenceRecordSerializer
 from governance.evidence.services import MAX_BATCH, ingest_evidence_batch
 from governance.exceptions import InvalidInput
 from governance.filtersets import EvidenceRecordFilterSet
+from governance.permissions import require
 
 
 class EvidenceBatchSerializer(serializers.Serializer):

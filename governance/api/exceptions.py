@@ -12,7 +12,7 @@ shape, so a client parses every non-2xx answer the same way.
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -96,7 +96,6 @@ def api_exception_handler(exc, context):
 
 def json_for_api(default_handler, http_status, code, message):
     """A Django error handler that answers in the API's shape under /api/ and as HTML elsewhere."""
-    from django.http import JsonResponse
 
     def handler(request, *args, **kwargs):
         if request.path.startswith("/api/"):

@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 
+import redis
 from django.conf import settings
 from rest_framework.throttling import BaseThrottle
 
@@ -55,8 +56,6 @@ class RedisCounter:
     """Fixed windows in Redis: one pipeline (INCR, EXPIRE NX) per request, atomic across processes."""
 
     def __init__(self, url):
-        import redis
-
         self.url = url
         self._client = redis.Redis.from_url(
             url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS

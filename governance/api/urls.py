@@ -1,9 +1,10 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from governance.reviews.api.views import ReviewCampaignViewSet, ReviewItemViewSet
+
 from . import schema  # noqa: F401  (registers the Bearer scheme with drf-spectacular)
 from .evidence import EvidenceBatchView
-from .review_views import ReviewCampaignViewSet, ReviewItemViewSet
 from .views import EntitlementViewSet, PolicyViewSet, WorkflowViewSet
 
 router = DefaultRouter(trailing_slash=True)

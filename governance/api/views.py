@@ -6,9 +6,10 @@ from governance import permissions as rules
 from governance import services
 from governance.filtersets import EntitlementFilterSet, PolicyFilterSet, WorkflowFilterSet
 from governance.models import Workflow
+from governance.permissions import require
 
 from .serializers import EntitlementSerializer, PolicySerializer, WorkflowSerializer
-from .viewsets import RegistryViewSet, require
+from .viewsets import RegistryViewSet
 
 
 @extend_schema_view(

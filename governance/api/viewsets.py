@@ -8,13 +8,7 @@ serializers, and `can_create` / `can_change` (403 when false), and implement
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
-from governance.exceptions import NotAllowed
-
-
-def require(allowed, message):
-    """403 with `message` unless `allowed`."""
-    if not allowed:
-        raise NotAllowed(message)
+from governance.permissions import require
 
 
 class ReadOnlyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -5,6 +5,10 @@ computes the findings. Idempotent: a workload that has already reported events g
 again, and a second run changes nothing.
 """
 
+from datetime import timedelta
+
+from django.utils import timezone
+
 from approvals.models import Grant
 from approvals.services import authorize
 from governance.evidence.models import EvidenceRecord
@@ -36,10 +40,6 @@ ACTIVITY = {
 
 def _idle_workload(people):
     """A forgotten report bot, registered four months ago and never used: the demo's finding."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     workflow = Workflow.objects.filter(slug="finance-report-drafting").first()
     if workflow is None:
         return

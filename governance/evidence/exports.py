@@ -11,6 +11,7 @@ import json
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 
 from governance.exceptions import InvalidInput
 from governance.verify_export import HASHED_FIELDS
@@ -98,8 +99,6 @@ def render_csv(records):
 
 def parse_range(since, until):
     """Parse the optional ISO 8601 bounds of an export; dates mean midnight, local time."""
-    from django.utils.dateparse import parse_date, parse_datetime
-
     bounds, errors = {}, {}
     for name, raw in (("since", since), ("until", until)):
         if not raw:

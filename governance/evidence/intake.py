@@ -93,7 +93,7 @@ def _seal_batch(workflow_id, batch_size):
         if not rows:
             return 0
         ids = [row.pop("id") for row in rows]
-        chain_onto(head, rows)
+        chain_onto(head, rows, bulk=True)
         EvidenceIntake.objects.filter(id__in=ids).delete()
     return len(ids)
 

@@ -1,6 +1,6 @@
 """Evidence for the approval services' domain events, written in their transaction.
 
-Each receiver turns one event (see `approvals/signals.py` and `governance/signals.py` for
+Each receiver turns one event (see `approvals/signals.py` and `governance/reviews/signals.py` for
 the arguments) into one evidence record. They run inside the service's transaction, so the record commits or
 rolls back with the state change; an error here fails the change rather than leaving it
 unrecorded.
@@ -8,11 +8,14 @@ unrecorded.
 
 import logging
 
+from django.conf import settings
 from django.dispatch import receiver
 
 from approvals import signals
 from governance.choices import EvidenceKind, EvidenceOutcome
-from governance.signals import review_item_decided
+from governance.reviews.signals import review_item_decided
+from governance.verify_export import canonical_json, sha256_hex
+from identities.models import WorkloadIdentity
 
 from .intake import record_decision
 from .services import append_events, record_evidence
@@ -164,10 +167,6 @@ def on_grant_ended(sender, grant, reason="", **kwargs):
 @receiver(signals.grants_expired, dispatch_uid="evidence.grants_expired")
 def on_grants_expired(sender, grants, now=None, **kwargs):
     """The sweeper's batch: the same record `on_grant_ended` writes, for every grant, in bulk."""
-    from django.conf import settings
-
-    from governance.verify_export import canonical_json, sha256_hex
-
     by_workflow = {}
     for grant in grants:
         encoded = canonical_json({"grant": grant.pk, "status": grant.status, "reason": grant.reason})
@@ -196,8 +195,6 @@ def on_grants_expired(sender, grants, now=None, **kwargs):
 
 @receiver(signals.authorization_checked, dispatch_uid="evidence.authorization_checked")
 def on_authorization_checked(sender, result, subject, workflow, scope, task_ref="", resource="", action="", **kwargs):
-    from identities.models import WorkloadIdentity
-
     workflow_id = getattr(result, "workflow_id", None) or getattr(workflow, "pk", None)
     if workflow_id is None:
         # Nothing to chain to: the answer (unknown workflow) is in the caller's response.

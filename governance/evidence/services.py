@@ -13,11 +13,14 @@ unsequenced intake instead (`governance.evidence.intake`), which chains them thr
 `lock_chain_head` and `chain_onto` in batches.
 """
 
+from functools import partial
+
 from django.db import transaction
 from django.utils import timezone
 
 from governance.choices import EvidenceKind, EvidenceOutcome
 from governance.exceptions import InvalidInput
+from governance.models.bulk import insert_rows
 from governance.verify_export import FORMAT_VERSION, format_timestamp, record_hash
 
 from .models import EvidenceChainHead, EvidenceRecord
@@ -64,8 +67,13 @@ def lock_chain_head(workflow_id):
     return head
 
 
-def chain_onto(head, events):
-    """Chain `events` (dicts of model field values) after the locked `head`; return the records."""
+def chain_onto(head, events, *, bulk=False):
+    """Chain `events` (dicts of model field values) after the locked `head`.
+
+    Returns the records; with `bulk` (the sweeper and the sequencer: thousands of rows
+    whose ids nobody reads) it returns their field values instead and streams them with
+    COPY on PostgreSQL.
+    """
     # recorded_at never goes backwards along a chain (web servers' clocks differ), so
     # a recorded_at range is always a contiguous piece of the chain.
     recorded_at = timezone.now()
@@ -75,13 +83,20 @@ def chain_onto(head, events):
     records = []
     for event in events:
         sequence += 1
-        record = EvidenceRecord(
-            workflow_id=head.workflow_id, sequence=sequence, recorded_at=recorded_at, prev_hash=prev_hash, **event
-        )
-        record.record_hash = record_hash(chain_content(record.__dict__))
-        prev_hash = record.record_hash
-        records.append(record)
-    EvidenceRecord.objects.bulk_create(records, chained=True)
+        values = {
+            **event,
+            "workflow_id": head.workflow_id,
+            "sequence": sequence,
+            "recorded_at": recorded_at,
+            "prev_hash": prev_hash,
+        }
+        values["record_hash"] = prev_hash = record_hash(chain_content(values))
+        records.append(values)
+    if bulk:
+        insert_rows(EvidenceRecord, records, bulk_create=partial(EvidenceRecord.objects.bulk_create, chained=True))
+    else:
+        records = [EvidenceRecord(**values) for values in records]
+        EvidenceRecord.objects.bulk_create(records, chained=True)
     head.last_sequence, head.last_hash, head.last_recorded_at = sequence, prev_hash, recorded_at
     head.save(update_fields=["last_sequence", "last_hash", "last_recorded_at"])
     return records
@@ -104,7 +119,7 @@ def append_events(events_by_workflow):
     records = []
     with transaction.atomic(savepoint=False):
         for workflow_id in sorted(events_by_workflow):
-            records += chain_onto(lock_chain_head(workflow_id), events_by_workflow[workflow_id])
+            records += chain_onto(lock_chain_head(workflow_id), events_by_workflow[workflow_id], bulk=True)
     return records
 
 

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from approvals.models import Grant
 from governance.choices import AGENT_EVIDENCE_KINDS, AGENT_EVIDENCE_OUTCOMES, EvidenceKind, Sensitivity
 from governance.verify_export import canonical_json, sha256_hex
 
@@ -213,8 +214,6 @@ def clean_agent_item(item, workload, grants, now):
 
 def grants_named_in(workload, items):
     """The workload's grants that the items name, by id or by task: a workload may have thousands."""
-    from approvals.models import Grant
-
     dicts = [item for item in items if isinstance(item, dict)]
     grant_ids = {_grant_id(i.get("grant")) for i in dicts} - {None}
     task_refs = {

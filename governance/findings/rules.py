@@ -12,7 +12,10 @@ from django.conf import settings
 from django.db.models import Count, F, Max, Q
 from django.urls import NoReverseMatch, reverse
 
+from approvals.models import Grant
 from governance.choices import EvidenceKind, EvidenceOutcome, FindingKind, FindingSeverity, WorkflowStatus
+from governance.models import EvidenceChainHead, EvidenceRecord, Policy, Workflow
+from identities.models import WorkloadIdentity
 
 # "Far beyond use": grants live at least this many times longer than they are used.
 FAR_BEYOND_FACTOR = 4
@@ -65,9 +68,6 @@ def human(seconds):
 
 
 def standing_privilege(now):
-    from approvals.models import Grant
-    from governance.models import Policy
-
     limit = settings.FINDINGS_STANDING_PRIVILEGE_SECONDS
     for policy in Policy.objects.filter(max_ttl_seconds__gt=limit).select_related("workflow", "entitlement"):
         yield FindingSpec(
@@ -102,9 +102,6 @@ def standing_privilege(now):
 
 def _lifetimes_beyond_use(now):
     """Policies whose recent grants live far longer than they are used."""
-    from approvals.models import Grant
-    from governance.models import Policy
-
     used_until = Max(
         "evidence__occurred_at",
         filter=Q(evidence__kind=EvidenceKind.AUTHORIZATION, evidence__outcome=EvidenceOutcome.ALLOWED),
@@ -150,8 +147,6 @@ def _lifetimes_beyond_use(now):
 
 
 def shared_principals(now):
-    from identities.models import WorkloadIdentity
-
     shared = (
         WorkloadIdentity.objects.exclude(external_principal="")
         .values("external_principal")
@@ -180,8 +175,6 @@ def shared_principals(now):
 
 
 def ownerless_workflows(now):
-    from governance.models import Workflow
-
     candidates = Workflow.objects.exclude(status=WorkflowStatus.RETIRED).filter(
         Q(control_owner__isnull=True) | Q(control_owner__is_active=False)
     )
@@ -204,8 +197,6 @@ def ownerless_workflows(now):
 
 
 def overdue_reviews(now):
-    from governance.models import Workflow
-
     for workflow in Workflow.objects.filter(status=WorkflowStatus.ACTIVE):
         due = workflow.next_review_due
         if due is None:
@@ -238,8 +229,6 @@ def overdue_reviews(now):
 
 
 def unused_workloads(now):
-    from identities.models import WorkloadIdentity
-
     days = settings.FINDINGS_UNUSED_WORKLOAD_DAYS
     cutoff = now - timedelta(days=days)
     idle = WorkloadIdentity.objects.filter(status="active").filter(
@@ -263,9 +252,6 @@ def unused_workloads(now):
 
 def used_after_task(now):
     """Grants whose task was completed, checked by authorization afterwards."""
-    from approvals.models import Grant
-    from governance.models import EvidenceRecord
-
     completed = Grant.objects.filter(
         ended_at__gte=now - USE_WINDOW,
         end_reason__startswith=TASK_COMPLETED_PREFIX,
@@ -302,8 +288,6 @@ def used_after_task(now):
 
 
 def broken_evidence_chains(now):
-    from governance.models import EvidenceChainHead
-
     for head in EvidenceChainHead.objects.filter(verified_ok=False).select_related("workflow"):
         yield FindingSpec(
             FindingKind.BROKEN_EVIDENCE_CHAIN,

@@ -5,6 +5,8 @@ import logging
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from governance.evidence.intake import seal_intake
+
 from .models import Finding
 from .rules import RULES
 
@@ -30,8 +32,6 @@ def recompute_findings(now=None):
     gone are resolved. The rules run outside the transaction (they only read); applying
     their result locks the open findings, so two runs at once apply one after the other.
     """
-    from governance.evidence.intake import seal_intake
-
     now = now or timezone.now()
     seal_intake()  # the rules count authorization decisions, some still in the intake
     found = current_findings(now)

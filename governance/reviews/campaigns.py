@@ -8,6 +8,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from approvals.choices import GrantStatus
+from approvals.models import Grant
+from approvals.policy import AUTO_APPROVE_TIERS, TWO_PERSON_TIERS
+
 from .. import permissions
 from ..choices import (
     AccessLevel,
@@ -20,7 +24,8 @@ from ..choices import (
 )
 from ..exceptions import IllegalTransition, NotAllowed, NotFound
 from ..models import ReviewCampaign, ReviewItem, Workflow
-from ..signals import campaign_closed, campaign_opened, review_item_decided
+from .signals import campaign_closed, campaign_opened, review_item_decided
+from .tickets import queue_review_close
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +45,6 @@ def auto_approving_policies(workflow):
     Follows the runtime defaults in `approvals.policy`: an explicit auto-approve, or the
     default rules, which auto-approve read access in the tiers they name.
     """
-    from approvals.policy import AUTO_APPROVE_TIERS, TWO_PERSON_TIERS
 
     condition = Q(approval_mode=ApprovalMode.AUTO)
     if workflow.risk_tier in AUTO_APPROVE_TIERS and workflow.risk_tier not in TWO_PERSON_TIERS:
@@ -55,9 +59,6 @@ def _grant_label(grant):
 
 def _items_to_review(workflow, now):
     """Unsaved items for everything `workflow` grants or lets act right now."""
-    from approvals.choices import GrantStatus
-    from approvals.models import Grant
-
     items = []
     grants = (
         Grant.objects.filter(workflow=workflow, status=GrantStatus.ACTIVE, expires_at__gt=now)
@@ -224,6 +225,7 @@ def _close(campaign, *, by, now, note=""):
         fields.append("status")
     workflow.save(update_fields=fields)
     campaign_closed.send(sender=ReviewCampaign, campaign=campaign)
+    queue_review_close(campaign)
 
 
 def close_if_done(campaign, *, by, now):

@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from ..choices import CampaignStatus, MissedReviewAction, ReviewItemKind, ReviewOutcome, WorkflowStatus
 from ..models import ReviewCampaign, ReviewItem, Workflow
-from ..signals import review_deadline_missed
 from .campaigns import (
     REVIEWED_STATUSES,
     auto_approving_policies,
@@ -18,6 +17,7 @@ from .campaigns import (
     record_outcome,
 )
 from .decisions import carry_out
+from .signals import review_deadline_missed
 
 log = logging.getLogger(__name__)
 

@@ -3,6 +3,8 @@
 from django.db import transaction
 from django.utils import timezone
 
+from approvals import services
+
 from .. import permissions
 from ..choices import REVIEW_OUTCOMES_BY_KIND, ApprovalMode, ReviewItemKind, ReviewOutcome
 from ..exceptions import IllegalTransition, InvalidInput, NotAllowed, NotFound
@@ -16,7 +18,6 @@ DECISIONS = (CERTIFY, REVOKE, SUSPEND)
 def lifecycle():
     """The access-lifecycle services (revoke_grant, suspend_workload), imported late:
     the approvals app depends on governance, not the other way round."""
-    from approvals import services
 
     return services
 

@@ -7,6 +7,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import capfirst
 
+from governance.choices import ApprovalMode
+
 register = template.Library()
 
 MINUTE, HOUR, DAY = 60, 3600, 86400
@@ -77,8 +79,6 @@ def waited(value):
 @register.filter
 def approval_mode(value):
     """'two_person' → 'Two-person approval'."""
-    from governance.choices import ApprovalMode
-
     try:
         return ApprovalMode(value).label
     except ValueError:

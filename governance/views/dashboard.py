@@ -6,7 +6,8 @@ from django.utils import timezone
 
 from approvals import selectors as approval_selectors
 
-from .. import permissions, review_selectors, selectors
+from .. import permissions, selectors
+from ..reviews import selectors as review_selectors
 
 LIST_LIMIT = 8
 

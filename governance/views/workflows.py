@@ -9,14 +9,17 @@ from django.views.decorators.http import require_http_methods
 from approvals.choices import GrantStatus
 from approvals.models import AccessRequest, Grant
 from approvals.selectors import GRANT_RELATED, REQUEST_RELATED
+from governance.models import EvidenceChainHead
+from governance.permissions import require
 from identities.models import WorkloadIdentity
 
-from .. import permissions, review_selectors, selectors, services
+from .. import permissions, selectors, services
 from ..choices import CampaignStatus
 from ..exceptions import InvalidInput
 from ..forms import WorkflowFilterForm, WorkflowForm
 from ..models import Policy, Workflow
-from ..portal import SERVICE_ERRORS, apply_field_errors, done, error_status, paginate, require
+from ..portal import SERVICE_ERRORS, apply_field_errors, done, error_status, paginate
+from ..reviews import selectors as review_selectors
 from ..timeline import workflow_timeline
 
 TABS = [
@@ -155,8 +158,6 @@ def _reviews(request, workflow):
 
 
 def _timeline(request, workflow):
-    from governance.models import EvidenceChainHead
-
     cursor = request.GET.get("cursor") or None
     try:
         page = workflow_timeline(workflow, cursor=cursor, limit=TIMELINE_PAGE)

@@ -8,9 +8,11 @@ from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from approvals.services import reactivate_workload, suspend_workload
 from governance import permissions as rules
 from governance.api.schema import error, errors
-from governance.api.viewsets import ReadOnlyViewSet, RegistryViewSet, require
+from governance.api.viewsets import ReadOnlyViewSet, RegistryViewSet
+from governance.permissions import require
 from identities import services
 from identities.filtersets import ApiKeyFilterSet, WorkloadIdentityFilterSet
 
@@ -66,8 +68,6 @@ class WorkloadIdentityViewSet(RegistryViewSet):
     )
     @action(detail=True, methods=["post"])
     def suspend(self, request, slug=None):
-        from approvals.services import suspend_workload
-
         workload = self.get_object()
         require(
             rules.can_manage_workload(request.user, workload),
@@ -88,8 +88,6 @@ class WorkloadIdentityViewSet(RegistryViewSet):
     )
     @action(detail=True, methods=["post"])
     def reactivate(self, request, slug=None):
-        from approvals.services import reactivate_workload
-
         workload = self.get_object()
         require(
             rules.can_reactivate_workload(request.user, workload),

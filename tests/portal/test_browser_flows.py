@@ -11,10 +11,10 @@ import pytest
 from django.utils import timezone
 
 from approvals.models import Grant
-from governance.reviews import open_campaign
+from governance.reviews.services import open_campaign
 from tests.conftest import require_service
 from tests.factories import PASSWORD
-from tests.review_helpers import DAY, long_policy, workload_grant
+from tests.reviews.helpers import DAY, long_policy, workload_grant
 
 from .conftest import ask
 

@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 
 from approvals.models import OutboxMessage, QueueConnection, TicketLink
-from approvals.outbox import relay
+from approvals.queues.outbox import relay
 from tests import factories
 
 from .conftest import ask, signed_in

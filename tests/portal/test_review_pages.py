@@ -8,9 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from approvals.services import revoke_grant
-from governance.reviews import open_campaign
+from governance.reviews.services import open_campaign
 from tests import factories
-from tests.review_helpers import long_policy, person_grant, workload_grant
+from tests.reviews.helpers import long_policy, person_grant, workload_grant
 
 from .conftest import signed_in
 

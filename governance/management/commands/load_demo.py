@@ -7,11 +7,12 @@ from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from governance.models import Entitlement, Policy, Workflow
+from identities.demo_accounts import DEMO_PASSWORD, PEOPLE
 from identities.models import IdentitySource, User, WorkloadIdentity
 
-DEMO_PASSWORD = "mandate-demo"
 AUDITOR_GROUP = "Security auditors"
 
 SOURCES = [
@@ -20,16 +21,6 @@ SOURCES = [
     ("local", "Local accounts", "local", "Break-glass and demo accounts kept in Mandate itself."),
     ("agent-platform", "Agent platform", "agent_platform", "Where AI agents are deployed and named."),
     ("github-actions", "GitHub Actions", "ci_system", "CI pipelines acting through OIDC-federated identities."),
-]
-
-PEOPLE = [
-    # username, display name, role, superuser
-    ("olivia", "Olivia Owens", "Control owner (support and engineering workflows)", False),
-    ("fiona", "Fiona Fernandes", "Control owner (finance and incident workflows)", False),
-    ("bruno", "Bruno Becker", "Backup owner of every workflow", False),
-    ("ada", "Ada Auditor", "Security auditor (reads everything, changes nothing)", False),
-    ("rachel", "Rachel Reyes", "Requester (engineer asking for access)", False),
-    ("admin", "Mandate Admin", "Administrator", True),
 ]
 
 ENTITLEMENTS = [
@@ -245,7 +236,5 @@ def demo_extensions():
     """
     steps = []
     for dotted in getattr(settings, "DEMO_DATA_STEPS", []):
-        from django.utils.module_loading import import_string
-
         steps.append(import_string(dotted))
     return steps

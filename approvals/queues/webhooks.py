@@ -1,0 +1,34 @@
+"""Webhook endpoint of the ticket queues: `POST /hooks/tickets/<connection id>/`.
+
+Signed by the ticket system, so no session and no CSRF token: the signature is the
+authentication. A delivery whose signature fails gets 401 and changes nothing. A valid
+one is only a hint to re-read the ticket through the API (see `decisions.sync_ticket`).
+"""
+
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from approvals.models import QueueConnection
+from approvals.queues.decisions import handle_webhook
+
+# Larger bodies are refused before any work: ticket events are a few kilobytes.
+MAX_BODY_BYTES = 1024 * 1024
+
+
+@csrf_exempt
+@require_POST
+def ticket_webhook(request, connection_id):
+    connection = get_object_or_404(QueueConnection, pk=connection_id)
+    if int(request.headers.get("Content-Length") or 0) > MAX_BODY_BYTES:
+        return JsonResponse({"detail": "Body too large."}, status=413)
+    status, outcome = handle_webhook(connection, dict(request.headers), request.body)
+    return JsonResponse({"detail": outcome}, status=status)
+
+
+app_name = "ticket_hooks"
+urlpatterns = [
+    path("<int:connection_id>/", ticket_webhook, name="ticket_webhook"),
+]
