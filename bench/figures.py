@@ -72,7 +72,7 @@ def _raw_batched_update(now, batch_size):
                 cursor.execute(
                     "UPDATE approvals_grant SET status = 'expired', ended_at = %s, updated_at = %s "
                     "WHERE id = ANY(ARRAY(SELECT id FROM approvals_grant WHERE status = 'active' "
-                    "AND expires_at <= %s ORDER BY expires_at LIMIT %s FOR UPDATE SKIP LOCKED))",
+                    "AND expires_at <= %s ORDER BY expires_at LIMIT %s FOR NO KEY UPDATE SKIP LOCKED))",
                     [now, now, now, batch_size],
                 )
                 total += cursor.rowcount
@@ -100,7 +100,7 @@ def sweeper_rate(count, batch_size=5000):
     with connection.cursor() as cursor:
         cursor.execute(
             "EXPLAIN SELECT id FROM approvals_grant WHERE id = ANY(ARRAY(SELECT id FROM approvals_grant "
-            "WHERE status = 'active' AND expires_at <= %s ORDER BY expires_at LIMIT %s FOR UPDATE SKIP LOCKED))",
+            "WHERE status = 'active' AND expires_at <= %s ORDER BY expires_at LIMIT %s FOR NO KEY UPDATE SKIP LOCKED))",
             [timezone.now(), batch_size],
         )
         plan = "\n".join(row[0] for row in cursor.fetchall())

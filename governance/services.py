@@ -118,7 +118,7 @@ def update_workflow(workflow, *, by, **changes):
     are revoked and pending requests cancelled, so no grant outlives a suspension.
     """
 
-    workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
+    workflow = Workflow.objects.select_for_update(no_key=True).get(pk=workflow.pk)
     if not permissions.can_manage_workflow(by, workflow):
         raise NotAllowed("Only the workflow's owners may change it.")
     new_owner = changes.get("control_owner", workflow.control_owner)
@@ -207,7 +207,7 @@ def create_policy(*, by, **fields):
     """Attach an entitlement to a workflow with the rule that decides its requests."""
     workflow = fields.get("workflow")
     if workflow is not None:
-        Workflow.objects.select_for_update().get(pk=workflow.pk)
+        Workflow.objects.select_for_update(no_key=True).get(pk=workflow.pk)
         if Policy.objects.filter(workflow=workflow, entitlement=fields.get("entitlement")).exists():
             raise InvalidInput(
                 "This workflow already has a policy for this entitlement; change that one.",

@@ -213,7 +213,7 @@ def register_workload(
     """
     external_principal = (external_principal or "").strip()
     _lock_principal(external_principal)
-    workflow = Workflow.objects.select_for_update().filter(pk=getattr(workflow, "pk", workflow)).first()
+    workflow = Workflow.objects.select_for_update(no_key=True).filter(pk=getattr(workflow, "pk", workflow)).first()
     if workflow is None:
         raise InvalidInput("Unknown workflow.", field_errors={"workflow": ["Unknown workflow."]})
     if by is not None and not permissions.can_register_workload(by, workflow):
@@ -243,7 +243,7 @@ def register_workload(
 @transaction.atomic
 def update_workload(workload, *, by, **changes):
     """Change a workload's description, owner or principal. Its workflow never changes."""
-    workload = WorkloadIdentity.objects.select_for_update().get(pk=workload.pk)
+    workload = WorkloadIdentity.objects.select_for_update(no_key=True).get(pk=workload.pk)
     if "workflow" in changes and changes["workflow"] != workload.workflow:
         raise InvalidInput(
             "A workload is bound to one workflow for life; register another workload instead.",

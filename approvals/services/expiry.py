@@ -1,6 +1,6 @@
 """The sweeper: ends every grant past its `expires_at`, thousands per statement.
 
-Each batch is one transaction: one `UPDATE … WHERE id = ANY(ARRAY(SELECT … FOR UPDATE
+Each batch is one transaction: one `UPDATE … WHERE id = ANY(ARRAY(SELECT … FOR NO KEY UPDATE
 SKIP LOCKED)) RETURNING …` over the partial index of active grants (the `IN (SELECT …)`
 form fell back to a sequential scan when measured), then the batch's evidence (one
 chain-head lock per workflow, one bulk insert), its change-log entries (one bulk insert)
@@ -57,7 +57,7 @@ def _end_due_batch_postgresql(now, batch_size):
             UPDATE {table} SET status = %s, ended_at = %s, revoked_by_id = NULL, end_reason = %s, updated_at = %s
             WHERE status = %s AND id = ANY(ARRAY(
                 SELECT id FROM {table} WHERE status = %s AND expires_at <= %s
-                ORDER BY expires_at LIMIT %s FOR UPDATE SKIP LOCKED))
+                ORDER BY expires_at LIMIT %s FOR NO KEY UPDATE SKIP LOCKED))
             RETURNING {", ".join(_RETURNED)}
             """,  # noqa: S608 (table name from the model, values as parameters)
             [GrantStatus.EXPIRED, now, EXPIRED_REASON, now, GrantStatus.ACTIVE, GrantStatus.ACTIVE, now, batch_size],
@@ -80,7 +80,7 @@ def due_batch_sql(now, batch_size=BATCH_SIZE):
     table = Grant._meta.db_table
     return (
         f"SELECT id FROM {table} WHERE id = ANY(ARRAY(SELECT id FROM {table} WHERE status = %s "  # noqa: S608
-        "AND expires_at <= %s ORDER BY expires_at LIMIT %s FOR UPDATE SKIP LOCKED))",
+        "AND expires_at <= %s ORDER BY expires_at LIMIT %s FOR NO KEY UPDATE SKIP LOCKED))",
         [GrantStatus.ACTIVE, now, batch_size],
     )
 

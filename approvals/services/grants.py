@@ -70,7 +70,7 @@ def issue_grant(request, *, now=None):
 
 
 def _apply_extension(request, now):
-    grant = Grant.objects.select_for_update().get(pk=request.extends_id)
+    grant = Grant.objects.select_for_update(no_key=True).get(pk=request.extends_id)
     if grant.status != GrantStatus.ACTIVE:
         raise IllegalTransition(f"Grant #{grant.pk} has already ended ({grant.status}); request access again.")
     previous = grant.expires_at
@@ -113,7 +113,7 @@ def revoke_grant(grant, *, by=None, reason):
     if not reason or not str(reason).strip():
         raise InvalidInput("Say why the grant is revoked.", field_errors={"reason": ["This field is required."]})
     with transaction.atomic():
-        grant = Grant.objects.select_for_update().get(pk=grant.pk)
+        grant = Grant.objects.select_for_update(no_key=True).get(pk=grant.pk)
         if grant.status != GrantStatus.ACTIVE:
             return grant
         _end(grant, GrantStatus.REVOKED, str(reason).strip(), by=by)
@@ -124,7 +124,7 @@ def expire_grant(grant_id, *, now=None):
     """Expire one grant if it is due. Safe to call any number of times; True if it expired now."""
     now = now or timezone.now()
     with transaction.atomic():
-        grant = Grant.objects.select_for_update().filter(pk=grant_id).first()
+        grant = Grant.objects.select_for_update(no_key=True).filter(pk=grant_id).first()
         if grant is None or grant.status != GrantStatus.ACTIVE or grant.expires_at > now:
             # Gone, already ended, or extended since this task was scheduled.
             return False
@@ -137,7 +137,7 @@ def revoke_each(grants, *, by, reason):
     count = 0
     for grant in grants:
         with transaction.atomic():
-            locked = Grant.objects.select_for_update().get(pk=grant.pk)
+            locked = Grant.objects.select_for_update(no_key=True).get(pk=grant.pk)
             if locked.status == GrantStatus.ACTIVE:
                 _end(locked, GrantStatus.REVOKED, reason, by=by)
                 count += 1

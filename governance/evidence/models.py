@@ -155,25 +155,53 @@ class EvidenceIntake(models.Model):
     (`governance.evidence.intake.seal_intake`) moves rows into the workflow's hash chain
     in batches, in intake order (`id`), under the head lock, and deletes them in the same
     transaction: a row is either here or in the chain, never lost and never in both.
-    Rows are written only by `governance.evidence.intake.record_decision`.
+    Rows are written only by `governance.evidence.intake.record_decision`, with ids just
+    read by the same request. The references carry no database constraint: checking them
+    would take a key-share lock on the grant, workflow and workload rows on every decision
+    (and wait for whoever holds them); the chained `EvidenceRecord` checks them when the
+    sequencer moves the row.
     """
 
-    workflow = models.ForeignKey("governance.Workflow", on_delete=models.PROTECT, related_name="+")
+    workflow = models.ForeignKey(
+        "governance.Workflow", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
     kind = models.CharField(max_length=16, choices=EvidenceKind.choices)
     occurred_at = models.DateTimeField()
     workload = models.ForeignKey(
-        "identities.WorkloadIdentity", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "identities.WorkloadIdentity",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     on_behalf_of = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     access_request = models.ForeignKey(
-        "approvals.AccessRequest", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "approvals.AccessRequest",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
     )
-    grant = models.ForeignKey("approvals.Grant", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    grant = models.ForeignKey(
+        "approvals.Grant", on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True, related_name="+"
+    )
     task_ref = models.CharField(max_length=200, blank=True)
     ticket_ref = models.CharField(max_length=200, blank=True)
     tool_name = models.CharField(max_length=200, blank=True)

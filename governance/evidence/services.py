@@ -8,6 +8,12 @@ written at the end of the service transactions that produce it, which keeps lock
 simple. Everything runs in the caller's transaction when there is one: evidence of a
 state change commits or rolls back with the change.
 
+Inserting a record takes a key-share lock on the rows it references (workflow, workload,
+people, grant) after the head. Services therefore lock those rows with
+`select_for_update(no_key=True)`, which a key-share lock does not wait for; a plain
+`FOR UPDATE` on them, taken before the head, deadlocks with any writer that holds the
+head and references the row (the sequencer does, every second).
+
 High-volume events that must not wait for the head (authorization decisions) go to the
 unsequenced intake instead (`governance.evidence.intake`), which chains them through
 `lock_chain_head` and `chain_onto` in batches.

@@ -104,7 +104,7 @@ def create_person(source, resource):
 @transaction.atomic
 def replace_person(source, user, resource, *, reason="Deactivated by the identity provider (SCIM)."):
     """PUT, and PATCH once its operations are applied to the current representation."""
-    user = User.objects.select_for_update().get(pk=user.pk)
+    user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
     external_id = str(resource.get("externalId") or "").strip() or user.external_id
     record = _record(resource, external_id=external_id, active=user.is_active)
     try:
@@ -119,7 +119,7 @@ def replace_person(source, user, resource, *, reason="Deactivated by the identit
 @transaction.atomic
 def patch_person(source, user, body, location):
     # Lock first: the operations apply to the representation as it is now.
-    user = User.objects.select_for_update().get(pk=user.pk)
+    user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
     patched = resources.patch_user(resources.user_resource(user, location), resources.operations(body))
     return replace_person(source, user, patched)
 
