@@ -142,12 +142,12 @@ def test_a_sequencer_that_fails_mid_batch_loses_nothing(api_as, policy, agent, r
     head_before = EvidenceChainHead.objects.get(pk=workflow.pk).last_sequence
     real_chain_onto = intake.chain_onto
 
-    def chain_then_crash(head, events):
-        real_chain_onto(head, events)
+    def chain_then_crash(head, events, **options):
+        real_chain_onto(head, events, **options)
         raise RuntimeError("killed while sealing")
 
     monkeypatch.setattr(intake, "chain_onto", chain_then_crash)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="killed while sealing"):
         seal_intake()
     assert EvidenceIntake.objects.filter(workflow=workflow).count() == 2
     assert EvidenceChainHead.objects.get(pk=workflow.pk).last_sequence == head_before
