@@ -11,12 +11,13 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from approvals.services import complete_task, revoke_grant, submit_request, suspend_workload
+from approvals.services import complete_task, revoke_grant, suspend_workload
 from governance.evidence import intake
 from governance.evidence.intake import seal_intake
 from governance.evidence.models import EvidenceChainHead, EvidenceIntake, EvidenceRecord
 from governance.evidence.verification import verify_workflow_chain
 from tests import factories
+from tests.access.test_grants import agent_request
 from tests.conftest import require_service
 
 SCOPE = "github:repo:read"
@@ -34,15 +35,7 @@ def policy(workflow):
 
 
 def grant_for(policy, agent, person, task="run-1"):
-    request = submit_request(
-        workflow=policy.workflow,
-        entitlement=policy.entitlement,
-        duration_seconds=600,
-        workload=agent,
-        on_behalf_of=person,
-        task_ref=task,
-        justification="nightly run",
-    )
+    request = agent_request(policy, agent, person, task=task)
     return request.grant, request.issued_token
 
 

@@ -15,12 +15,13 @@ from django.db import connection
 from django.utils import timezone
 
 from approvals.models import Grant, OutboxMessage, QueueConnection, TicketLink
-from approvals.services import expire_due_grants, expire_grant, extend_grant, submit_request
+from approvals.services import expire_due_grants, expire_grant, extend_grant
 from approvals.services.expiry import due_batch_sql
 from bench.data import copy_grants
 from governance.evidence.models import EvidenceRecord
 from governance.evidence.verification import verify_workflow_chain
 from tests import factories
+from tests.access.test_grants import agent_grant
 from tests.conftest import require_service
 
 pytestmark = pytest.mark.django_db
@@ -38,15 +39,7 @@ def policy(workflow):
 
 
 def grant_for(policy, agent, person, task):
-    return submit_request(
-        workflow=policy.workflow,
-        entitlement=policy.entitlement,
-        duration_seconds=600,
-        workload=agent,
-        on_behalf_of=person,
-        task_ref=task,
-        justification="nightly run",
-    ).grant
+    return agent_grant(policy, agent, person, task=task)
 
 
 def test_the_batch_is_chosen_over_the_partial_index_of_active_grants(policy, agent, requester):
