@@ -149,7 +149,7 @@ def main(argv=None):
             row("P3 allows after expires_at", enforcement["late_allows"], 0, None, "0", enforcement["late_allows"] == 0)
         )
         worker = start_worker(out_dir / "celery.log")
-        time.sleep(6)  # the worker connects to the broker
+        figures.wait_for_worker()
         eta = figures.worker_expiry_delay(5 if quick else 20)
         stop(worker)
         worker = None

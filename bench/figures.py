@@ -34,6 +34,21 @@ def check_time_enforcement(base_url, key, *, lifetime=2):
     return {"late_allows": late_allows, "checks": checks}
 
 
+def wait_for_worker(timeout=90):
+    """Until the Celery worker has consumed a task (the heartbeat), as /healthz judges it."""
+    from governance.models import Heartbeat
+    from governance.tasks import heartbeat
+
+    since = timezone.now()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        heartbeat.delay()
+        time.sleep(1)
+        if Heartbeat.objects.filter(name="worker", seen_at__gte=since).exists():
+            return
+    raise BenchError(f"the Celery worker consumed nothing within {timeout} s")
+
+
 def worker_expiry_delay(count, *, lifetime=3):
     """P3b: seconds from `expires_at` to the grant marked expired by the ETA task (worker running)."""
     from approvals.models import Grant
