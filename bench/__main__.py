@@ -107,6 +107,7 @@ def main(argv=None):
                 for name in order:
                     runs[name].append(wrk(*scripts[name], seconds=seconds))
                 print(f"  round {n + 1}/{rounds}: " + ", ".join(f"{k} {runs[k][-1]['rps']:.0f}/s" for k in order))
+        time.sleep(3)  # wrk has stopped; let the server finish what was still queued
         answered = sum(run["requests"] for name in ("allow", "deny") for run in runs[name])
         chained = figures.decisions_in_chain(answered)
 
