@@ -174,7 +174,7 @@ def test_a_failure_mid_way_changes_nothing(workflow, owner, agent, owner_access,
     def broken(**kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr("approvals.services.cancel_pending_requests_of", broken)
+    monkeypatch.setattr("identities.leavers.cancel_pending_requests_of", broken)
 
     with pytest.raises(RuntimeError):
         deactivate_person(owner, reason="Left")
