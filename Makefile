@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install install-dev migrate demo check clean
+.PHONY: run test lint format install install-dev migrate demo check clean bench
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,3 +48,7 @@ check: install-dev
 
 clean:
 	rm -rf var staticfiles .pytest_cache
+
+## bench: measure the hot paths against a bare DRF reference (QUICK=1: a few seconds a figure)
+bench: install-dev
+	$(PY) -m bench $(if $(QUICK),--quick)

@@ -13,6 +13,8 @@ Every signal is sent with `sender` set to the model class and these keyword argu
 - `grant_issued`: grant
 - `grant_extended`: grant, previous_expires_at, request (the extension request)
 - `grant_ended`: grant (now expired or revoked), reason
+- `grants_expired`: grants (list of `services.expiry.EndedGrant`), now — the sweeper's
+  batch, sent once per batch instead of `grant_ended` per grant
 - `authorization_checked`: result (AuthorizationResult), subject, workflow, scope, task_ref,
   resource, action (what the tool call is about to touch and do; may be empty)
 - `workload_suspended`: workload, reason, by
@@ -26,5 +28,6 @@ request_closed = Signal()
 grant_issued = Signal()
 grant_extended = Signal()
 grant_ended = Signal()
+grants_expired = Signal()
 authorization_checked = Signal()
 workload_suspended = Signal()

@@ -20,6 +20,7 @@ from governance import permissions
 from governance.alignment.report import alignment_report
 from governance.choices import FindingSeverity
 from governance.evidence.exports import export_queryset, export_response, parse_range
+from governance.evidence.intake import seal_workflows
 from governance.exceptions import MandateError
 from governance.findings.services import recompute_findings
 from governance.models import Workflow
@@ -56,6 +57,7 @@ def _export(request, workflows, filename, scope):
             "exported_by": request.user.get_username(),
             "verify_with": "python verify_export.py <file> (governance/verify_export.py)",
         }
+        seal_workflows(workflows)  # decisions still in the intake are exported too
         return export_response(export_queryset(workflows, since=since, until=until), fmt, filename=filename, meta=meta)
     except MandateError as exc:
         return _error(request, exc)

@@ -33,6 +33,12 @@ PERIODIC_JOBS = [
         "Proves that beat, the broker and a worker are all alive; read by /healthz.",
     ),
     PeriodicJob(
+        "Seal evidence intake",
+        "governance.seal_evidence_intake",
+        1,
+        "Sequencer: chains recorded authorization decisions into each workflow's evidence hash chain.",
+    ),
+    PeriodicJob(
         "Expire due grants",
         "approvals.expire_due_grants",
         60,

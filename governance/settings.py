@@ -103,10 +103,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE", "timeout": 30}
     )
+elif env.bool("DATABASE_POOL", default=False):
+    # psycopg 3's pool (Django 5.1+): each process keeps up to max_size connections open
+    # and lends one to each request; no per-request `SELECT 1` as with health checks.
+    # Measured with `make bench` (docs/performance.md); size it to the process's threads.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
+        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=4),
+        "timeout": env.int("DATABASE_POOL_TIMEOUT_SECONDS", default=10),
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
     # Persistent connections: measured here, CONN_MAX_AGE=0 cut API throughput to a quarter.
+    # Health checks cost a `SELECT 1` per request that reuses a connection.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "identities.User"
@@ -213,9 +224,11 @@ REST_FRAMEWORK = {
 }
 # Requests per caller (API key, else person, else address) and window: "600/min", "20/s".
 # The authorization check is on every tool call of every agent, so it has its own budget.
-# Counters live in the cache: set REDIS_URL so that every web process shares them.
+# Counters are atomic in Redis (REDIS_URL, or RATE_LIMIT_REDIS_URL) and shared by every
+# web process; without Redis, or while it is down, each process counts for itself.
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="1200/min")
 API_AUTHORIZE_THROTTLE_RATE = env.str("API_AUTHORIZE_THROTTLE_RATE", default="6000/min")
+RATE_LIMIT_REDIS_URL = env.str("RATE_LIMIT_REDIS_URL", default=REDIS_URL)
 # How long a rotated API key keeps working beside its replacement (default one day; the
 # caller may ask for less, down to 0, or more, up to API_KEY_ROTATION_MAX_GRACE_SECONDS).
 API_KEY_ROTATION_GRACE_SECONDS = env.int("API_KEY_ROTATION_GRACE_SECONDS", default=24 * 3600)

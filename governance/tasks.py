@@ -3,6 +3,7 @@
 from celery import shared_task
 from django.utils import timezone
 
+from .evidence.intake import seal_intake
 from .evidence.stream import stream_to_configured_destination
 from .evidence.verification import verify_chains
 from .findings.services import recompute_findings as recompute
@@ -22,6 +23,12 @@ def heartbeat():
 def recompute_findings():
     """Recompute the stored findings from the live data (idempotent)."""
     return recompute()
+
+
+@shared_task(name="governance.seal_evidence_intake", ignore_result=True)
+def seal_evidence_intake():
+    """Chain the evidence waiting in the intake into each workflow's hash chain."""
+    return seal_intake()
 
 
 @shared_task(name="governance.verify_evidence_chains", ignore_result=True)

@@ -17,6 +17,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldError
 from django.db.models import Q
 
+from governance.evidence.intake import seal_intake
 from governance.exceptions import InvalidInput
 from governance.models import EvidenceRecord
 
@@ -228,7 +229,7 @@ def workflow_timeline(workflow, *, cursor=None, limit=50, newest_first=True):
     Pass the previous page's `next_cursor` for the next page; it is None on the last one.
     Raises InvalidInput for a cursor that is not one of ours.
     """
-
+    seal_intake(workflow.pk)  # decisions still in the intake belong on the timeline too
     limit = max(1, min(int(limit), MAX_LIMIT))
     position = decode_cursor(cursor) if cursor else None
     direction = "-" if newest_first else ""

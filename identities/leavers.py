@@ -45,7 +45,7 @@ def deactivate_person(user, *, by=None, reason):
     if not reason:
         raise InvalidInput("Say why the person is deactivated.", field_errors={"reason": ["This field is required."]})
     with transaction.atomic():
-        user = User.objects.select_for_update().get(pk=user.pk)
+        user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
         summary = {
             "user": user.pk,
             "already_inactive": not user.is_active,
@@ -69,7 +69,7 @@ def deactivate_person(user, *, by=None, reason):
         # Workloads first: the backup owner who takes them over is read before the
         # workflows below change hands.
         workloads = (
-            WorkloadIdentity.objects.select_for_update(of=("self",))
+            WorkloadIdentity.objects.select_for_update(no_key=True, of=("self",))
             .filter(owner=user)
             .exclude(status=WorkloadStatus.RETIRED)
             .select_related("workflow__backup_owner")
@@ -92,7 +92,7 @@ def deactivate_person(user, *, by=None, reason):
                 suspend_workload(workload, by=by, reason=f"Its owner {why}")
                 summary["workloads_suspended"].append(workload.pk)
 
-        for workflow in Workflow.objects.select_for_update().filter(control_owner=user).order_by("pk"):
+        for workflow in Workflow.objects.select_for_update(no_key=True).filter(control_owner=user).order_by("pk"):
             successor = workflow.backup_owner
             if successor is not None and successor.is_active and successor.pk != user.pk:
                 workflow.control_owner, workflow.backup_owner = successor, None
@@ -113,7 +113,7 @@ def deactivate_person(user, *, by=None, reason):
                 reason=why,
             )
 
-        for workflow in Workflow.objects.select_for_update().filter(backup_owner=user).order_by("pk"):
+        for workflow in Workflow.objects.select_for_update(no_key=True).filter(backup_owner=user).order_by("pk"):
             workflow.backup_owner = None
             workflow.save(update_fields=["backup_owner", "updated_at"])
             summary["backup_roles_ended"].append(workflow.pk)
@@ -129,7 +129,7 @@ def deactivate_person(user, *, by=None, reason):
 def reactivate_person(user, *, by=None, reason=""):
     """A person is back. Only the account comes back: access must be requested again."""
     with transaction.atomic():
-        user = User.objects.select_for_update().get(pk=user.pk)
+        user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
         if user.is_active:
             return user
         user.is_active = True

@@ -92,7 +92,11 @@ def upsert_person(source, record, *, by=None, reason="", strict_username=False, 
     """
     if not record.external_id:
         raise InvalidInput("The source gave no identifier for this person.", field_errors={"external_id": ["Empty."]})
-    user = User.objects.select_for_update().filter(identity_source=source, external_id=record.external_id).first()
+    user = (
+        User.objects.select_for_update(no_key=True)
+        .filter(identity_source=source, external_id=record.external_id)
+        .first()
+    )
     if user is None:
         return _create(source, record, strict_username=strict_username, email_required=email_required)
     return _apply(user, record, by=by, reason=reason, strict_username=strict_username)
@@ -105,7 +109,7 @@ def update_person(user, record, *, by=None, reason="", strict_username=False, re
     `replace`: the record is the whole new representation, so an empty field clears it
     (SCIM); otherwise an empty field means "the source says nothing" and is left alone.
     """
-    user = User.objects.select_for_update().get(pk=user.pk)
+    user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
     return _apply(user, record, by=by, reason=reason, strict_username=strict_username, replace=replace)
 
 
@@ -183,7 +187,7 @@ def _create(source, record, *, strict_username, email_required=True):
 @transaction.atomic
 def link_person(user, source, external_id):
     """Attach an existing local account to `source` as `external_id` (an explicit take-over)."""
-    user = User.objects.select_for_update().get(pk=user.pk)
+    user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
     if user.external_id and (user.identity_source_id, user.external_id) != (source.pk, external_id):
         raise InvalidInput(f"{user} is already linked to {user.identity_source}.", code="uniqueness")
     user.identity_source = source
@@ -197,7 +201,7 @@ def set_manager(user, manager):
     """Record `user`'s line manager as the source reports it (None: no manager)."""
     if manager is not None and manager.pk == user.pk:
         raise InvalidInput("A person cannot be their own manager.", field_errors={"manager": ["Self."]})
-    user = User.objects.select_for_update().get(pk=user.pk)
+    user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
     if user.manager_id == (manager.pk if manager else None):
         return False
     user.manager = manager

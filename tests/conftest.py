@@ -100,10 +100,14 @@ def ticket_system(request, monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    # Rate-limit counters live in the cache; ids repeat between tests, counters must not.
+    # Rate-limit counters live in Redis (the cache's database) or in the process; ids
+    # repeat between tests, counters must not.
     from django.core.cache import cache
 
+    from governance.api.throttling import forget_local_counts
+
     cache.clear()
+    forget_local_counts()
 
 
 @pytest.fixture

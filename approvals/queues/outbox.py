@@ -73,6 +73,22 @@ def enqueue(topic, payload, *, key, delay_seconds=0):
     return message
 
 
+def enqueue_many(topic, rows, *, delay_seconds=0):
+    """`enqueue` for many rows at once: [(payload, key)], one insert; existing keys are skipped."""
+    if not rows:
+        return
+    due = timezone.now() + timedelta(seconds=delay_seconds)
+    OutboxMessage.objects.bulk_create(
+        [
+            OutboxMessage(topic=topic, payload=payload, idempotency_key=key[:200], next_attempt_at=due)
+            for payload, key in rows
+        ],
+        ignore_conflicts=True,
+        batch_size=1000,
+    )
+    transaction.on_commit(_nudge_relay)
+
+
 def _nudge_relay():
     # By name: the task module wraps this one, so importing it here would close a circle.
     try:

@@ -9,6 +9,7 @@ from django.dispatch import receiver
 from django.utils import formats, timezone
 
 from approvals import signals
+from approvals.queues.batches import queue_ticket_closes
 from approvals.queues.request_tickets import queue_ticket_close, queue_ticket_comment, queue_ticket_open
 
 
@@ -51,3 +52,12 @@ def close_ticket_when_grant_ends(sender, grant, reason="", **kwargs):
     status = {"expired": "expired", "revoked": "been revoked"}.get(grant.status, grant.status)
     text = f"Mandate: the grant of {grant.entitlement.scope} has {status}." + (f" {reason}" if reason else "")
     queue_ticket_close(grant.request, outcome="approved", comment=text, event=f"grant-ended:{grant.pk}")
+
+
+@receiver(signals.grants_expired, dispatch_uid="tickets.grants_expired")
+def close_tickets_when_grants_expire(sender, grants, **kwargs):
+    closes = []
+    for grant in grants:
+        text = f"Mandate: the grant of {grant.scope} has expired. {grant.reason}"
+        closes.append((grant.request_id, text, f"grant-ended:{grant.pk}"))
+    queue_ticket_closes(closes, outcome="approved")

@@ -9,9 +9,9 @@ from .decisions import (
     decide,
     time_out_pending_requests,
 )
+from .expiry import expire_due_grants
 from .grants import (
     complete_task,
-    expire_due_grants,
     expire_grant,
     issue_grant,
     revoke_grant,

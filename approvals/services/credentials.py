@@ -18,7 +18,7 @@ def reissue_grant_token(grant):
     """
 
     with transaction.atomic():
-        grant = Grant.objects.select_for_update().get(pk=grant.pk)
+        grant = Grant.objects.select_for_update(no_key=True).get(pk=grant.pk)
         if grant.workload_id is None:
             raise InvalidInput("Only a workload's grant has a token; people use their session or personal token.")
         if grant.status != GrantStatus.ACTIVE or grant.expires_at <= timezone.now():

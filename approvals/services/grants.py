@@ -2,15 +2,15 @@
 
 Access ends on time even if every worker is down: `authorize` compares `expires_at`
 itself. Celery expires each grant at its `expires_at` (an ETA task scheduled on commit)
-and a periodic sweeper catches whatever the ETA task missed (lost message, restarted
-worker, flushed broker). Ending a grant is idempotent.
+and a periodic sweeper (`expiry.expire_due_grants`, in batches) catches whatever the ETA
+task missed (lost message, restarted worker, flushed broker). Ending a grant is idempotent.
 """
 
 import logging
 from datetime import timedelta
 
 from celery import signature
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from governance.exceptions import IllegalTransition, InvalidInput
@@ -70,7 +70,7 @@ def issue_grant(request, *, now=None):
 
 
 def _apply_extension(request, now):
-    grant = Grant.objects.select_for_update().get(pk=request.extends_id)
+    grant = Grant.objects.select_for_update(no_key=True).get(pk=request.extends_id)
     if grant.status != GrantStatus.ACTIVE:
         raise IllegalTransition(f"Grant #{grant.pk} has already ended ({grant.status}); request access again.")
     previous = grant.expires_at
@@ -94,11 +94,16 @@ def _end(grant, status, reason, *, by=None, now=None):
     grant.end_reason = reason
     grant.save(update_fields=["status", "ended_at", "revoked_by", "end_reason", "updated_at"])
     signals.grant_ended.send(sender=Grant, grant=grant, reason=reason)
-    pending_extensions = AccessRequest.objects.filter(extends=grant, state=RequestState.PENDING)
+    cancel_pending_extensions(grant.pk, now)
+
+
+def cancel_pending_extensions(grant_id, now):
+    """Cancel the extension requests still waiting on a grant that has ended."""
+    pending_extensions = AccessRequest.objects.filter(extends_id=grant_id, state=RequestState.PENDING)
     for extension in pending_extensions.select_for_update():
         extension.state = RequestState.CANCELLED
         extension.decided_at = now
-        extension.state_reason = f"Grant #{grant.pk} ended before the extension was decided."
+        extension.state_reason = f"Grant #{grant_id} ended before the extension was decided."
         extension.save(update_fields=["state", "decided_at", "state_reason", "updated_at"])
         signals.request_closed.send(sender=AccessRequest, request=extension, reason=extension.state_reason)
 
@@ -108,7 +113,7 @@ def revoke_grant(grant, *, by=None, reason):
     if not reason or not str(reason).strip():
         raise InvalidInput("Say why the grant is revoked.", field_errors={"reason": ["This field is required."]})
     with transaction.atomic():
-        grant = Grant.objects.select_for_update().get(pk=grant.pk)
+        grant = Grant.objects.select_for_update(no_key=True).get(pk=grant.pk)
         if grant.status != GrantStatus.ACTIVE:
             return grant
         _end(grant, GrantStatus.REVOKED, str(reason).strip(), by=by)
@@ -119,7 +124,7 @@ def expire_grant(grant_id, *, now=None):
     """Expire one grant if it is due. Safe to call any number of times; True if it expired now."""
     now = now or timezone.now()
     with transaction.atomic():
-        grant = Grant.objects.select_for_update().filter(pk=grant_id).first()
+        grant = Grant.objects.select_for_update(no_key=True).filter(pk=grant_id).first()
         if grant is None or grant.status != GrantStatus.ACTIVE or grant.expires_at > now:
             # Gone, already ended, or extended since this task was scheduled.
             return False
@@ -127,42 +132,12 @@ def expire_grant(grant_id, *, now=None):
         return True
 
 
-def _claim_due_batch(now, batch_size):
-    """Lock a batch of overdue active grants, skipping rows another sweeper holds."""
-    due = Grant.objects.filter(status=GrantStatus.ACTIVE, expires_at__lte=now).order_by("expires_at")
-    if connection.vendor == "postgresql":
-        # `id = ANY(ARRAY(subquery))` keeps PostgreSQL on the partial index; the
-        # `IN (SELECT …)` form fell back to a sequential scan when measured.
-        ids_sql, params = due.values("id")[:batch_size].query.sql_with_params()
-        return list(
-            Grant.objects.raw(
-                f"SELECT * FROM approvals_grant WHERE id = ANY(ARRAY({ids_sql} FOR UPDATE SKIP LOCKED))",  # noqa: S608
-                params,
-            )
-        )
-    return list(due.select_for_update()[:batch_size])
-
-
-def expire_due_grants(now=None, batch_size=5000):
-    """The sweeper: expire every active grant past its `expires_at`. Returns the count."""
-    now = now or timezone.now()
-    total = 0
-    while True:
-        with transaction.atomic():
-            batch = _claim_due_batch(now, batch_size)
-            for grant in batch:
-                _end(grant, GrantStatus.EXPIRED, "Expired at the end of its lifetime.", now=now)
-        total += len(batch)
-        if len(batch) < batch_size:
-            return total
-
-
 def revoke_each(grants, *, by, reason):
     """Revoke each still-active grant in its own transaction; returns how many this call ended."""
     count = 0
     for grant in grants:
         with transaction.atomic():
-            locked = Grant.objects.select_for_update().get(pk=grant.pk)
+            locked = Grant.objects.select_for_update(no_key=True).get(pk=grant.pk)
             if locked.status == GrantStatus.ACTIVE:
                 _end(locked, GrantStatus.REVOKED, reason, by=by)
                 count += 1

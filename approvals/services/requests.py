@@ -198,12 +198,16 @@ def _submit(
     # suspended, or a workload hitting the kill switch, waits for this request to settle
     # and then ends its grant, instead of missing it.
     workflow = (
-        Workflow.objects.select_for_update(of=("self",))
+        Workflow.objects.select_for_update(no_key=True, of=("self",))
         .select_related("control_owner", "backup_owner")
         .get(pk=workflow.pk)
     )
     if workload is not None:
-        workload = WorkloadIdentity.objects.select_for_update(of=("self",)).select_related("owner").get(pk=workload.pk)
+        workload = (
+            WorkloadIdentity.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("owner")
+            .get(pk=workload.pk)
+        )
     policy = Policy.objects.filter(workflow=workflow, entitlement=entitlement).first()
     ctx = build_context(
         workflow=workflow,

@@ -23,7 +23,7 @@ def suspend_workload(workload, *, by=None, reason):
         raise InvalidInput("Say why the workload is suspended.", field_errors={"reason": ["This field is required."]})
     reason = str(reason).strip()
     with transaction.atomic():
-        workload = WorkloadIdentity.objects.select_for_update().get(pk=workload.pk)
+        workload = WorkloadIdentity.objects.select_for_update(no_key=True).get(pk=workload.pk)
         if workload.status == WorkloadStatus.RETIRED:
             raise IllegalTransition(f"Workload “{workload}” is retired.")
         workload.status = WorkloadStatus.SUSPENDED
@@ -47,7 +47,7 @@ def reactivate_workload(workload, *, by=None, reason=""):
     """
     reason = str(reason or "").strip() or (f"Reactivated by {by}." if by is not None else "Reactivated.")
     with transaction.atomic():
-        workload = WorkloadIdentity.objects.select_for_update().get(pk=workload.pk)
+        workload = WorkloadIdentity.objects.select_for_update(no_key=True).get(pk=workload.pk)
         if workload.status != WorkloadStatus.SUSPENDED:
             raise IllegalTransition(f"Workload “{workload}” is {workload.status}, not suspended.")
         if not workload.owner.is_active:

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from approvals.models import AccessRequest, Approval, Grant
 from governance.choices import EvidenceKind, EvidenceOutcome, FindingKind, WorkflowStatus
+from governance.evidence.intake import seal_workflows
 from governance.models import EvidenceChainHead, EvidenceRecord, Finding, Policy, Workflow
 from governance.reviews.models import workflow_review_overdue
 from identities.models import ApiKey, WorkloadIdentity
@@ -312,6 +313,8 @@ CHECKS = {"pr-aa-05": pr_aa_05, "pr-aa-01": pr_aa_01, "asi03": asi03, "asi02": a
 def alignment_report(workflows, *, scope, now=None):
     """The report over `workflows` (a queryset): one ControlResult per control."""
     now = now or timezone.now()
-    facts = collect_facts(list(workflows.values_list("pk", flat=True)), now)
+    workflow_ids = list(workflows.values_list("pk", flat=True))
+    seal_workflows(workflow_ids)  # count the decisions still in the intake too
+    facts = collect_facts(workflow_ids, now)
     results = [ControlResult(c, SOURCES[c.source], list(CHECKS[c.key](facts))) for c in CONTROLS]
     return AlignmentReport(scope=scope, generated_at=now, facts=facts, results=results, sources=list(SOURCES.values()))

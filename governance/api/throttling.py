@@ -1,33 +1,141 @@
 """Rate limits per caller: per API key, else per person, else per client address.
 
-Counters live in Django's cache: with several web processes set REDIS_URL so they share
-one budget. The rates are read from settings on each request, so they can be overridden.
+A fixed-window counter, atomic and shared by every process: one Redis round trip
+(`INCR` and `EXPIRE … NX` in one pipeline) when `REDIS_URL` is set. Without Redis (the
+embedded default), or while Redis cannot be reached, a counter in the process's memory
+takes over: a Redis outage never fails a request, it only makes the limit per process
+for a while (logged once per outage). Over the limit: 429 with `Retry-After`.
+
+The rates are read from settings on each request, so they can be overridden.
 """
 
+import logging
+import threading
+import time
+
+import redis
 from django.conf import settings
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 
 from identities.models import ApiKey
 
+logger = logging.getLogger(__name__)
 
-class PerKeyThrottle(SimpleRateThrottle):
+PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600, "d": 86400}
+# After a failed Redis call the local counter is used for this long before Redis is tried again.
+REDIS_RETRY_SECONDS = 5
+REDIS_TIMEOUT_SECONDS = 0.25
+
+
+def parse_rate(rate):
+    """'600/min' → (600, 60). Raises ValueError on anything else."""
+    count, _, period = str(rate).partition("/")
+    seconds = PERIODS.get(period.strip().lower())
+    if not count.strip().isdigit() or seconds is None:
+        raise ValueError(f"Rate limit “{rate}”: use “<requests>/<s|min|hour|day>”, e.g. “600/min”.")
+    return int(count), seconds
+
+
+class LocalCounter:
+    """Fixed windows in this process's memory: the fallback, and the embedded default."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._counts = {}
+
+    def hit(self, key, window):
+        with self._lock:
+            if len(self._counts) > 10_000:  # drop finished windows now and then
+                self._counts = {k: v for k, v in self._counts.items() if k[1] >= time.time() // k[2]}
+            slot = (key, int(time.time() // window), window)
+            self._counts[slot] = self._counts.get(slot, 0) + 1
+            return self._counts[slot]
+
+
+class RedisCounter:
+    """Fixed windows in Redis: one pipeline (INCR, EXPIRE NX) per request, atomic across processes."""
+
+    def __init__(self, url):
+        self.url = url
+        self._client = redis.Redis.from_url(
+            url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
+        )
+        self._down_until = 0.0
+
+    @property
+    def available(self):
+        return time.monotonic() >= self._down_until
+
+    def hit(self, key, window):
+        """The count in the current window after this hit; raises redis.RedisError on failure."""
+        name = f"mandate:rl:{key}:{int(time.time() // window)}"
+        try:
+            pipe = self._client.pipeline(transaction=False)
+            pipe.incr(name)
+            pipe.expire(name, window + 1, nx=True)
+            count, _ = pipe.execute()
+        except Exception:
+            if self.available:
+                logger.warning(
+                    "rate limiting falls back to per-process counters: Redis at %s is unreachable",
+                    self.url.rsplit("@", 1)[-1],
+                    exc_info=True,
+                )
+            self._down_until = time.monotonic() + REDIS_RETRY_SECONDS
+            raise
+        if self._down_until:
+            logger.warning("rate limiting is shared through Redis again")
+            self._down_until = 0.0
+        return count
+
+
+_local = LocalCounter()
+_redis = {}
+
+
+def forget_local_counts():
+    """Start the in-process counters afresh (tests; ids repeat between them)."""
+    global _local
+    _local = LocalCounter()
+
+
+def count_hit(key, window):
+    """Count one request against `key` in the current `window`; return the count so far."""
+    url = getattr(settings, "RATE_LIMIT_REDIS_URL", "") or ""
+    if url:
+        counter = _redis.get(url)
+        if counter is None:
+            counter = _redis[url] = RedisCounter(url)
+        if counter.available:
+            try:
+                return counter.hit(key, window)
+            except Exception:  # noqa: S110 (logged in hit; the request goes on with the local counter)
+                pass
+    return _local.hit(key, window)
+
+
+class PerKeyThrottle(BaseThrottle):
     scope = "api"
     setting = "API_THROTTLE_RATE"
 
-    def get_rate(self):
-        return getattr(settings, self.setting)
-
-    def get_cache_key(self, request, view):
+    def caller(self, request):
         if isinstance(request.auth, ApiKey):
-            ident = f"key:{request.auth.pk}"
-        elif isinstance(request.auth, dict) and request.auth.get("jti"):
+            return f"key:{request.auth.pk}"
+        if isinstance(request.auth, dict) and request.auth.get("jti"):
             # A grant token: count against the workload it was issued to.
-            ident = f"workload:{request.user.workload.pk}"
-        elif request.user and request.user.is_authenticated and request.user.pk is not None:
-            ident = f"user:{request.user.pk}"
-        else:
-            ident = f"addr:{self.get_ident(request)}"
-        return f"throttle:{self.scope}:{ident}"
+            return f"workload:{request.user.workload.pk}"
+        if request.user and request.user.is_authenticated and request.user.pk is not None:
+            return f"user:{request.user.pk}"
+        return f"addr:{self.get_ident(request)}"
+
+    def allow_request(self, request, view):
+        limit, self.window = parse_rate(getattr(settings, self.setting))
+        count = count_hit(f"{self.scope}:{self.caller(request)}", self.window)
+        return count <= limit
+
+    def wait(self):
+        # Fixed windows: the caller may try again when the current window ends.
+        return max(1, int(self.window - time.time() % self.window + 0.999))
 
 
 class AuthorizeThrottle(PerKeyThrottle):

@@ -102,15 +102,15 @@ def apply_change(change, *, by):
     if change.kind == ChangeKind.ADD_POLICY:
         change.policy = services.add_policy(change.changes)
     elif change.kind == ChangeKind.WIDEN_POLICY:
-        policy = Policy.objects.select_for_update().get(pk=change.policy_id)
+        policy = Policy.objects.select_for_update(no_key=True).get(pk=change.policy_id)
         _still_as_proposed(change, services.policy_values(policy))
         services.apply_policy_change(policy, values)
     elif change.kind == ChangeKind.CHANGE_ENTITLEMENT:
-        entitlement = Entitlement.objects.select_for_update().get(pk=change.entitlement_id)
+        entitlement = Entitlement.objects.select_for_update(no_key=True).get(pk=change.entitlement_id)
         _still_as_proposed(change, services.entitlement_values(entitlement))
         services.apply_entitlement_change(entitlement, values)
     else:
-        workflow = Workflow.objects.select_for_update().get(pk=change.workflow_id)
+        workflow = Workflow.objects.select_for_update(no_key=True).get(pk=change.workflow_id)
         _still_as_proposed(change, services.workflow_values(workflow))
         services.check_owners({"control_owner": workflow.control_owner, "backup_owner": workflow.backup_owner})
         services.apply_workflow_change(workflow, values, by=by)

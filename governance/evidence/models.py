@@ -167,3 +167,77 @@ class EvidenceStreamPosition(models.Model):
 
     def __str__(self):
         return f"{self.stream}: workflow {self.workflow_id} sent to #{self.last_sequence}"
+
+
+class EvidenceIntake(models.Model):
+    """A runtime event recorded durably but not yet chained: the unsequenced intake.
+
+    High-volume events (authorization decisions) land here with one plain INSERT and no
+    lock, so deciding never queues behind a workflow's chain head. The sequencer
+    (`governance.evidence.intake.seal_intake`) moves rows into the workflow's hash chain
+    in batches, in intake order (`id`), under the head lock, and deletes them in the same
+    transaction: a row is either here or in the chain, never lost and never in both.
+    Rows are written only by `governance.evidence.intake.record_decision`, with ids just
+    read by the same request. The references carry no database constraint: checking them
+    would take a key-share lock on the grant, workflow and workload rows on every decision
+    (and wait for whoever holds them); the chained `EvidenceRecord` checks them when the
+    sequencer moves the row.
+    """
+
+    workflow = models.ForeignKey(
+        "governance.Workflow", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    kind = models.CharField(max_length=16, choices=EvidenceKind.choices)
+    occurred_at = models.DateTimeField()
+    workload = models.ForeignKey(
+        "identities.WorkloadIdentity",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    access_request = models.ForeignKey(
+        "approvals.AccessRequest",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    grant = models.ForeignKey(
+        "approvals.Grant", on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True, related_name="+"
+    )
+    task_ref = models.CharField(max_length=200, blank=True)
+    ticket_ref = models.CharField(max_length=200, blank=True)
+    tool_name = models.CharField(max_length=200, blank=True)
+    target_resource = models.CharField(max_length=500, blank=True)
+    data_classification = models.CharField(max_length=20, choices=Sensitivity.choices, blank=True)
+    outcome = models.CharField(max_length=16, choices=EvidenceOutcome.choices, blank=True)
+    summary = models.TextField(blank=True)
+    payload_sha256 = models.CharField(max_length=64, blank=True)
+    raw_payload = models.TextField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "evidence awaiting its chain"
+        indexes = [models.Index(fields=["workflow", "id"], name="evidence_intake_order_idx")]
+
+    def __str__(self):
+        return f"Unsealed {self.kind} #{self.pk} in workflow {self.workflow_id}"

@@ -8,18 +8,19 @@ unrecorded.
 
 import logging
 
+from django.conf import settings
 from django.dispatch import receiver
 
 from approvals import signals
-from approvals.models import Grant
 from approvals.policy import reasons_text
 from governance.changes.signals import registry_change_decided, registry_change_proposed
 from governance.choices import EvidenceKind, EvidenceOutcome
-from governance.models import Workflow
 from governance.reviews.signals import review_item_decided
+from governance.verify_export import canonical_json, sha256_hex
 from identities.models import WorkloadIdentity
 
-from .services import record_evidence
+from .intake import record_decision
+from .services import append_events, record_evidence
 
 logger = logging.getLogger(__name__)
 
@@ -165,26 +166,52 @@ def on_grant_ended(sender, grant, reason="", **kwargs):
     )
 
 
+@receiver(signals.grants_expired, dispatch_uid="evidence.grants_expired")
+def on_grants_expired(sender, grants, now=None, **kwargs):
+    """The sweeper's batch: the same record `on_grant_ended` writes, for every grant, in bulk."""
+    by_workflow = {}
+    for grant in grants:
+        encoded = canonical_json({"grant": grant.pk, "status": grant.status, "reason": grant.reason})
+        by_workflow.setdefault(grant.workflow_id, []).append(
+            {
+                "kind": EvidenceKind.GRANT,
+                "outcome": EvidenceOutcome.EXPIRED,
+                "occurred_at": now,
+                "grant_id": grant.pk,
+                "access_request_id": grant.request_id,
+                "workload_id": grant.workload_id,
+                "on_behalf_of_id": grant.on_behalf_of_id,
+                "actor_id": None,
+                "task_ref": grant.task_ref,
+                "target_resource": grant.scope,
+                "ticket_ref": "",
+                "tool_name": "",
+                "data_classification": "",
+                "summary": f"Grant #{grant.pk} expired: {grant.reason}",
+                "payload_sha256": sha256_hex(encoded),
+                "raw_payload": encoded.decode("utf-8") if settings.EVIDENCE_STORE_RAW_PAYLOADS else None,
+            }
+        )
+    append_events(by_workflow)
+
+
 @receiver(signals.authorization_checked, dispatch_uid="evidence.authorization_checked")
 def on_authorization_checked(sender, result, subject, workflow, scope, task_ref="", resource="", action="", **kwargs):
     workflow_id = getattr(result, "workflow_id", None) or getattr(workflow, "pk", None)
-    if workflow_id is None:
-        workflow_id = Workflow.objects.filter(slug=workflow).values_list("pk", flat=True).first()
     if workflow_id is None:
         # Nothing to chain to: the answer (unknown workflow) is in the caller's response.
         logger.info("authorization check for unknown workflow %r not recorded", workflow)
         return
     is_workload = isinstance(subject, WorkloadIdentity)
-    on_behalf_of = None
-    if result.grant_id and is_workload:
-        on_behalf_of = Grant.objects.filter(pk=result.grant_id).values_list("on_behalf_of_id", flat=True).first()
-    record_evidence(
+    # Into the intake, not the chain: deciding never waits for the workflow's chain head.
+    # The INSERT is committed before the answer goes out (the view runs in autocommit).
+    record_decision(
         workflow=workflow_id,
         kind=EvidenceKind.AUTHORIZATION,
         outcome=EvidenceOutcome.ALLOWED if result.allow else EvidenceOutcome.DENIED,
         workload=subject.pk if is_workload else None,
         actor=None if is_workload else subject.pk,
-        on_behalf_of=on_behalf_of,
+        on_behalf_of=getattr(result, "on_behalf_of_id", None) if is_workload else None,
         grant=result.grant_id,
         task_ref=task_ref or "",
         # What the call is about to touch and do when the caller says so; else the scope.

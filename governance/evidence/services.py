@@ -1,4 +1,4 @@
-"""The only writers of evidence: `record_evidence` and `ingest_evidence_batch`.
+"""The writers of the evidence chains: `record_evidence`, `ingest_evidence_batch`, `append_events`.
 
 Appending locks the workflow's chain head (`EvidenceChainHead`, one row per workflow,
 `SELECT … FOR UPDATE`), so concurrent writers to one workflow queue up and each record
@@ -7,13 +7,26 @@ other. The head is always the last row a transaction locks for evidence, and evi
 written at the end of the service transactions that produce it, which keeps lock order
 simple. Everything runs in the caller's transaction when there is one: evidence of a
 state change commits or rolls back with the change.
+
+Inserting a record takes a key-share lock on the rows it references (workflow, workload,
+people, grant) after the head. Services therefore lock those rows with
+`select_for_update(no_key=True)`, which a key-share lock does not wait for; a plain
+`FOR UPDATE` on them, taken before the head, deadlocks with any writer that holds the
+head and references the row (the sequencer does, every second).
+
+High-volume events that must not wait for the head (authorization decisions) go to the
+unsequenced intake instead (`governance.evidence.intake`), which chains them through
+`lock_chain_head` and `chain_onto` in batches.
 """
+
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
 
 from governance.choices import EvidenceKind, EvidenceOutcome
 from governance.exceptions import InvalidInput
+from governance.models.bulk import insert_rows
 from governance.verify_export import FORMAT_VERSION, format_timestamp, record_hash
 
 from .models import EvidenceChainHead, EvidenceRecord
@@ -50,40 +63,74 @@ def _pk(value):
     return getattr(value, "pk", value)
 
 
+def lock_chain_head(workflow_id):
+    """Lock (creating it if need be) the workflow's chain head; call inside a transaction."""
+    head = EvidenceChainHead.objects.select_for_update().filter(pk=workflow_id).first()
+    if head is None:
+        # First record of the workflow: ON CONFLICT DO NOTHING lets racing first writers agree.
+        EvidenceChainHead.objects.bulk_create([EvidenceChainHead(workflow_id=workflow_id)], ignore_conflicts=True)
+        head = EvidenceChainHead.objects.select_for_update().get(pk=workflow_id)
+    return head
+
+
+def chain_onto(head, events, *, bulk=False):
+    """Chain `events` (dicts of model field values) after the locked `head`.
+
+    Returns the records; with `bulk` (the sweeper and the sequencer: thousands of rows
+    whose ids nobody reads) it returns their field values instead and streams them with
+    COPY on PostgreSQL.
+    """
+    # recorded_at never goes backwards along a chain (web servers' clocks differ), so
+    # a recorded_at range is always a contiguous piece of the chain.
+    recorded_at = timezone.now()
+    if head.last_recorded_at and head.last_recorded_at > recorded_at:
+        recorded_at = head.last_recorded_at
+    sequence, prev_hash = head.last_sequence, head.last_hash
+    records = []
+    for event in events:
+        sequence += 1
+        values = {
+            **event,
+            "workflow_id": head.workflow_id,
+            "sequence": sequence,
+            "recorded_at": recorded_at,
+            "prev_hash": prev_hash,
+        }
+        values["record_hash"] = prev_hash = record_hash(chain_content(values))
+        records.append(values)
+    if bulk:
+        insert_rows(EvidenceRecord, records, bulk_create=partial(EvidenceRecord.objects.bulk_create, chained=True))
+    else:
+        records = [EvidenceRecord(**values) for values in records]
+        EvidenceRecord.objects.bulk_create(records, chained=True)
+    head.last_sequence, head.last_hash, head.last_recorded_at = sequence, prev_hash, recorded_at
+    head.save(update_fields=["last_sequence", "last_hash", "last_recorded_at"])
+    return records
+
+
 def _append(workflow_id, events):
     """Chain `events` (dicts of model field values) onto the workflow's chain; return the records."""
     # Inside the caller's transaction no savepoint is needed: an error here fails the
     # caller's change anyway. Outside one, this opens the transaction that holds the lock.
     with transaction.atomic(savepoint=False):
-        head = EvidenceChainHead.objects.select_for_update().filter(pk=workflow_id).first()
-        if head is None:
-            # First record of the workflow: ON CONFLICT DO NOTHING lets racing first writers agree.
-            EvidenceChainHead.objects.bulk_create([EvidenceChainHead(workflow_id=workflow_id)], ignore_conflicts=True)
-            head = EvidenceChainHead.objects.select_for_update().get(pk=workflow_id)
-        # recorded_at never goes backwards along a chain (web servers' clocks differ), so
-        # a recorded_at range is always a contiguous piece of the chain.
-        recorded_at = timezone.now()
-        if head.last_recorded_at and head.last_recorded_at > recorded_at:
-            recorded_at = head.last_recorded_at
-        sequence, prev_hash = head.last_sequence, head.last_hash
-        records = []
-        for event in events:
-            sequence += 1
-            record = EvidenceRecord(
-                workflow_id=workflow_id, sequence=sequence, recorded_at=recorded_at, prev_hash=prev_hash, **event
-            )
-            record.record_hash = record_hash(chain_content(record.__dict__))
-            prev_hash = record.record_hash
-            records.append(record)
-        EvidenceRecord.objects.bulk_create(records, chained=True)
-        head.last_sequence, head.last_hash, head.last_recorded_at = sequence, prev_hash, recorded_at
-        head.save(update_fields=["last_sequence", "last_hash", "last_recorded_at"])
+        return chain_onto(lock_chain_head(workflow_id), events)
+
+
+def append_events(events_by_workflow):
+    """Chain many events at once: {workflow_id: [event dicts]}; one head lock per workflow.
+
+    Heads are locked in workflow order, so two bulk writers never wait for each other in
+    a circle. Used by the batch sweeper, which ends thousands of grants in one statement.
+    """
+    records = []
+    with transaction.atomic(savepoint=False):
+        for workflow_id in sorted(events_by_workflow):
+            records += chain_onto(lock_chain_head(workflow_id), events_by_workflow[workflow_id], bulk=True)
     return records
 
 
-def record_evidence(
+def clean_event(
     *,
-    workflow,
     kind,
     outcome="",
     summary="",
@@ -101,14 +148,7 @@ def record_evidence(
     payload=NO_PAYLOAD,
     payload_sha256="",
 ):
-    """Append one evidence record to `workflow`'s chain and return it.
-
-    References (`workflow`, `workload`, `on_behalf_of`, `actor`, `access_request`,
-    `grant`) may be objects or primary keys. `payload` is any JSON value: its SHA-256 is
-    recorded, and the payload itself only when raw payloads are enabled; a payload over
-    `EVIDENCE_MAX_PAYLOAD_BYTES` is refused. The summary is redacted and cut to 1,000
-    characters. Raises InvalidInput on bad input.
-    """
+    """One event as model field values, checked and redacted; raises InvalidInput on bad input."""
     if kind not in EvidenceKind.values:
         raise InvalidInput(f"Unknown evidence kind “{kind}”.", field_errors={"kind": ["Unknown kind."]})
     if outcome and outcome not in EvidenceOutcome.values:
@@ -132,7 +172,7 @@ def record_evidence(
     )
     if errors:
         raise InvalidInput("The evidence record is invalid.", field_errors=errors)
-    event = {
+    return {
         "kind": kind,
         "outcome": outcome,
         "occurred_at": occurred_at or timezone.now(),
@@ -143,7 +183,19 @@ def record_evidence(
         "grant_id": _pk(grant),
         **cleaned,
     }
-    (record,) = _append(_pk(workflow), [event])
+
+
+def record_evidence(*, workflow, **fields):
+    """Append one evidence record to `workflow`'s chain and return it.
+
+    References (`workflow`, `workload`, `on_behalf_of`, `actor`, `access_request`,
+    `grant`) may be objects or primary keys. `payload` is any JSON value: its SHA-256 is
+    recorded, and the payload itself only when raw payloads are enabled; a payload over
+    `EVIDENCE_MAX_PAYLOAD_BYTES` is refused. The summary is redacted and cut to 1,000
+    characters. Raises InvalidInput on bad input. The keyword arguments are those of
+    `clean_event`.
+    """
+    (record,) = _append(_pk(workflow), [clean_event(**fields)])
     return record
 
 

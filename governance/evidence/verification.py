@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from governance.verify_export import ChainVerifier
 
+from .intake import pending_count, seal_intake
 from .models import EvidenceChainHead, EvidenceRecord
 from .services import chain_content
 
@@ -41,6 +42,8 @@ class ChainResult:
     workflow_slug: str
     records: int
     problem: str = ""
+    # Events recorded in the intake and not chained yet: waiting, not missing.
+    pending: int = 0
 
     @property
     def ok(self):
@@ -56,8 +59,14 @@ def export_record(values):
     return record
 
 
-def verify_workflow_chain(workflow, *, progress=None, chunk_size=2000):
-    """Verify one workflow's chain against its records and its head; return a ChainResult."""
+def verify_workflow_chain(workflow, *, progress=None, chunk_size=2000, seal=True):
+    """Verify one workflow's chain against its records and its head; return a ChainResult.
+
+    The intake is sealed first (unless `seal` is false); what arrives meanwhile is
+    reported as `pending`.
+    """
+    if seal:
+        seal_intake(workflow.pk)
     head = EvidenceChainHead.objects.filter(pk=workflow.pk).first()
     # Read the head first: records appended after this moment are not judged (they commit
     # together with a newer head), so a walk beside live writers raises no false alarm.
@@ -81,6 +90,7 @@ def verify_workflow_chain(workflow, *, progress=None, chunk_size=2000):
             result.problem = problem.replace(f"workflow {workflow.pk},", f"workflow “{workflow.slug}”,", 1)
             return result
         seen_sequence, seen_hash, seen_id = values["sequence"], values["record_hash"], values["id"]
+    result.pending = pending_count(workflow.pk)
     if head is None:
         if EvidenceRecord.objects.filter(workflow_id=workflow.pk).exists():
             result.problem = f"workflow “{workflow.slug}”: records exist but the chain head is missing"

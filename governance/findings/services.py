@@ -5,6 +5,8 @@ import logging
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from governance.evidence.intake import seal_intake
+
 from .models import Finding
 from .rules import RULES
 from .signals import finding_opened
@@ -32,6 +34,7 @@ def recompute_findings(now=None):
     their result locks the open findings, so two runs at once apply one after the other.
     """
     now = now or timezone.now()
+    seal_intake()  # the rules count authorization decisions, some still in the intake
     found = current_findings(now)
     for attempt in (1, 2):
         try:

@@ -8,7 +8,7 @@ in `registry`, access reviews in `governance.reviews.models`, evidence in
 """
 
 from governance.changes.models import RegistryChange
-from governance.evidence.models import EvidenceChainHead, EvidenceRecord, EvidenceStreamPosition
+from governance.evidence.models import EvidenceChainHead, EvidenceIntake, EvidenceRecord, EvidenceStreamPosition
 from governance.findings.models import Finding
 from governance.outbound.models import WebhookDelivery, WebhookSubscription
 from governance.reviews.models import ReminderDigest, ReminderLog, ReviewCampaign, ReviewItem
@@ -18,6 +18,7 @@ from .registry import Entitlement, Heartbeat, Policy, Workflow
 __all__ = [
     "Entitlement",
     "EvidenceChainHead",
+    "EvidenceIntake",
     "EvidenceRecord",
     "EvidenceStreamPosition",
     "Finding",

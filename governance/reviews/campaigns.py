@@ -101,7 +101,7 @@ def open_campaign(workflow, *, now=None):
     """
     now = now or timezone.now()
     with transaction.atomic():
-        workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
+        workflow = Workflow.objects.select_for_update(no_key=True).get(pk=workflow.pk)
         if workflow.status not in REVIEWED_STATUSES:
             raise IllegalTransition(f"Workflow “{workflow}” is {workflow.get_status_display().lower()}: not reviewed.")
         if ReviewCampaign.objects.filter(workflow=workflow, status=CampaignStatus.OPEN).exists():
@@ -136,7 +136,7 @@ def open_due_campaigns(now=None):
     summary = {"opened": 0, "closed_empty": 0, "scheduled": 0, "failed": 0}
     for workflow in Workflow.objects.filter(status__in=REVIEWED_STATUSES, next_review_due__isnull=True):
         with transaction.atomic():
-            locked = Workflow.objects.select_for_update().get(pk=workflow.pk)
+            locked = Workflow.objects.select_for_update(no_key=True).get(pk=workflow.pk)
             if locked.next_review_due is None:
                 locked.next_review_due = now + timedelta(days=locked.review_cycle_days)
                 locked.save(update_fields=["next_review_due", "updated_at"])
@@ -217,7 +217,7 @@ def _close(campaign, *, by, now, note=""):
     campaign.closed_by = by
     campaign.close_note = note or _summary_note(campaign)
     campaign.save(update_fields=["status", "closed_at", "closed_by", "close_note"])
-    workflow = Workflow.objects.select_for_update().get(pk=campaign.workflow_id)
+    workflow = Workflow.objects.select_for_update(no_key=True).get(pk=campaign.workflow_id)
     workflow.next_review_due = now + timedelta(days=workflow.review_cycle_days)
     fields = ["next_review_due", "updated_at"]
     if campaign.suspended_workflow and workflow.status == WorkflowStatus.SUSPENDED:

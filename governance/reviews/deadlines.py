@@ -93,7 +93,7 @@ def apply_missed_deadline(campaign, *, now=None):
         campaign = lock_campaign(campaign)
         if not campaign.is_open or campaign.deadline_missed_at is not None or now < campaign.due_at:
             return False
-        workflow = Workflow.objects.select_for_update().get(pk=campaign.workflow_id)
+        workflow = Workflow.objects.select_for_update(no_key=True).get(pk=campaign.workflow_id)
         action = MissedReviewAction(workflow.missed_review_action)
         campaign.deadline_missed_at = now
         campaign.deadline_action = action

@@ -39,7 +39,7 @@ def create_policy(*, by, **fields):
     """
     workflow = fields.get("workflow")
     if workflow is not None:
-        Workflow.objects.select_for_update().get(pk=workflow.pk)
+        Workflow.objects.select_for_update(no_key=True).get(pk=workflow.pk)
         if Policy.objects.filter(workflow=workflow, entitlement=fields.get("entitlement")).exists():
             raise InvalidInput(
                 "This workflow already has a policy for this entitlement; change that one.",
@@ -127,7 +127,7 @@ def apply_policy_change(policy, changes):
 def add_policy(values):
     """Create the policy an approved change describes (`values` as stored on the change)."""
     fields = dict(values)
-    fields["workflow"] = Workflow.objects.select_for_update().get(pk=fields["workflow"])
+    fields["workflow"] = Workflow.objects.select_for_update(no_key=True).get(pk=fields["workflow"])
     fields["entitlement"] = Entitlement.objects.get(pk=fields["entitlement"])
     if Policy.objects.filter(workflow=fields["workflow"], entitlement=fields["entitlement"]).exists():
         raise IllegalTransition("The workflow has a policy for this entitlement by now; change that one instead.")

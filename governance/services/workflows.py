@@ -117,7 +117,7 @@ def update_workflow(workflow, *, by, **changes):
     are revoked and pending requests cancelled, so no grant outlives a suspension.
     """
 
-    workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
+    workflow = Workflow.objects.select_for_update(no_key=True).get(pk=workflow.pk)
     if not permissions.can_manage_workflow(by, workflow):
         raise NotAllowed("Only the workflow's owners may change it.")
     new_owner = changes.get("control_owner", workflow.control_owner)

@@ -127,7 +127,7 @@ def create_person(source, resource):
 @transaction.atomic
 def replace_person(source, user, resource, *, reason="Deactivated by the identity provider (SCIM)."):
     """PUT, and PATCH once its operations are applied to the current representation."""
-    user = User.objects.select_for_update().get(pk=user.pk)
+    user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
     # The source's identifier is how Mandate finds the person again: one the IdP removes
     # is replaced by a generated one, never left empty (an empty one means "deleted").
     external_id = _text(resource.get("externalId"), "externalId", "external_id")
@@ -147,7 +147,7 @@ def replace_person(source, user, resource, *, reason="Deactivated by the identit
 @transaction.atomic
 def patch_person(source, user, body, location):
     # Lock first: the operations apply to the representation as it is now.
-    user = User.objects.select_for_update().get(pk=user.pk)
+    user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
     current = resources.user_resource(user, location)
     patched = protocol.patch_user(current, body)
     if patched.get("active") is None:

@@ -22,7 +22,8 @@ from approvals.services import (
     suspend_workload,
     time_out_pending_requests,
 )
-from governance.evidence.models import EvidenceRecord
+from governance.evidence.intake import seal_intake
+from governance.evidence.models import EvidenceIntake, EvidenceRecord
 from governance.evidence.verification import verify_workflow_chain
 from tests import factories
 
@@ -112,6 +113,9 @@ def test_every_authorization_decision_is_recorded_with_its_reasons(read_policy, 
     grant = ask(read_policy, agent=agent, for_whom=requester).grant
     assert authorize(workflow=workflow, scope="github:repo:read", workload=agent, task_ref="run-1").allow
     assert not authorize(workflow=workflow.slug, scope="github:repo:write", workload=agent).allow
+    # Decisions land in the intake at once and join the chain when the sequencer runs.
+    assert EvidenceIntake.objects.filter(workflow=workflow).count() == 2
+    assert seal_intake() == 2
     allowed, denied = EvidenceRecord.objects.filter(workflow=workflow, kind="authorization").order_by("sequence")
     assert (allowed.outcome, allowed.grant_id, allowed.on_behalf_of_id) == ("allowed", grant.pk, requester.pk)
     assert allowed.workload_id == agent.pk and allowed.target_resource == "github:repo:read"
@@ -120,12 +124,14 @@ def test_every_authorization_decision_is_recorded_with_its_reasons(read_policy, 
 
 def test_an_authorization_check_for_an_unknown_workflow_has_no_chain_to_join(agent):
     assert not authorize(workflow="no-such-workflow", scope="github:repo:read", workload=agent).allow
+    assert not EvidenceIntake.objects.exists()
     assert not EvidenceRecord.objects.filter(kind="authorization").exists()
 
 
 def test_a_person_checking_their_own_access_is_the_actor(read_policy, requester, workflow):
     ask(read_policy, person=requester)
     authorize(workflow=workflow, scope="github:repo:read", user=requester)
+    seal_intake(workflow.pk)
     check = EvidenceRecord.objects.get(workflow=workflow, kind="authorization")
     assert check.actor_id == requester.pk and check.workload_id is None and check.outcome == "allowed"
 

@@ -36,4 +36,6 @@ class Command(BaseCommand):
             self.stdout.write(self.style.ERROR(f"BROKEN: {result.problem}"))
         if broken:
             raise CommandError(f"{len(broken)} of {len(results)} evidence chains are broken.", returncode=1)
-        self.stdout.write(self.style.SUCCESS(f"OK: {verified} records in {len(results)} chains verified."))
+        pending = sum(r.pending for r in results)
+        waiting = f" ({pending} recorded since, waiting to be chained)" if pending else ""
+        self.stdout.write(self.style.SUCCESS(f"OK: {verified} records in {len(results)} chains verified{waiting}."))

@@ -1,0 +1,131 @@
+"""The benchmark's own processes: a gunicorn with the production settings, a Celery worker, wrk."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+# The production server settings the figures are taken with (docs/performance.md).
+GUNICORN_WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+
+
+class BenchError(RuntimeError):
+    """Something failed (not a slow figure): `make bench` exits non-zero."""
+
+
+def start_gunicorn(port, log_path):
+    command = [
+        str(BIN / "gunicorn"),
+        "bench.wsgi",
+        "--workers",
+        str(GUNICORN_WORKERS),
+        "--worker-class",
+        "sync",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+    ]
+    log = open(log_path, "ab")  # noqa: SIM115 (kept open for the process's life)
+    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise BenchError(f"gunicorn exited with {process.returncode}; see {log_path}")
+        try:
+            if requests.post(f"http://127.0.0.1:{port}/bench/reference/1", json={}, timeout=2).status_code == 200:
+                return process
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    stop(process)
+    raise BenchError(f"gunicorn did not answer on port {port}; see {log_path}")
+
+
+def start_worker(log_path):
+    command = [str(BIN / "celery"), "-A", "governance", "worker", "--concurrency", "2", "--loglevel", "WARNING"]
+    log = open(log_path, "ab")  # noqa: SIM115
+    return subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop(process):
+    if process is None or process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def worker_rss_mb(master):
+    """The largest resident set of the gunicorn master's worker processes, in MB."""
+    children = []
+    for task in Path(f"/proc/{master.pid}/task").iterdir():
+        children += (task / "children").read_text().split()
+    sizes = []
+    for pid in children:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                sizes.append(int(line.split()[1]) / 1024)
+    if not sizes:
+        raise BenchError("no gunicorn worker found to measure")
+    return max(sizes)
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text):
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * _UNITS[unit]
+
+
+def lua_script(body, headers):
+    lines = ['wrk.method = "POST"', f"wrk.body = [=[{body}]=]"]
+    lines += [f'wrk.headers["{name}"] = [=[{value}]=]' for name, value in headers.items()]
+    handle = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)  # noqa: SIM115
+    handle.write("\n".join(lines) + "\n")
+    handle.close()
+    return handle.name
+
+
+def wrk(url, script, *, seconds, connections=32, threads=2):
+    """Run wrk; return {"rps", "p99_ms", "requests"}. Raises BenchError on errors or non-2xx answers."""
+    out = subprocess.run(
+        # A long timeout: on a busy machine a slow answer is a slow figure, not an error.
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "30s",
+            "--latency",
+            "-s",
+            script,
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise BenchError(f"wrk failed: {out.stderr.strip() or out.stdout.strip()}")
+    text = out.stdout
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    if "Non-2xx or 3xx responses" in text or (errors and any(int(n) for n in errors.groups()[:3])):
+        raise BenchError(f"wrk saw errors against {url}:\n{text}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1))
+    total = int(re.search(r"(\d+) requests in", text).group(1))
+    return {"rps": rps, "p99_ms": p99, "requests": total, "timeouts": int(errors.group(4)) if errors else 0}

@@ -1,0 +1,110 @@
+"""The unsequenced intake and its sequencer: evidence off the chain-head lock.
+
+A transparency log's shape: each high-volume event (an authorization decision) is
+appended durably with one plain INSERT, with no lock, by `record_decision`; the
+sequencer `seal_intake` then chains waiting rows into their workflow's hash chain in
+batches, in intake order, under the head lock, and deletes them in the same transaction.
+
+- Durability: the INSERT commits before the caller answers (the authorization view runs
+  in autocommit), so a process killed after answering has lost nothing.
+- No loss between intake and chain: moving a batch is one transaction; a crash before
+  its commit leaves the rows in the intake for the next run.
+- Order: rows are chained by `id`. A row whose INSERT commits late (a lower id than one
+  already sealed) is chained in the next batch, so the chain holds decisions in the
+  order the sequencer saw them committed; `occurred_at` keeps the moment of each.
+- Readers that must see everything (verification, exports, the timeline, findings) call
+  `seal_intake` first; verification reports what is still waiting as pending.
+
+The sequencer runs every second from beat (`governance.seal_evidence_intake`).
+"""
+
+import logging
+
+from django.db import connection, transaction
+
+from .models import EvidenceIntake
+from .services import chain_onto, clean_event, lock_chain_head
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 5000
+# The columns of an intake row, in the order the hand-written INSERT sends them.
+INTAKE_FIELDS = tuple(f.attname for f in EvidenceIntake._meta.concrete_fields if not f.primary_key)
+_INSERT = None
+
+
+def _insert_sql():
+    global _INSERT
+    if _INSERT is None:
+        table = connection.ops.quote_name(EvidenceIntake._meta.db_table)
+        columns = ", ".join(connection.ops.quote_name(name) for name in INTAKE_FIELDS)
+        _INSERT = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(INTAKE_FIELDS))})"  # noqa: S608
+    return _INSERT
+
+
+def record_decision(*, workflow, **fields):
+    """Record one event in the intake with a single INSERT; it is chained later.
+
+    Takes the same keyword arguments as `services.record_evidence` and cleans them the
+    same way. Outside a transaction the row is committed when this returns.
+    """
+    event = clean_event(**fields)
+    event["workflow_id"] = getattr(workflow, "pk", workflow)
+    # A hand-written INSERT: this runs on every authorization check, where the ORM's
+    # model instantiation and SQL compilation cost more than the round trip itself.
+    params = [event.get(name) for name in INTAKE_FIELDS]
+    params[INTAKE_FIELDS.index("occurred_at")] = connection.ops.adapt_datetimefield_value(event["occurred_at"])
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(), params)
+
+
+def pending_count(workflow_id):
+    """How many events of the workflow wait in the intake to be chained."""
+    return EvidenceIntake.objects.filter(workflow_id=workflow_id).count()
+
+
+def _seal_batch(workflow_id, batch_size):
+    with transaction.atomic():
+        # The head lock first: a second sequencer of this workflow waits here, then finds
+        # the rows this one moved already gone (each statement sees the latest commits).
+        head = lock_chain_head(workflow_id)
+        rows = list(
+            EvidenceIntake.objects.filter(workflow_id=workflow_id)
+            .order_by("id")
+            .values("id", *(name for name in INTAKE_FIELDS if name != "workflow_id"))[:batch_size]
+        )
+        if not rows:
+            return 0
+        ids = [row.pop("id") for row in rows]
+        chain_onto(head, rows, bulk=True)
+        EvidenceIntake.objects.filter(id__in=ids).delete()
+    return len(ids)
+
+
+def seal_intake(workflow_id=None, *, batch_size=BATCH_SIZE):
+    """Chain the waiting intake rows (of one workflow, or all); return how many were sealed."""
+    if workflow_id is not None:
+        workflow_ids = [workflow_id]
+    else:
+        workflow_ids = sorted(set(EvidenceIntake.objects.values_list("workflow_id", flat=True).distinct()))
+    total = 0
+    for current in workflow_ids:
+        while True:
+            sealed = _seal_batch(current, batch_size)
+            total += sealed
+            if sealed < batch_size:
+                break
+    if total:
+        logger.debug("sealed %s evidence records from the intake", total)
+    return total
+
+
+def seal_workflows(workflows):
+    """Seal the intake of each workflow (objects, ids or `{"pk": id}` rows) before reading their chains."""
+    waiting = set(EvidenceIntake.objects.values_list("workflow_id", flat=True).distinct())
+    if not waiting:
+        return
+    for workflow in workflows:
+        workflow_id = workflow["pk"] if isinstance(workflow, dict) else getattr(workflow, "pk", workflow)
+        if workflow_id in waiting:
+            seal_intake(workflow_id)

@@ -1,0 +1,149 @@
+"""The authorization check's hot path: three statements, a durable record, nothing stale.
+
+On PostgreSQL (the production database): the allow path authenticates the key, finds
+the grant and records the decision in three statements; the decision is committed
+before the answer; revocation, task completion and suspension take effect on the very
+next call; the sequencer chains the intake in order and loses nothing when it fails.
+"""
+
+import psycopg
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from approvals.services import complete_task, revoke_grant, suspend_workload
+from governance.evidence import intake
+from governance.evidence.intake import seal_intake
+from governance.evidence.models import EvidenceChainHead, EvidenceIntake, EvidenceRecord
+from governance.evidence.verification import verify_workflow_chain
+from tests import factories
+from tests.access.test_grants import agent_request
+from tests.conftest import require_service
+
+SCOPE = "github:repo:read"
+
+
+@pytest.fixture(autouse=True)
+def _postgresql(db):
+    require_service(connection.vendor == "postgresql", "PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture
+def policy(workflow):
+    entitlement = factories.EntitlementFactory(scope=SCOPE, access_level="read")
+    return factories.PolicyFactory(workflow=workflow, entitlement=entitlement, max_ttl_seconds=3600)
+
+
+def grant_for(policy, agent, person, task="run-1"):
+    request = agent_request(policy, agent, person, task=task)
+    return request.grant, request.issued_token
+
+
+def check(client, workflow, task="run-1"):
+    response = client.post("/api/v1/authorize", {"workflow": workflow.slug, "scope": SCOPE, "task_ref": task})
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_the_allow_path_is_three_statements_key_grant_record(api_as, policy, agent, requester, workflow):
+    grant, _ = grant_for(policy, agent, requester)
+    client = api_as(agent)
+    assert check(client, workflow)["allow"]  # the first use stamps last_used_at (once a minute)
+    with CaptureQueriesContext(connection) as queries:
+        assert check(client, workflow)["allow"]
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert len(statements) <= 3, statements
+    assert "identities_apikey" in statements[0]
+    assert sum("FROM approvals_grant" in sql.replace('"', "") for sql in statements) == 1  # read once
+    assert statements[-1].startswith('INSERT INTO "governance_evidenceintake"')
+    assert not any("FOR UPDATE" in sql or "evidencechainhead" in sql for sql in statements)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_decision_is_committed_before_the_answer_goes_out(api_as, policy, agent, requester, workflow):
+    grant, _ = grant_for(policy, agent, requester)
+    assert check(api_as(agent), workflow)["allow"]
+    # Another connection (another process, say one that survives this one) sees it at once.
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    with psycopg.connect(**params) as other:
+        rows = other.execute(
+            "SELECT outcome, grant_id, on_behalf_of_id FROM governance_evidenceintake WHERE workflow_id = %s",
+            [workflow.pk],
+        ).fetchall()
+    assert rows == [("allowed", grant.pk, requester.pk)]
+
+
+def test_revocation_task_completion_and_suspension_take_effect_on_the_next_call(
+    api_as, policy, agent, requester, owner, workflow
+):
+    client = api_as(agent)
+    first, _ = grant_for(policy, agent, requester, task="run-1")
+    assert check(client, workflow, "run-1")["allow"]
+    revoke_grant(first, by=owner, reason="incident 42")
+    answer = check(client, workflow, "run-1")
+    assert not answer["allow"] and "revoked: incident 42" in answer["reasons"][0]
+
+    grant_for(policy, agent, requester, task="run-2")
+    assert check(client, workflow, "run-2")["allow"]
+    complete_task(workflow, "run-2", by=owner)
+    answer = check(client, workflow, "run-2")
+    assert not answer["allow"] and "completed" in answer["reasons"][0]
+
+    grant_for(policy, agent, requester, task="run-3")
+    assert check(client, workflow, "run-3")["allow"]
+    suspend_workload(agent, by=owner, reason="prompt injection suspected")
+    answer = check(client, workflow, "run-3")
+    assert not answer["allow"] and "suspended" in answer["reasons"][0]
+
+
+def test_a_revoked_grants_token_fails_at_once(client, policy, agent, requester, owner, workflow):
+    grant, token = grant_for(policy, agent, requester)
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    body = {"workflow": workflow.slug, "scope": SCOPE, "task_ref": "run-1"}
+    assert client.post("/api/v1/authorize", body, content_type="application/json", **headers).json()["allow"]
+    revoke_grant(grant, by=owner, reason="key leaked")
+    answer = client.post("/api/v1/authorize", body, content_type="application/json", **headers).json()
+    assert not answer["allow"] and "revoked" in answer["reasons"][0]
+
+
+def test_unsealed_decisions_are_pending_never_missing_and_join_the_chain_in_order(
+    api_as, policy, agent, requester, workflow
+):
+    grant_for(policy, agent, requester)
+    client = api_as(agent)
+    for task in ("run-1", "run-2", "run-1"):
+        check(client, workflow, task)
+    before = verify_workflow_chain(workflow, seal=False)
+    assert before.ok and before.pending == 3
+    result = verify_workflow_chain(workflow)  # seals first
+    assert result.ok and result.pending == 0 and result.records == before.records + 3
+    decisions = EvidenceRecord.objects.filter(workflow=workflow, kind="authorization").order_by("sequence")
+    assert [(d.outcome, d.task_ref) for d in decisions] == [
+        ("allowed", "run-1"),
+        ("denied", "run-2"),
+        ("allowed", "run-1"),
+    ]
+    assert not EvidenceIntake.objects.exists()
+
+
+def test_a_sequencer_that_fails_mid_batch_loses_nothing(api_as, policy, agent, requester, workflow, monkeypatch):
+    grant_for(policy, agent, requester)
+    client = api_as(agent)
+    check(client, workflow)
+    check(client, workflow)
+    head_before = EvidenceChainHead.objects.get(pk=workflow.pk).last_sequence
+    real_chain_onto = intake.chain_onto
+
+    def chain_then_crash(head, events, **options):
+        real_chain_onto(head, events, **options)
+        raise RuntimeError("killed while sealing")
+
+    monkeypatch.setattr(intake, "chain_onto", chain_then_crash)
+    with pytest.raises(RuntimeError, match="killed while sealing"):
+        seal_intake()
+    assert EvidenceIntake.objects.filter(workflow=workflow).count() == 2
+    assert EvidenceChainHead.objects.get(pk=workflow.pk).last_sequence == head_before
+    monkeypatch.setattr(intake, "chain_onto", real_chain_onto)
+    assert seal_intake() == 2
+    assert verify_workflow_chain(workflow).ok

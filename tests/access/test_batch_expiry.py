@@ -1,0 +1,105 @@
+"""The sweeper ends due grants in batches: one statement a batch, records in bulk.
+
+On PostgreSQL: the batch is chosen over the partial index of active grants (read from
+EXPLAIN), every ended grant gets the evidence record, change-log entry and ticket close
+the one-at-a-time path writes, and ending a grant twice changes nothing.
+"""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from auditlog.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.utils import timezone
+
+from approvals.models import Grant, OutboxMessage, QueueConnection, TicketLink
+from approvals.services import expire_due_grants, expire_grant, extend_grant
+from approvals.services.expiry import due_batch_sql
+from bench.data import copy_grants
+from governance.evidence.models import EvidenceRecord
+from governance.evidence.verification import verify_workflow_chain
+from tests import factories
+from tests.access.test_grants import agent_grant
+from tests.conftest import require_service
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _postgresql(db):
+    require_service(connection.vendor == "postgresql", "PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture
+def policy(workflow):
+    entitlement = factories.EntitlementFactory(scope="github:repo:read", access_level="read")
+    return factories.PolicyFactory(workflow=workflow, entitlement=entitlement, max_ttl_seconds=3600)
+
+
+def grant_for(policy, agent, person, task):
+    return agent_grant(policy, agent, person, task=task)
+
+
+def test_the_batch_is_chosen_over_the_partial_index_of_active_grants(policy, agent, requester):
+    template = grant_for(policy, agent, requester, "template")
+    # A realistic table: most grants ended long ago, a few are due.
+    copy_grants(template, 20_000, expires_at=timezone.now() - timedelta(days=3), status="expired")
+    copy_grants(template, 50, expires_at=timezone.now() - timedelta(seconds=5))
+    sql, params = due_batch_sql(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "grant_active_expiry_idx" in plan, plan
+    assert "Seq Scan on approvals_grant" not in plan, plan
+    assert expire_due_grants() == 50
+
+
+def test_a_batch_writes_evidence_change_log_and_ticket_closes_for_every_grant(policy, agent, requester, workflow):
+    grants = [grant_for(policy, agent, requester, f"run-{n}") for n in range(5)]
+    queue = QueueConnection.objects.create(name="Inbox", kind="portal")
+    TicketLink.objects.create(request=grants[0].request, connection=queue, external_key="ACC-1")
+    with time_machine.travel(timezone.now() + timedelta(hours=1)):
+        assert expire_due_grants(batch_size=2) == 5  # three batches
+        assert expire_due_grants() == 0
+    assert set(Grant.objects.filter(pk__in=[g.pk for g in grants]).values_list("status", flat=True)) == {"expired"}
+    for grant in grants:
+        record = EvidenceRecord.objects.get(grant=grant, kind="grant", outcome="expired")
+        assert record.summary == f"Grant #{grant.pk} expired: Expired at the end of its lifetime."
+        assert (record.on_behalf_of_id, record.task_ref, record.access_request_id) == (
+            requester.pk,
+            grant.task_ref,
+            grant.request_id,
+        )
+        log = LogEntry.objects.get(
+            content_type=ContentType.objects.get_for_model(Grant), object_id=grant.pk, action=LogEntry.Action.UPDATE
+        )
+        assert log.changes["status"] == ["active", "expired"]
+    closes = OutboxMessage.objects.filter(topic="ticket.close")
+    assert [m.idempotency_key for m in closes] == [
+        f"ticket.close:{grants[0].request_id}:{queue.pk}:grant-ended:{grants[0].pk}"
+    ]
+    assert "has expired" in closes[0].payload["comment"]
+    assert verify_workflow_chain(workflow).ok
+    # The ETA task arriving late changes nothing.
+    assert expire_grant(grants[0].pk, now=timezone.now() + timedelta(hours=1)) is False
+
+
+def test_an_extension_still_waiting_when_its_grant_expires_is_cancelled(policy, agent, requester, workflow):
+    grant = grant_for(policy, agent, requester, "run-1")
+    policy.approval_mode = "owner"
+    policy.save()
+    extension = extend_grant(grant, duration_seconds=1800, justification="longer run")
+    assert extension.state == "pending"
+    with time_machine.travel(timezone.now() + timedelta(hours=1)):
+        assert expire_due_grants() == 1
+    extension.refresh_from_db()
+    assert extension.state == "cancelled" and f"Grant #{grant.pk} ended" in extension.state_reason
+
+
+def test_a_grant_not_yet_due_is_left_alone(policy, agent, requester):
+    grant = grant_for(policy, agent, requester, "run-1")
+    assert expire_due_grants() == 0
+    grant.refresh_from_db()
+    assert grant.status == "active"
