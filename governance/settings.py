@@ -7,7 +7,6 @@ must then provide SECRET_KEY, ALLOWED_HOSTS and real services. docs/configuratio
 variable.
 """
 
-import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -327,21 +326,6 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# --- Metrics ------------------------------------------------------------------------
-# GET /metrics answers a bearer METRICS_TOKEN, or clients in METRICS_ALLOW_FROM (addresses
-# or networks, comma-separated; loopback only by default). Behind a proxy, REMOTE_ADDR is
-# the proxy's: use the token there. Several gunicorn workers: set PROMETHEUS_MULTIPROC_DIR
-# (see docs/operations-metrics.md).
-METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
-try:
-    METRICS_ALLOW_FROM = [
-        ipaddress.ip_network(item.strip(), strict=False)
-        for item in env.str("METRICS_ALLOW_FROM", default="127.0.0.1,::1").split(",")
-        if item.strip()
-    ]
-except ValueError as exc:
-    raise ImproperlyConfigured(f"METRICS_ALLOW_FROM: {exc}")
-
 # --- Access reviews -----------------------------------------------------------------
 # A review campaign opens this many days before the workflow's review is due (at most one
 # review cycle ahead); reminders follow at 3 days, 1 day and on the due date.
@@ -349,8 +333,8 @@ REVIEW_NOTICE_DAYS = env.int("REVIEW_NOTICE_DAYS", default=14)
 if not 0 <= REVIEW_NOTICE_DAYS <= 366:
     raise ImproperlyConfigured("REVIEW_NOTICE_DAYS must be between 0 and 366.")
 
-# --- Chat and outbound webhooks -----------------------------------------------------
-from .settings_chat import *  # noqa: E402,F403
+# --- Chat, outbound webhooks and metrics --------------------------------------------
+from .settings_integrations import *  # noqa: E402,F403
 
 # --- Auditlog -----------------------------------------------------------------------
 # Models are registered explicitly in each app's ready(), with secret fields excluded

@@ -1,5 +1,7 @@
-"""Settings of Slack, Microsoft Teams and outbound webhooks; star-imported by
-`governance.settings`, every value from the environment."""
+"""Settings of the integrations: Slack, Microsoft Teams, outbound webhooks and the
+metrics endpoint; star-imported by `governance.settings`, every value from the environment."""
+
+import ipaddress
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -17,3 +19,18 @@ if not 0 <= CHAT_DIGEST_HOUR <= 23:
     raise ImproperlyConfigured("CHAT_DIGEST_HOUR must be between 0 and 23.")
 if not SLACK_API_URL.endswith("/"):
     raise ImproperlyConfigured("SLACK_API_URL must end with a slash, like https://slack.com/api/.")
+
+# --- Metrics ------------------------------------------------------------------------
+# GET /metrics answers a bearer METRICS_TOKEN, or clients in METRICS_ALLOW_FROM (addresses
+# or networks, comma-separated; loopback only by default). Behind a proxy, REMOTE_ADDR is
+# the proxy's: use the token there. Several gunicorn workers: set PROMETHEUS_MULTIPROC_DIR
+# (see docs/operations-metrics.md).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+try:
+    METRICS_ALLOW_FROM = [
+        ipaddress.ip_network(item.strip(), strict=False)
+        for item in env.str("METRICS_ALLOW_FROM", default="127.0.0.1,::1").split(",")
+        if item.strip()
+    ]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOW_FROM: {exc}")
