@@ -252,6 +252,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "WorkflowStatusEnum": "governance.choices.WorkflowStatus",
+        "RiskTierEnum": "governance.choices.RiskTier",
         "WorkloadStatusEnum": "identities.choices.WorkloadStatus",
         "GrantStateEnum": "approvals.choices.GrantStatus",
         "AccessRequestStateEnum": "approvals.filtersets.REQUEST_API_STATES",
