@@ -82,14 +82,20 @@ class TicketLinkAdmin(ReadOnlyAdmin):
         "external_key",
         "connection",
         "request",
+        "change",
         "campaign",
         "last_seen_status",
         "last_checked_at",
         "closed_at",
     )
-    list_filter = ("connection", ("campaign", admin.EmptyFieldListFilter), "last_seen_status")
-    search_fields = ("external_key", "request__id", "campaign__id", "url")
-    list_select_related = ("request", "request__entitlement", "campaign__workflow", "connection")
+    list_filter = (
+        "connection",
+        ("campaign", admin.EmptyFieldListFilter),
+        ("change", admin.EmptyFieldListFilter),
+        "last_seen_status",
+    )
+    search_fields = ("external_key", "request__id", "change__id", "campaign__id", "url")
+    list_select_related = ("request", "request__entitlement", "change", "campaign__workflow", "connection")
 
 
 @admin.register(OutboxMessage)

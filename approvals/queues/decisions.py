@@ -2,7 +2,9 @@
 
 A ticket is only ever a hint: its status and actor are re-read through the adapter, the
 actor is mapped to a person of the workflow's identity source, and Mandate's own rules
-decide, through `approvals.services.decide`, the same service the browser uses.
+decide, through the same service the browser uses: `approvals.services.decide` for an
+access request, `governance.changes.decisions.decide_change` for a registry change (which
+refuses its author, so nobody approves their own change from a ticket either).
 """
 
 import logging
@@ -13,10 +15,13 @@ from django.utils import timezone
 
 from approvals.choices import RequestState
 from approvals.models import QueueConnection, TicketLink
+from approvals.queues.change_tickets import queue_change_reopen
 from approvals.queues.connections import call_adapter
 from approvals.queues.request_tickets import queue_ticket_comment, queue_ticket_reopen
 from approvals.services import decide
 from approvals.tickets import APPROVE, PENDING, TicketError
+from governance.changes.decisions import decide_change
+from governance.choices import ChangeState
 from governance.exceptions import IllegalTransition, MandateError
 from identities.models import User, WorkloadIdentity
 
@@ -59,15 +64,15 @@ def sync_ticket(link_id):
     link = TicketLink.objects.select_related("connection").filter(pk=link_id).first()
     if link is None or link.closed_at:
         return "closed"
-    if link.request_id is None:
+    if link.request_id is None and link.change_id is None:
         return "ignored"  # a review's ticket: the review is decided in Mandate, item by item
     state = call_adapter(link.connection, lambda adapter: adapter.fetch_ticket(link.external_key))
     with transaction.atomic():
-        # `of=("self",)`: the request is on the nullable side of the join (a review's link has
-        # none), and PostgreSQL refuses to lock that side.
+        # `of=("self",)`: the request and the change are on the nullable side of the join (a
+        # link has one or the other), and PostgreSQL refuses to lock that side.
         link = (
             TicketLink.objects.select_for_update(of=("self",))
-            .select_related("request__workflow__identity_source")
+            .select_related("request__workflow__identity_source", "change__workflow__identity_source")
             .get(pk=link.pk)
         )
         link.last_checked_at = timezone.now()
@@ -78,6 +83,8 @@ def sync_ticket(link_id):
         link.save(update_fields=["last_checked_at", "last_seen_marker", "last_seen_status", "updated_at"])
         if state.decision == PENDING:
             return "pending"
+        if link.change_id:
+            return _apply_change_decision(link, state)
         return _apply_decision(link, state)
 
 
@@ -123,6 +130,39 @@ def _apply_decision(link, state):
     return "refused"
 
 
+def _apply_change_decision(link, state):
+    change = link.change
+    if change.state != ChangeState.PENDING:
+        return "settled"
+    verb = "approval" if state.decision == APPROVE else "denial"
+    decider, why_not = map_actor(change.workflow, state.actor)
+    if decider is not None:
+        try:
+            with transaction.atomic():
+                decide_change(
+                    change,
+                    by=decider,
+                    decision="approve" if state.decision == APPROVE else "deny",
+                    comment=f"{link.connection.name} ticket {link.external_key}: status “{state.status}”.",
+                )
+        except IllegalTransition as exc:
+            change.refresh_from_db()
+            if change.state != ChangeState.PENDING:
+                return "settled"
+            why_not = exc.message
+        except MandateError as exc:
+            why_not = exc.message
+        else:
+            return "decided"
+    queue_change_reopen(
+        change,
+        f"Mandate did not accept this {verb} by {state.actor or 'an unknown user'}: {why_not} "
+        "The change is still pending; the ticket is open again for someone who may decide it.",
+        event=f"refused:{link.pk}:{state.marker}",
+    )
+    return "refused"
+
+
 def handle_webhook(connection, headers, body):
     """Verify, reduce to a ticket key, and sync that ticket. Returns (http status, outcome)."""
     adapter = connection.adapter()
@@ -134,9 +174,11 @@ def handle_webhook(connection, headers, body):
         event = adapter.parse_webhook(headers, body)
     except TicketError as exc:
         return 400, exc.message
-    link = TicketLink.objects.filter(
-        connection=connection, external_key=event.ticket_key, request__isnull=False
-    ).first()
+    link = (
+        TicketLink.objects.filter(connection=connection, external_key=event.ticket_key)
+        .filter(Q(request__isnull=False) | Q(change__isnull=False))
+        .first()
+    )
     if not event.ticket_key or link is None:
         return 202, "ignored"
     try:
@@ -161,9 +203,11 @@ def poll_queues(now=None):
         )
         if not taken:
             continue
-        links = TicketLink.objects.filter(
-            connection=connection, closed_at__isnull=True, request__state=RequestState.PENDING
-        ).values_list("pk", flat=True)
+        links = (
+            TicketLink.objects.filter(connection=connection, closed_at__isnull=True)
+            .filter(Q(request__state=RequestState.PENDING) | Q(change__state=ChangeState.PENDING))
+            .values_list("pk", flat=True)
+        )
         for link_id in links:
             try:
                 outcome = sync_ticket(link_id)

@@ -1,4 +1,4 @@
-"""Ticket queues: where approvals travel, each request's (or review's) ticket there, and the outbox.
+"""Ticket queues: where approvals travel, each request's (review's, registry change's) ticket there, and the outbox.
 
 Imported by `approvals.models`, so these are ordinary models of the approvals app.
 """
@@ -125,8 +125,9 @@ class QueueConnection(models.Model):
 class TicketLink(models.Model):
     """A ticket Mandate keeps in a queue: its key, where to open it, and what we last saw there.
 
-    It belongs to an access request (the ticket asks for a decision and is read back) or
-    to an access review campaign (the ticket chases the owner; nothing is read back).
+    It belongs to exactly one of: an access request or a registry change (the ticket asks
+    for a decision and is read back), or an access review campaign (the ticket chases the
+    owner; nothing is read back).
     """
 
     request = models.ForeignKey(
@@ -134,6 +135,9 @@ class TicketLink(models.Model):
     )
     campaign = models.ForeignKey(
         "governance.ReviewCampaign", on_delete=models.CASCADE, null=True, blank=True, related_name="ticket_links"
+    )
+    change = models.ForeignKey(
+        "governance.RegistryChange", on_delete=models.CASCADE, null=True, blank=True, related_name="ticket_links"
     )
     connection = models.ForeignKey(QueueConnection, on_delete=models.PROTECT, related_name="ticket_links")
     external_key = models.CharField(max_length=100)
@@ -153,9 +157,10 @@ class TicketLink(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(request__isnull=False, campaign__isnull=True)
-                | Q(request__isnull=True, campaign__isnull=False),
-                name="ticketlink_request_or_campaign",
+                condition=Q(request__isnull=False, campaign__isnull=True, change__isnull=True)
+                | Q(request__isnull=True, campaign__isnull=False, change__isnull=True)
+                | Q(request__isnull=True, campaign__isnull=True, change__isnull=False),
+                name="ticketlink_one_subject",
             ),
             models.UniqueConstraint(
                 fields=["request", "connection"],
@@ -167,6 +172,11 @@ class TicketLink(models.Model):
                 condition=Q(campaign__isnull=False),
                 name="ticketlink_one_per_campaign_queue",
             ),
+            models.UniqueConstraint(
+                fields=["change", "connection"],
+                condition=Q(change__isnull=False),
+                name="ticketlink_one_per_change_queue",
+            ),
             models.UniqueConstraint(fields=["connection", "external_key"], name="ticketlink_unique_key"),
         ]
         indexes = [
@@ -174,7 +184,12 @@ class TicketLink(models.Model):
         ]
 
     def __str__(self):
-        what = f"request #{self.request_id}" if self.request_id else f"review #{self.campaign_id}"
+        if self.request_id:
+            what = f"request #{self.request_id}"
+        elif self.change_id:
+            what = f"registry change #{self.change_id}"
+        else:
+            what = f"review #{self.campaign_id}"
         return f"{self.connection.name} {self.external_key} → {what}"
 
 

@@ -1,4 +1,5 @@
-"""Access-lifecycle events → outbox rows for the request's ticket, in the same transaction.
+"""Lifecycle events → outbox rows for the ticket of a request or a registry change, in the
+same transaction.
 
 Connected in `ApprovalsConfig.ready`. Nothing here talks to a ticket system: the relay
 delivers the rows after commit, so a rolled-back decision never reaches a ticket and a
@@ -10,7 +11,9 @@ from django.utils import formats, timezone
 
 from approvals import signals
 from approvals.queues.batches import queue_ticket_closes
+from approvals.queues.change_tickets import queue_change_close, queue_change_open
 from approvals.queues.request_tickets import queue_ticket_close, queue_ticket_comment, queue_ticket_open
+from governance.changes.signals import registry_change_decided, registry_change_proposed
 
 
 def _when(moment):
@@ -61,3 +64,13 @@ def close_tickets_when_grants_expire(sender, grants, **kwargs):
         text = f"Mandate: the grant of {grant.scope} has expired. {grant.reason}"
         closes.append((grant.request_id, text, f"grant-ended:{grant.pk}"))
     queue_ticket_closes(closes, outcome="approved")
+
+
+@receiver(registry_change_proposed, dispatch_uid="tickets.registry_change_proposed")
+def open_ticket_for_registry_change(sender, change, **kwargs):
+    queue_change_open(change)
+
+
+@receiver(registry_change_decided, dispatch_uid="tickets.registry_change_decided")
+def close_ticket_of_decided_registry_change(sender, change, **kwargs):
+    queue_change_close(change)

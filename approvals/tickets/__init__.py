@@ -16,7 +16,7 @@ from .base import (
     TicketState,
     WebhookEvent,
 )
-from .content import ReviewTicketContent, TicketContent
+from .content import ChangeTicketContent, ReviewTicketContent, TicketContent
 from .errors import TicketError
 from .registry import ADAPTERS, adapter_class, get_adapter
 from .secrets import is_valid_reference, resolve_secret
@@ -27,6 +27,7 @@ __all__ = [
     "DENY",
     "PENDING",
     "ReviewTicketContent",
+    "ChangeTicketContent",
     "Actor",
     "CheckResult",
     "ConnectionConfig",

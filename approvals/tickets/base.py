@@ -224,8 +224,9 @@ class TicketAdapter:
     def tag(self, kind: str, ident) -> str:
         """The tag (label, custom field value, correlation id) that marks a ticket as Mandate's.
 
-        `options.request_tag_prefix` / `options.review_tag_prefix` override the default
-        `mandate-request-` / `mandate-review-`.
+        `options.request_tag_prefix` / `options.review_tag_prefix` / `options.change_tag_prefix`
+        override the default
+        `mandate-request-` / `mandate-review-` / `mandate-change-`.
         """
         prefix = (self.config.options or {}).get(f"{kind}_tag_prefix", f"mandate-{kind}-")
         return f"{prefix}{ident}"

@@ -1,9 +1,10 @@
 """What a ticket says: everything a person needs to act without opening Mandate.
 
-Two kinds of ticket: an access request waiting for a decision (`TicketContent`) and an
-access review chasing its owner (`ReviewTicketContent`). Both carry `kind` and `tag_id`,
+Three kinds of ticket: an access request waiting for a decision (`TicketContent`), a
+registry change waiting for a second person (`ChangeTicketContent`), and an
+access review chasing its owner (`ReviewTicketContent`). Each carries `kind` and `tag_id`,
 from which an adapter builds the tag (label, custom field, correlation id) that finds the
-ticket again, and both render as plain text, Markdown or a list of labelled facts.
+ticket again, and all render as plain text, Markdown or a list of labelled facts.
 """
 
 from dataclasses import dataclass
@@ -147,3 +148,77 @@ class ReviewTicketContent:
 
     def as_markdown(self) -> str:
         return "\n".join([self.message, "", f"[{self.link_label}]({self.url})", "", self.instructions])
+
+
+@dataclass(frozen=True)
+class ChangeTicketContent:
+    """A registry change that widens access, as plain data: the ticket asks its decider.
+
+    Decided like a request's ticket: the status (or label) is read back, and Mandate
+    re-checks that the person who set it may decide the change (never its author).
+    """
+
+    change_id: int
+    change_url: str
+    summary: str  # what the change does, in one line
+    change_kind: str  # "Activate a workflow", "Add an entitlement to a workflow", …
+    author: str
+    workflow: str = ""
+    entitlement: str = ""
+    widens: tuple = ()  # one sentence per widening field: why a second person decides it
+    changes: tuple = ()  # ("field", "before → after") pairs
+    decider: str = ""  # who may approve: a resource owner, or the security team
+    author_email: str = ""
+    change_key: str = ""  # like TicketContent.request_key
+
+    kind = "change"
+    asks_decision = True
+    lead = ""
+
+    @property
+    def tag_id(self) -> str:
+        return f"{self.change_id}-{self.change_key}" if self.change_key else str(self.change_id)
+
+    @property
+    def url(self) -> str:
+        return self.change_url
+
+    @property
+    def requester_email(self) -> str:
+        return self.author_email
+
+    @property
+    def link_label(self) -> str:
+        return f"Open registry change #{self.change_id} in Mandate"
+
+    @property
+    def title(self) -> str:
+        return f"Registry change #{self.change_id}: {self.summary} (by {self.author})"[:250]
+
+    def fields(self) -> list:
+        rows = [
+            ("Change", self.change_kind),
+            ("Proposed by", self.author),
+            ("Workflow", self.workflow),
+            ("Entitlement", self.entitlement),
+            *((f"New {name.replace('_', ' ')}", value) for name, value in self.changes),
+            ("What widens", " ".join(self.widens) or "—"),
+            ("Who may approve", f"{self.decider}, never the author ({self.author})" if self.decider else "—"),
+        ]
+        return [(label, value) for label, value in rows if value]
+
+    @property
+    def instructions(self) -> str:
+        return (
+            "Decide here by changing the ticket's status (or label) as configured, or in Mandate. "
+            "Mandate re-checks every decision: the author's own decision never counts, and a denial "
+            "taken here is recorded with this ticket as its reason."
+        )
+
+    def as_text(self) -> str:
+        lines = [f"{label}: {value}" for label, value in self.fields()]
+        return "\n".join([*lines, "", f"Change in Mandate: {self.change_url}", "", self.instructions])
+
+    def as_markdown(self) -> str:
+        lines = [f"- **{label}:** {value}" for label, value in self.fields()]
+        return "\n".join([*lines, "", f"[{self.link_label}]({self.change_url})", "", self.instructions])

@@ -40,6 +40,7 @@ def change_detail(request, pk):
         "decided_by_whom": route_label(change),
         "can_decide": can_decide_change(request.user, change),
         "can_cancel": change.is_pending and change.author_id == request.user.pk,
+        "ticket_links": list(change.ticket_links.select_related("connection")),
         "error": error,
     }
     return render(request, "governance/change_detail.html", context, status=status)

@@ -44,7 +44,12 @@ class Harness:
             kind=self.kind,
             name=f"{self.kind} under test",
             webhook_secret_ref="env:MANDATE_TEST_WEBHOOK_SECRET",
-            options={"request_tag_prefix": self.prefix, "review_tag_prefix": f"{self.prefix}review-", "timeout": 1},
+            options={
+                "request_tag_prefix": self.prefix,
+                "review_tag_prefix": f"{self.prefix}review-",
+                "change_tag_prefix": f"{self.prefix}change-",
+                "timeout": 1,
+            },
             **fields,
         )
 
