@@ -1,10 +1,13 @@
 """Reminders for access reviews and for requests waiting on an approver.
 
-Schedule of a review campaign (local dates, TIME_ZONE): the control owner hears when it
-opens, 3 days and 1 day before its due date and on the due date; from the day after, the
-control owner, the backup owner and the security contact are told it is overdue, again
-every week while it stays open. A request waiting longer than its policy's reminder
-interval reminds each eligible approver who has not voted, once.
+Schedule of a review campaign (local dates, TIME_ZONE): the people who decide its pending
+items hear when it opens, 3 days and 1 day before its due date and on the due date; from
+the day after, every owner who may decide one of them and the security contact are told
+it is overdue, again every week while it stays open. Who decides an item is the review's
+own rule (`selectors.campaign_deciders`): the control owner first, the other owner for an
+item about her, the security contact for an item no owner may certify; nobody is chased
+about an item that is their own access. A request waiting longer than its policy's
+reminder interval reminds each eligible approver who has not voted, once.
 
 Whatever is due for one address is bundled into one e-mail, and an address gets at most
 one e-mail a day: the (address, day) `ReminderDigest` row is claimed in the database
@@ -25,15 +28,23 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Prefetch
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from approvals.choices import RequestState
 from approvals.models import AccessRequest, NotificationPreference
-from governance.choices import CampaignStatus, DigestStatus, MissedReviewAction, ReminderChannel, ReminderStage
-from governance.models import Policy, ReminderDigest, ReminderLog, ReviewCampaign
+from governance.choices import (
+    CampaignStatus,
+    DigestStatus,
+    MissedReviewAction,
+    ReminderChannel,
+    ReminderStage,
+    ReviewOutcome,
+)
+from governance.models import Policy, ReminderDigest, ReminderLog, ReviewCampaign, ReviewItem
+from governance.reviews.selectors import PENDING_ITEM_RELATED, campaign_deciders
 from governance.reviews.tickets import queue_review_reminder
 from identities.models import User
 
@@ -75,13 +86,16 @@ def _person(user):
     return (user.email.lower(), user) if user and user.is_active and user.email else None
 
 
-def campaign_recipients(campaign, stage):
-    """[(address, user or None)]: the control owner; when overdue, also the backup owner and
-    the security contact. An unowned workflow's reminders go to whoever is left."""
-    workflow = campaign.workflow
-    owner, backup = _person(workflow.control_owner), _person(workflow.backup_owner)
+def campaign_recipients(campaign, stage, deciders=None):
+    """[(address, user or None)]: the first decider of each pending item (the security
+    contact for an item no owner may certify); when overdue, every owner who may decide one
+    and the security contact. Never an owner whose only pending items are her own access."""
+    deciders = deciders or campaign_deciders(campaign)
     security = (settings.SECURITY_CONTACT_EMAIL.lower(), None) if settings.SECURITY_CONTACT_EMAIL else None
-    people = [owner, backup, security] if stage == ReminderStage.OVERDUE else [owner or backup or security]
+    if stage == ReminderStage.OVERDUE:
+        people = [*map(_person, deciders.everyone), security]
+    else:
+        people = [*map(_person, deciders.first), security if deciders.security else None]
     seen, recipients = set(), []
     for person in people:
         if person and person[0] not in seen:
@@ -134,14 +148,18 @@ def due_reminders(now):
         )
     )
     due, tickets = defaultdict(list), []
-    campaigns = ReviewCampaign.objects.filter(status=CampaignStatus.OPEN).select_related(
-        "workflow__control_owner", "workflow__backup_owner"
+    pending = ReviewItem.objects.filter(outcome=ReviewOutcome.PENDING).select_related(*PENDING_ITEM_RELATED)
+    campaigns = (
+        ReviewCampaign.objects.filter(status=CampaignStatus.OPEN)
+        .select_related("workflow__control_owner", "workflow__backup_owner")
+        .prefetch_related(Prefetch("items", queryset=pending, to_attr="pending_items"))
     )
     for campaign in campaigns:
         stage, repeat = campaign_stage(campaign, today)
         if (campaign.pk, stage, repeat, ReminderChannel.TICKET, "") not in given:
             tickets.append(DueReminder("", campaign=campaign, stage=stage, repeat=repeat))
-        for email, user in campaign_recipients(campaign, stage):
+        deciders = campaign_deciders(campaign, campaign.pending_items)
+        for email, user in campaign_recipients(campaign, stage, deciders):
             if (campaign.pk, stage, repeat, ReminderChannel.EMAIL, email) not in given:
                 due[email].append(DueReminder(email, user, campaign=campaign, stage=stage, repeat=repeat))
     reminded = set(
@@ -301,7 +319,7 @@ def _request_url(request):
         return _absolute(reverse("admin:approvals_accessrequest_change", args=[request.pk]))
 
 
-def _campaign_context(campaign, stage, today, recipient_email=""):
+def _campaign_context(campaign, stage, today, recipient_email="", for_you=None):
     workflow = campaign.workflow
     due_day = timezone.localdate(campaign.due_at)
     days_left = (due_day - today).days
@@ -325,6 +343,8 @@ def _campaign_context(campaign, stage, today, recipient_email=""):
         "decided": decided,
         "total": total,
         "remaining": total - decided,
+        # Fewer than remaining when some items are about this person (someone else decides them).
+        "for_you": total - decided if for_you is None else for_you,
         "owner": owner.label if owner else "nobody",
         "escalated_to_you": stage == ReminderStage.OVERDUE
         and (not owner or owner.email.lower() != recipient_email)
@@ -349,7 +369,10 @@ def digest_context(digest, now):
     ).order_by("campaign__due_at", "access_request__created_at")
     for reminder in reminders:
         if reminder.campaign_id and reminder.campaign.is_open:
-            campaigns.append(_campaign_context(reminder.campaign, reminder.stage, today, digest.recipient_email))
+            for_you = campaign_deciders(reminder.campaign).for_person(digest.user)
+            campaigns.append(
+                _campaign_context(reminder.campaign, reminder.stage, today, digest.recipient_email, for_you)
+            )
         elif reminder.access_request_id and reminder.access_request.state == "pending":
             request = reminder.access_request
             requests.append(

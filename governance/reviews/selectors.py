@@ -1,5 +1,6 @@
-"""Read-side queries of the access reviews: campaign lists with their progress, and the
-reviews the dashboard puts in front of a person. Each list is one query (no N+1)."""
+"""Read-side queries of the access reviews: campaign lists with their progress, the
+reviews the dashboard puts in front of a person, and who may decide what is left of a
+campaign (whom its reminders reach). Each list is one query (no N+1)."""
 
 from dataclasses import dataclass
 from datetime import timedelta
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from governance import permissions
 from governance.choices import CampaignStatus, ReviewOutcome
+from governance.reviews.decisions import item_reviewers
 from governance.reviews.models import review_overdue
 from governance.selectors import DUE_SOON, dashboard_scope, review_status
 
@@ -148,3 +150,44 @@ def reviews_due(user, workflows, now=None, limit=50):
             url = reverse("governance:workflow_tab", args=[workflow.slug, "reviews"])
             found.append(DueReview(workflow, review_status(workflow, now), due, url))
     return sorted(found, key=lambda entry: entry.due_at)
+
+
+PENDING_ITEM_RELATED = ("grant__workload", "workload")
+
+
+@dataclass(frozen=True)
+class CampaignDeciders:
+    """Who may decide what is left of a campaign, by `reviews.decisions.item_reviewers`
+    (so by `approvals.policy.whose_access`): an item about an owner goes to the other
+    owner, one no owner may certify to the security team. Reminders follow this, so
+    nobody is chased to decide an item about themselves."""
+
+    first: tuple  # for each pending item its first reviewer (control owner first): the reminders
+    everyone: tuple  # every owner who may certify a pending item: the escalation
+    security: int  # pending items only the security team may certify
+    counts: dict  # person id → pending items that person may certify
+
+    def for_person(self, user):
+        return self.counts.get(user.pk, 0) if user is not None else self.security
+
+
+def pending_items(campaign):
+    return campaign.items.filter(outcome=ReviewOutcome.PENDING).select_related(*PENDING_ITEM_RELATED)
+
+
+def campaign_deciders(campaign, items=None):
+    """`CampaignDeciders` of `campaign`; `items` are its pending items if already loaded."""
+    workflow = campaign.workflow
+    first, counts, security = [], {}, 0
+    for item in pending_items(campaign) if items is None else items:
+        reviewers = item_reviewers(item, workflow)
+        if not reviewers:
+            security += 1
+            continue
+        if reviewers[0] not in first:
+            first.append(reviewers[0])
+        for person in reviewers:
+            counts[person.pk] = counts.get(person.pk, 0) + 1
+    everyone = tuple(o for o in workflow.owners if o.pk in counts)
+    first = tuple(o for o in workflow.owners if o in first)
+    return CampaignDeciders(first=first, everyone=everyone, security=security, counts=counts)

@@ -1,5 +1,9 @@
 """Reminders follow the review's schedule, escalate after it, and bundle into at most one
-e-mail per person per day — pending-request reminders included."""
+e-mail per person per day — pending-request reminders included.
+
+Every review holds the control owner's own assignment, which only the backup owner may
+certify: so the backup owner hears about each review from its opening, for that item
+(who hears about what is `test_reminders_reach_who_decides.py`)."""
 
 from datetime import timedelta
 
@@ -56,12 +60,12 @@ def pending_request(workflow, requester, *, mode="owner"):
     return request
 
 
-def test_the_owner_hears_at_opening_three_days_one_day_and_on_the_due_date_then_everyone_is_escalated(agent):
+def test_the_owners_hear_at_opening_three_days_one_day_and_on_the_due_date_then_everyone_is_escalated(agent):
     assert mails_by_day(20) == {
-        0: [OWNER],  # opened
-        7: [OWNER],  # due in 3 days
-        9: [OWNER],  # due tomorrow
-        10: [OWNER],  # due today
+        0: [BACKUP, OWNER],  # opened (the backup for the owner's own assignment)
+        7: [BACKUP, OWNER],  # due in 3 days
+        9: [BACKUP, OWNER],  # due tomorrow
+        10: [BACKUP, OWNER],  # due today
         11: [BACKUP, OWNER, SECURITY],  # overdue: escalated
         18: [BACKUP, OWNER, SECURITY],  # still overdue a week later
     }
@@ -69,7 +73,7 @@ def test_the_owner_hears_at_opening_three_days_one_day_and_on_the_due_date_then_
 
 def test_what_each_reminder_says(agent, workflow):
     run_review_jobs(T0)
-    opened = mail.outbox[-1]
+    backups, opened = mail.outbox  # one digest per address, in address order
     campaign = ReviewCampaign.objects.get()
     assert opened.subject == f"Access review of {workflow}: due in 10 days (13 Mar 2031)"
     assert "A new access review is open. 2 of 2 items still to decide." in opened.body
@@ -78,9 +82,13 @@ def test_what_each_reminder_says(agent, workflow):
     assert link in opened.body
     html, mimetype = opened.alternatives[0]
     assert mimetype == "text/html" and f'href="{link}"' in html
+    # The owner decides the agent but not her own assignment; the backup owner may decide both.
+    assert "You decide 1 of them; someone else decides the rest" in opened.body
+    assert backups.to == [BACKUP] and "2 of 2 items still to decide." in backups.body
+    assert "You decide" not in backups.body
     for day in range(1, 12):
         run_review_jobs(T0 + day * DAY)
-    escalation = next(m for m in mail.outbox if m.to == [BACKUP])
+    escalation = [m for m in mail.outbox if m.to == [BACKUP]][-1]
     assert escalation.subject == f"Access review of {workflow}: overdue since 13 Mar 2031"
     assert "the control owner (Owner <owner@example.test>) has not finished it" in escalation.body
 
@@ -103,30 +111,37 @@ def test_one_message_a_day_bundles_every_review_and_waiting_request(
     request = pending_request(workflow, requester)
     run_review_jobs(T0 + timedelta(hours=5))  # past the 4-hour reminder interval
     by_recipient = {m.to[0]: m for m in mail.outbox}
-    assert sorted(by_recipient) == [BACKUP, OWNER]
+    # The second workflow has no backup owner: its owner's own assignment goes to security.
+    assert sorted(by_recipient) == [BACKUP, OWNER, SECURITY]
     owners = by_recipient[OWNER]
-    assert f"Access review of {workflow}" not in owners.subject  # not a single-review subject
-    assert owners.subject == "2 access reviews and 1 request need your attention"
-    assert str(workflow) in owners.body and "Invoice matching" in owners.body
+    # Everything in "Invoice matching" is the owner's own (her assignment, her agent): not hers to decide.
+    assert owners.subject == "1 access review and 1 request need your attention"
+    assert str(workflow) in owners.body and "Invoice matching" not in owners.body
     assert f"{request.entitlement.scope} for Requester" in owners.body and "task CHG-1" in owners.body
     backups = by_recipient[BACKUP]
-    assert backups.subject == "1 access request waiting for your decision"
-    assert "ACCESS REVIEWS" not in backups.body
+    assert backups.subject == "1 access review and 1 request need your attention"
+    assert "Invoice matching" not in backups.body
+    assert "Invoice matching" in by_recipient[SECURITY].body
 
 
 def test_a_reminder_that_finds_todays_message_sent_waits_for_tomorrow(workflow, agent, owner, identity_source):
     run_review_jobs(T0)
-    assert [m.to for m in mail.outbox] == [[OWNER]]
+    assert [m.to for m in mail.outbox] == [[BACKUP], [OWNER]]
     later = factories.WorkflowFactory(
-        name="Late starter", control_owner=owner, identity_source=identity_source, next_review_due=T0 + 12 * DAY
+        name="Late starter",
+        control_owner=owner,
+        backup_owner=workflow.backup_owner,
+        identity_source=identity_source,
+        next_review_due=T0 + 12 * DAY,
     )
     factories.WorkloadIdentityFactory(workflow=later, owner=owner)
     run_review_jobs(T0 + timedelta(hours=3))  # opens the second review the same day
     run_review_jobs(T0 + timedelta(hours=9))
-    assert len(mail.outbox) == 1
-    run_review_jobs(T0 + DAY)
     assert len(mail.outbox) == 2
-    assert "Late starter" in mail.outbox[1].subject
+    run_review_jobs(T0 + DAY)
+    # Everything in it is the owner's own: the backup owner hears, the day after.
+    assert len(mail.outbox) == 3
+    assert mail.outbox[2].to == [BACKUP] and "Late starter" in mail.outbox[2].subject
 
 
 def test_running_the_job_twice_sends_once(agent):
@@ -134,9 +149,9 @@ def test_running_the_job_twice_sends_once(agent):
         open_due_campaigns()
         first = send_due_reminders()
         second = send_due_reminders()
-    assert first["claimed"] == 1 and second["claimed"] == 0
-    assert len(mail.outbox) == 1
-    assert ReminderDigest.objects.get().status == "sent"
+    assert first["claimed"] == 2 and second["claimed"] == 0
+    assert len(mail.outbox) == 2
+    assert set(ReminderDigest.objects.values_list("status", flat=True)) == {"sent"}
 
 
 class FailsOnceBackend(EmailBackend):
@@ -153,7 +168,8 @@ def test_a_failed_send_is_retried_and_still_sent_only_once(agent, settings):
     settings.EMAIL_BACKEND = f"{__name__}.FailsOnceBackend"
     FailsOnceBackend.failures = 1
     run_review_jobs(T0)
-    digest = ReminderDigest.objects.get()
+    mail.outbox.clear()  # the backup owner's digest failed (sent first); the owner's went out
+    digest = ReminderDigest.objects.get(recipient_email=BACKUP)
     assert (digest.status, digest.attempts, len(mail.outbox)) == ("failed", 1, 0)
     assert "SMTP server unreachable" in digest.last_error
     run_review_jobs(T0 + timedelta(hours=1))
@@ -170,8 +186,8 @@ def test_a_digest_claimed_by_a_run_that_died_goes_out_with_the_next_run(agent):
         claim_digests(due_reminders(T0)[0], T0)  # ...and the process stopped here
     assert mail.outbox == []
     run_review_jobs(T0 + timedelta(hours=1))
-    assert [m.to for m in mail.outbox] == [[OWNER]]
-    assert ReminderDigest.objects.get().status == "sent"
+    assert [m.to for m in mail.outbox] == [[BACKUP], [OWNER]]
+    assert set(ReminderDigest.objects.values_list("status", flat=True)) == {"sent"}
 
 
 def test_a_digest_whose_sending_crashed_is_never_sent_again(agent):
@@ -179,10 +195,10 @@ def test_a_digest_whose_sending_crashed_is_never_sent_again(agent):
         from governance.reviews.reminders import claim_digests, due_reminders
 
         open_due_campaigns()
-        (digest_id,) = claim_digests(due_reminders(T0)[0], T0)
-        # The process died between claiming the digest for sending and recording the result.
-        ReminderDigest.objects.filter(pk=digest_id).update(status="sending", attempts=1)
-        assert deliver_digest(digest_id) == "sending"
+        digest_ids = claim_digests(due_reminders(T0)[0], T0)
+        # The process died between claiming the digests for sending and recording the result.
+        ReminderDigest.objects.filter(pk__in=digest_ids).update(status="sending", attempts=1)
+        assert {deliver_digest(digest_id) for digest_id in digest_ids} == {"sending"}
         send_due_reminders()
     assert mail.outbox == []
 
@@ -238,9 +254,9 @@ def test_each_reminder_is_handed_once_to_the_ticket_queue_hook(agent, workflow, 
     assert opened["subject"] == f"Access review of {workflow}: due in 10 days (13 Mar 2031)"
     assert "2 of 2 items still to decide (control owner: Owner <owner@example.test>)" in opened["body"]
     assert "Escalated to the backup owner and security." in overdue["body"]
-    # The same reminders reach people by e-mail: the owner when it opens, everyone when overdue.
-    assert mail.outbox[0].to == [OWNER]
-    assert sorted(address for m in mail.outbox[1:] for address in m.to) == sorted([OWNER, BACKUP, SECURITY])
+    # The same reminders reach people by e-mail: the deciders when it opens, everyone when overdue.
+    assert [m.to for m in mail.outbox[:2]] == [[BACKUP], [OWNER]]
+    assert sorted(address for m in mail.outbox[2:] for address in m.to) == sorted([OWNER, BACKUP, SECURITY])
 
 
 def test_an_unowned_workflows_reminders_go_to_the_backup_owner(workflow, agent):

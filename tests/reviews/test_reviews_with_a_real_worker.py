@@ -39,7 +39,8 @@ def test_beat_and_a_worker_open_remind_and_enforce_reviews(start_worker, start_b
     now = timezone.now()
     # A workflow whose review comes due in ten days: beat should open it and tell the owner.
     coming = factories.WorkflowFactory(next_review_due=now + timedelta(days=10))
-    factories.WorkloadIdentityFactory(workflow=coming, owner=coming.control_owner)
+    # Run by an engineer, so the control owner decides it (an agent of her own goes to the backup owner).
+    factories.WorkloadIdentityFactory(workflow=coming, owner=factories.UserFactory())
     # A workflow whose open review passed its deadline an hour ago: its forgotten grant must go.
     late = factories.WorkflowFactory(next_review_due=now - timedelta(hours=1))
     agent = factories.WorkloadIdentityFactory(workflow=late, owner=late.control_owner)
