@@ -210,7 +210,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["governance.api.permissions.IsActiveCaller"],
     "DEFAULT_FILTER_BACKENDS": [
         "governance.api.strict.StrictFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "governance.api.strict.StrictOrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "governance.api.pagination.Pagination",
     "PAGE_SIZE": 50,

@@ -7,6 +7,9 @@
 - `StrictFilterBackend`: a query parameter that is not a filter of the list's filterset,
   nor pagination or ordering, is a 400 naming it; so is any filter on a view that has
   none. Installed as the first filter backend in `REST_FRAMEWORK`.
+- `StrictOrderingFilter`: `ordering` naming a field the list does not sort by is a 400
+  naming that field (DRF's own filter drops it and answers in the default order); the
+  schema lists the accepted values.
 """
 
 from collections.abc import Mapping
@@ -14,6 +17,7 @@ from collections.abc import Mapping
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
+from rest_framework.filters import OrderingFilter
 from rest_framework.settings import api_settings
 
 NOT_ACCEPTED = "This field is not accepted here."
@@ -64,3 +68,41 @@ class StrictFilterBackend(DjangoFilterBackend):
         if unknown:
             raise ValidationError({name: ["Unknown filter: this list does not filter on it."] for name in unknown})
         return super().filter_queryset(request, queryset, view)
+
+
+class StrictOrderingFilter(OrderingFilter):
+    """DRF's ordering, refusing what it would silently drop."""
+
+    def get_ordering(self, request, queryset, view):
+        terms = [term.strip() for term in request.query_params.get(self.ordering_param, "").split(",")]
+        terms = [term for term in terms if term]
+        if terms:
+            valid = [name for name, _label in self.get_valid_fields(queryset, view, {"request": request})]
+            unknown = [term for term in terms if term.lstrip("-") not in valid]
+            if unknown:
+                raise ValidationError(
+                    {
+                        self.ordering_param: [
+                            f"Unknown ordering field: {', '.join(unknown)}. This list sorts by "
+                            f"{', '.join(sorted(valid))} (prefix “-” for descending, separate several with commas)."
+                        ]
+                    }
+                )
+        return super().get_ordering(request, queryset, view)
+
+    def get_schema_operation_parameters(self, view):
+        fields = getattr(view, "ordering_fields", None)
+        if not fields or fields == "__all__":
+            return super().get_schema_operation_parameters(view)
+        choices = [value for name in fields for value in (name, f"-{name}")]
+        return [
+            {
+                "name": self.ordering_param,
+                "required": False,
+                "in": "query",
+                "description": "Sort by these fields (“-” for descending); an unknown field is a 400.",
+                "schema": {"type": "array", "items": {"type": "string", "enum": choices}},
+                "style": "form",
+                "explode": False,
+            }
+        ]

@@ -84,6 +84,38 @@ def test_an_unknown_filter_on_any_list_is_a_400_naming_it(client, api_as, demo):
         assert "no_such_filter" in answer.json()["fields"], path
 
 
+def ordering_of_every_list(client):
+    """(path, the accepted `ordering` values or None when the list does not sort) per list."""
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+    for path, _filters in list_endpoints(client):
+        parameters = schema["paths"][path]["get"].get("parameters", [])
+        ordering = next((p for p in parameters if p["name"] == "ordering"), None)
+        yield path, ordering["schema"]["items"]["enum"] if ordering else None
+
+
+def test_every_documented_ordering_of_every_list_sorts_and_an_unknown_one_is_a_400_naming_it(client, api_as, demo):
+    api = api_as(demo)
+    sortable = dict(ordering_of_every_list(client))
+    assert sortable["/api/v1/access-requests/"] and sortable["/api/v1/evidence/"]
+    for path, choices in sortable.items():
+        refused = api.get(path, {"ordering": "no_such_field"})
+        assert refused.status_code == 400, (path, refused.json())
+        assert "ordering" in refused.json()["fields"], path
+        if choices is None:
+            continue  # a list without ordering refuses the parameter itself
+        assert "no_such_field" in refused.json()["fields"]["ordering"][0], path
+        # One bad field among good ones still refuses the whole ordering.
+        assert api.get(path, {"ordering": f"{choices[0]},-nope"}).status_code == 400, path
+        total = count(api, path)
+        for choice in choices:
+            assert count(api, path, ordering=choice) == total, (path, choice)
+    ids = [
+        r["id"] for r in api.get("/api/v1/access-requests/", {"ordering": "created_at", "limit": 500}).json()["results"]
+    ]
+    newest_first = api.get("/api/v1/access-requests/", {"ordering": "-created_at", "limit": 500}).json()["results"]
+    assert len(ids) > 1 and [r["id"] for r in newest_first] == ids[::-1]
+
+
 def test_evidence_filters_by_workload(api_as, demo):
     from governance.models import EvidenceRecord
 
