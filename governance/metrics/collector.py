@@ -2,7 +2,8 @@
 
 Each scrape costs one query per line below, whatever the size of the tables: every query
 is an aggregate over an indexed subset (active grants, pending requests, undelivered
-outbox rows, undecided review items).
+outbox rows, undecided review items) or over the evidence intake, which the sequencer
+empties every second.
 """
 
 from django.db.models import Count, Min
@@ -14,6 +15,7 @@ from approvals.choices import GrantStatus, RequestState
 from approvals.models import AccessRequest, Grant
 from approvals.queues.models import OutboxMessage, QueueConnection
 from governance.choices import ReviewOutcome
+from governance.evidence.models import EvidenceIntake
 from governance.models import Heartbeat
 from governance.reviews.models import ReviewItem
 
@@ -36,6 +38,7 @@ class DatabaseCollector:
             "mandate_grants_active", "Grants active now.", Grant.objects.filter(status=GrantStatus.ACTIVE).count()
         )
         yield from self._outbox(now)
+        yield from self._evidence_intake(now)
         yield self._overdue_reviews(now)
         yield self._heartbeats(now)
 
@@ -83,6 +86,21 @@ class DatabaseCollector:
             oldest.add_metric([label], _age(now, row["oldest"]))
         yield backlog
         yield oldest
+
+    def _evidence_intake(self, now):
+        # Intake rows are authorization decisions stamped by Mandate as they happen, so
+        # the oldest `occurred_at` is how long the oldest one has waited for its chain.
+        waiting = EvidenceIntake.objects.aggregate(n=Count("id"), oldest=Min("occurred_at"))
+        yield self._gauge(
+            "mandate_evidence_intake_backlog",
+            "Evidence records durable in the intake but not yet chained (the sequencer runs every second).",
+            waiting["n"],
+        )
+        yield self._gauge(
+            "mandate_evidence_intake_oldest_age_seconds",
+            "Age of the oldest evidence record waiting in the intake (0 when none waits).",
+            _age(now, waiting["oldest"]),
+        )
 
     def _overdue_reviews(self, now):
         overdue = ReviewItem.objects.filter(outcome=ReviewOutcome.PENDING, campaign__due_at__lt=now).count()

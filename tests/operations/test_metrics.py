@@ -15,6 +15,7 @@ from approvals.models import Grant, OutboxMessage, QueueConnection
 from approvals.queues.connections import call_adapter
 from approvals.services import expire_grant, revoke_grant, submit_request
 from approvals.tickets import TicketError
+from governance.evidence.intake import record_decision, seal_intake
 from governance.models import Heartbeat
 from identities.services import issue_api_key
 from tests import factories
@@ -150,14 +151,25 @@ def test_database_gauges_are_read_at_scrape_time_in_a_few_queries(
     OutboxMessage.objects.create(
         topic="ticket.open", payload={"connection_id": 999}, idempotency_key="k1", next_attempt_at=now
     )
+    # Two authorization decisions waiting for the sequencer, the older one for 40 seconds.
+    for age in (40, 5):
+        record_decision(
+            workflow=read_policy.workflow,
+            kind="authorization",
+            outcome="allowed",
+            summary="check",
+            occurred_at=now - timedelta(seconds=age),
+        )
 
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):
         found = samples(client.get("/metrics"))
 
     assert found[("mandate_grants_active", frozenset())] == 1
     assert found[("mandate_access_requests_pending", frozenset())] == 0
     assert found[("mandate_review_items_overdue", frozenset())] == 0
     assert found[("mandate_outbox_backlog", frozenset({("connection", "999")}))] == 1
+    assert found[("mandate_evidence_intake_backlog", frozenset())] == 2
+    assert 40 <= found[("mandate_evidence_intake_oldest_age_seconds", frozenset())] <= 150
     assert 85 <= found[("mandate_celery_heartbeat_age_seconds", frozenset({("name", "beat")}))] <= 200
 
 
@@ -210,3 +222,12 @@ def test_the_grafana_dashboard_only_queries_metrics_mandate_exposes(client):
     documented = (Path(__file__).resolve().parents[2] / "docs/operations-metrics.md").read_text()
     for name in queried:
         assert name in documented or name.rsplit("_", 1)[0] in documented, name
+
+
+def test_the_evidence_intake_backlog_empties_when_the_sequencer_runs(client, read_policy):
+    record_decision(workflow=read_policy.workflow, kind="authorization", outcome="denied", summary="check")
+    assert samples(client.get("/metrics"))[("mandate_evidence_intake_backlog", frozenset())] == 1
+    seal_intake()
+    found = samples(client.get("/metrics"))
+    assert found[("mandate_evidence_intake_backlog", frozenset())] == 0
+    assert found[("mandate_evidence_intake_oldest_age_seconds", frozenset())] == 0
