@@ -1,15 +1,17 @@
 """Read models of the dossier: one workload, its access and why, and what it did.
 
-A handful of queries whatever the history holds: grants and requests come with their
-approvals prefetched, the evidence timeline is one bounded page with a cursor (`before`,
-the id of the last record shown) to page on. Records are listed in the order they were
+A fixed handful of queries whatever the history holds (`tests/dossier` holds the
+ceiling): the workload, one bounded page of evidence, the active grants, the policies,
+the recent requests, and one query for the approvals of all those grants and requests
+together; the evidence timeline is one bounded page with a cursor (`before`, the id of
+the last record shown) to page on. Records are listed in the order they were
 recorded (newest first) with their chain position; a record the sequencer has not chained
 yet has no position and is shown as pending.
 """
 
 from dataclasses import dataclass
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 
 from approvals.choices import GrantStatus
 from approvals.models import AccessRequest, Approval, Grant
@@ -126,19 +128,22 @@ class Dossier:
     can_reactivate: bool
 
 
-def _with_approvals(queryset):
-    return queryset.prefetch_related(
-        Prefetch("approvals", queryset=Approval.objects.select_related("approver").order_by("created_at"))
-    )
+def _approvals():
+    return Prefetch("approvals", queryset=Approval.objects.select_related("approver").order_by("created_at"))
+
+
+def with_approvals(requests):
+    """Attach each request's approvals (who decided, how) in one query for all of them."""
+    prefetch_related_objects(list(requests), _approvals())
+    return requests
 
 
 def active_grants(workload):
+    """The workload's active grants with the request behind each (`with_approvals` adds
+    the approvals; the dossier fetches them together with the recent requests')."""
     grants = (
         Grant.objects.filter(workload=workload, status=GrantStatus.ACTIVE)
-        .select_related("entitlement", "on_behalf_of", "revoked_by", "request")
-        .prefetch_related(
-            Prefetch("request__approvals", queryset=Approval.objects.select_related("approver").order_by("created_at"))
-        )
+        .select_related("entitlement", "on_behalf_of", "revoked_by", "request__on_behalf_of")
         .order_by("expires_at")
     )
     return list(grants[:MAX_GRANTS])
@@ -149,7 +154,8 @@ def entitlements(workload, policies=None):
     `policies` (already fetched, e.g. prefetched for an inventory) saves the query."""
     workflow = workload.workflow
     if policies is None:
-        policies = Policy.objects.filter(workflow=workflow).select_related("entitlement")
+        # Ordered here without the model's default (which joins the workflow to sort by name).
+        policies = Policy.objects.filter(workflow=workflow).select_related("entitlement").order_by("entitlement__scope")
     answers = []
     for policy in sorted(policies, key=lambda policy: policy.entitlement.scope):
         mode, rule = approval_rule(
@@ -163,9 +169,8 @@ def entitlements(workload, policies=None):
 
 
 def recent_requests(workload, count=RECENT_REQUESTS):
-    requests = _with_approvals(
-        AccessRequest.objects.filter(workload=workload).select_related("entitlement", "on_behalf_of")
-    )
+    """The workload's latest requests (without approvals: see `active_grants`)."""
+    requests = AccessRequest.objects.filter(workload=workload).select_related("entitlement", "on_behalf_of")
     return list(requests.order_by("-created_at", "-id")[:count])
 
 
@@ -194,11 +199,15 @@ def workload_dossier(workload, user, query=None):
     """The dossier of a workload the caller may see (check `can_view_workload` first)."""
     query = query or EventQuery()
     events, next_before = workload_events(workload, query)
+    grants = active_grants(workload)
+    requests = recent_requests(workload)
+    # The grants' requests and the recent ones overlap: their approvals in one query.
+    with_approvals([grant.request for grant in grants] + requests)
     return Dossier(
         workload=workload,
-        active_grants=active_grants(workload),
+        active_grants=grants,
         entitlements=entitlements(workload),
-        recent_requests=recent_requests(workload),
+        recent_requests=requests,
         events=events,
         next_before=next_before,
         query=query,

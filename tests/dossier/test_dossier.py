@@ -1,9 +1,12 @@
 """The agent dossier answers the six questions, in the page and in one JSON answer."""
 
+import statistics
 import time
+from contextlib import contextmanager
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.urls import reverse
 
 from approvals.services import decide, submit_request
@@ -12,6 +15,26 @@ from tests.evidence.helpers import record_events
 from tests.factories import EntitlementFactory, PolicyFactory
 
 pytestmark = pytest.mark.django_db
+
+# Statements one dossier answer costs, whatever the workload holds: the key, the caller's
+# permissions (two), the workload, one page of events, the active grants, the policies,
+# the recent requests, and the approvals of those grants and requests together.
+DOSSIER_STATEMENTS = 9
+DOSSIER_BUDGET_SECONDS = 0.100
+
+
+@contextmanager
+def statements():
+    """Every SQL statement run inside, counted at the database cursor. (Django's query log
+    is not used: a request's start may reset it, and it stops growing at its cap.)"""
+    seen = []
+
+    def count(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        yield seen
 
 
 @pytest.fixture
@@ -106,13 +129,32 @@ def test_bad_filters_are_a_400_naming_the_field(api_as, owner, agent, query, fie
     assert field in response.json()["fields"]
 
 
-def test_the_dossier_costs_a_fixed_number_of_queries(
-    api_as, owner, workflow, agent, story, django_assert_max_num_queries
+def test_the_dossier_costs_a_fixed_number_of_queries_whatever_the_workload_holds(
+    api_as, owner, workflow, agent, story, requester, backup_owner
 ):
-    record_events(workflow, 40, workload=agent)
     client = api_as(owner)
-    with django_assert_max_num_queries(16):
-        assert client.get(f"/api/v1/workload-identities/{agent.slug}/dossier/").status_code == 200
+    url = f"/api/v1/workload-identities/{agent.slug}/dossier/"
+    assert client.get(url).status_code == 200  # warm: the key's first use is recorded once
+    with statements() as few:
+        assert client.get(url).status_code == 200
+    # Much more history: grants, each with its request and approval, and many events.
+    for n in range(8):
+        asked = submit_request(
+            workflow=workflow,
+            entitlement=story["write"].entitlement,
+            workload=agent,
+            on_behalf_of=requester,
+            task_ref=f"CHG-{n}",
+            justification="More work.",
+            duration_seconds=900,
+        )
+        decide(asked, approver=backup_owner, decision="approve", comment="ok", channel="browser")
+    record_events(workflow, 120, workload=agent)
+    with statements() as many:
+        answer = client.get(url).json()
+    assert len(answer["active_grants"]) == 9 and len(answer["events"]["results"]) == 50
+    assert all(grant["why"]["approvals"] for grant in answer["active_grants"])
+    assert len(many) == len(few) <= DOSSIER_STATEMENTS, many
 
 
 def test_the_page_costs_a_fixed_number_of_queries(client, owner, workflow, agent, story, django_assert_max_num_queries):
@@ -159,32 +201,33 @@ def test_a_workload_sees_only_its_own_dossier(api_as, workflow, agent, owner):
 
 
 def test_the_dossier_answers_within_100_ms_on_the_demo_data(api_as, settings):
+    """Two checks. The statement count is the robust one: it does not grow with the data
+    and does not care how busy the machine is. The time is the median of nine answers
+    after warm-up; a busy neighbour on a shared machine only ever adds time, so one round
+    within the budget proves the code meets it, and up to three rounds keep one burst of
+    load elsewhere from failing the suite."""
     settings.DEMO_MODE = True
     call_command("load_demo", quiet=True)
     from identities.models import User
 
     client = api_as(User.objects.get(username="ada"))  # the demo's security auditor
-    slowest = {}
+    medians = {}
     for workload in WorkloadIdentity.objects.all():
         url = f"/api/v1/workload-identities/{workload.slug}/dossier"
-        assert client.get(url).status_code == 200  # warm
-        timings = []
-        for _ in range(7):
-            started = time.perf_counter()
-            response = client.get(url)
-            timings.append(time.perf_counter() - started)
-            assert response.status_code == 200
-        # The best of seven: the machine the suite runs on is shared, and a busy neighbour
-        # only ever adds time; the median is printed for the record.
-        slowest[workload.slug] = min(timings)
-        print(f"{workload.slug}: best {min(timings) * 1000:.1f} ms, median {sorted(timings)[3] * 1000:.1f} ms")
-    # 100 ms is the target on an idle machine. On a busy shared one every request slows
-    # down alike, so the budget is also measured: three plain retrieves of the workload.
-    plain = []
-    for _ in range(7):
-        started = time.perf_counter()
-        client.get(f"/api/v1/workload-identities/{workload.slug}/")
-        plain.append(time.perf_counter() - started)
-    budget = max(0.100, 3 * min(plain))
-    print(f"plain retrieve: best {min(plain) * 1000:.1f} ms; budget {budget * 1000:.1f} ms")
-    assert max(slowest.values()) < budget, slowest
+        for _ in range(2):  # warm: connections, caches, the key's first use
+            assert client.get(url).status_code == 200
+        with statements() as seen:
+            assert client.get(url).status_code == 200
+        assert len(seen) <= DOSSIER_STATEMENTS, (workload.slug, seen)
+        for _round in range(3):
+            timings = []
+            for _ in range(9):
+                started = time.perf_counter()
+                response = client.get(url)
+                timings.append(time.perf_counter() - started)
+                assert response.status_code == 200
+            medians[workload.slug] = statistics.median(timings)
+            if medians[workload.slug] < DOSSIER_BUDGET_SECONDS:
+                break
+        print(f"{workload.slug}: {len(seen)} statements, median {medians[workload.slug] * 1000:.1f} ms")
+    assert max(medians.values()) < DOSSIER_BUDGET_SECONDS, medians
