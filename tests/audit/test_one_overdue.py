@@ -15,16 +15,19 @@ from tests.reviews.helpers import long_policy, person_grant
 pytestmark = pytest.mark.django_db
 
 
-def test_an_overdue_review_is_overdue_everywhere(workflow, owner, requester, api_as, client):
+@pytest.mark.parametrize("viewer", ["owner", "auditor"])
+def test_an_overdue_review_is_overdue_everywhere(request, viewer, workflow, owner, requester, api_as, client):
+    """For the owner and for the auditor alike (whose dashboard once showed 0 reviews due)."""
+    person = request.getfixturevalue(viewer)
     person_grant(long_policy(workflow), requester)
     campaign = open_campaign(workflow)
     campaign.opened_at = timezone.now() - timedelta(days=20)
     campaign.due_at = timezone.now() - timedelta(hours=1)  # due an hour ago, well within the grace days
     campaign.save(update_fields=["opened_at", "due_at"])
 
-    api = api_as(owner).get("/api/v1/reviews/", {"overdue": "true"}).json()
+    api = api_as(person).get("/api/v1/reviews/", {"overdue": "true"}).json()
     assert [r["id"] for r in api["results"]] == [campaign.pk]
-    client.force_login(owner)
+    client.force_login(person)
     assert client.get("/").context["reviews_overdue"] == 1
     # The reminders escalate it (calendar days: from the day after the due date).
     assert campaign_stage(campaign, timezone.localdate(campaign.due_at) + timedelta(days=1))[0] == "overdue"
