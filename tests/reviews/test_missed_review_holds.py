@@ -4,11 +4,13 @@ the review is still open; an owner approves, with the missed review named in the
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 
+from approvals.models import AccessRequest
 from approvals.services import decide, submit_request
 from governance.reviews.services import decide_items, enforce_review_deadlines, open_campaign
 from tests import factories
-from tests.reviews.helpers import DAY, T0, at, long_policy, workload_grant
+from tests.reviews.helpers import DAY, T0, at, long_policy, person_grant, workload_grant
 
 pytestmark = pytest.mark.django_db
 DUE = T0 + 10 * DAY
@@ -81,3 +83,30 @@ def test_through_the_api_the_agent_is_told_why(missed, requester, api_as):
         )
     assert answer.status_code == 201 and answer.json()["state"] == "pending"
     assert any("was missed" in r for r in answer.json()["decision"]["reasons"])
+
+
+def test_in_the_portal_asking_again_waits_for_an_owner_and_says_why(workflow, requester, client):
+    """The same hold for a person asking in the browser for what the deadline took away."""
+    workflow.next_review_due = DUE
+    workflow.save()
+    with at(T0):
+        policy = long_policy(workflow)
+        grant = person_grant(policy, requester)
+        open_campaign(workflow)
+    with at(DUE + timedelta(minutes=5)):
+        enforce_review_deadlines()
+    grant.refresh_from_db()
+    assert grant.status == "revoked"
+    with at(DUE + timedelta(minutes=10)):
+        client.force_login(requester)  # a session of that day
+        form = {
+            "policy": policy.pk,
+            "duration_seconds": 900,
+            "task_ref": "again",
+            "justification": "asking again",
+            "idempotency_key": "portal-again",
+        }
+        response = client.post(reverse("approvals:request_create"), form, follow=True)
+    again = AccessRequest.objects.exclude(pk=grant.request_id).get()
+    assert again.state == "pending" and again.requested_by == requester
+    assert "was missed" in response.content.decode()
