@@ -1,10 +1,11 @@
 """A registry change that widens access travels through the workflow's ticket queue like a request.
 
-Against a real Request Tracker and the GitHub fake: proposing the change opens one ticket
-naming the change, its author, what widens and who may approve; a decision taken in the
-ticket approves or denies it through the changes' own decision service, so the author's
-approval from the ticket is refused (and the ticket reopened); retries never open a second
-ticket. With the built-in queue the change waits in the decider's inbox and nothing leaves.
+Against a real Request Tracker and the Jira, GitHub and ServiceNow fakes: proposing the
+change opens one ticket naming the change, its author, what widens and who may approve; a
+decision taken in the ticket approves or denies it through the changes' own decision
+service, so the author's approval from the ticket is refused (and the ticket reopened);
+retries never open a second ticket. With the built-in queue the change waits in the
+decider's inbox and nothing leaves.
 """
 
 from datetime import timedelta
@@ -25,7 +26,7 @@ from tests.queues.helpers import connect, deliver_all, post_webhook
 from tests.reviews.helpers import at
 
 pytestmark = pytest.mark.django_db(transaction=True)
-REMOTE = pytest.mark.parametrize("ticket_system", ["rt", "github"], indirect=True)
+REMOTE = pytest.mark.parametrize("ticket_system", ["rt", "jira", "github", "servicenow"], indirect=True)
 
 
 @pytest.fixture
