@@ -17,7 +17,7 @@ from approvals.models import OutboxMessage, QueueConnection, TicketLink
 from approvals.queues.change_tickets import queue_change_open
 from approvals.queues.outbox import relay
 from approvals.queues.tasks import poll_ticket_queues
-from governance.changes.decisions import decide_change
+from governance.changes.decisions import cancel_change, decide_change
 from governance.changes.selectors import changes_awaiting
 from governance.models import Policy, RegistryChange
 from governance.services import create_policy
@@ -141,6 +141,22 @@ def test_deciding_in_mandate_closes_the_ticket(ticket_system, change_ticket, bac
     deliver_all()
     assert ticket_system.is_closed(link.external_key)
     assert any("Write stays manual." in c for c in ticket_system.comments(link.external_key))
+
+
+@REMOTE
+def test_the_author_withdrawing_the_change_closes_its_ticket_and_a_later_decision_there_does_nothing(
+    ticket_system, change_ticket, client, requester
+):
+    queue, change, link = change_ticket
+    cancel_change(change, by=requester, comment="Not needed after all.")
+    deliver_all()
+    assert ticket_system.is_closed(link.external_key)
+    assert any("withdrawn" in c.lower() for c in ticket_system.comments(link.external_key))
+    ticket_system.act(link.external_key, "approve", "backup")
+    response = post_webhook(client, queue, *ticket_system.webhook(link.external_key, "late"))
+    assert response.json()["detail"] in ("closed", "settled")
+    change.refresh_from_db()
+    assert change.state == "cancelled" and not Policy.objects.filter(entitlement=change.entitlement).exists()
 
 
 @REMOTE
