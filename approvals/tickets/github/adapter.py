@@ -1,11 +1,12 @@
 """GitHub Issues through the REST API.
 
 The issue goes into the configured repository (`owner/name`) with its tag as a label
-(`mandate-request-<id>-<key>`, or `mandate-review-…` for an access review). A person
-decides by applying a label (`mandate:approved` or `mandate:denied` by default); the
-actor is whoever applied that label according to the issue's own event list, never the
-webhook body. Webhooks are verified with `X-Hub-Signature-256` and identified by
-`X-GitHub-Delivery`, which a redelivery keeps.
+(`mandate-request-<id>-<key>`, or `mandate-review-…` for an access review,
+`mandate-change-…` for a registry change). A person decides by applying a label
+(`mandate:approved` or `mandate:denied` by default); the actor is whoever applied that
+label according to the issue's own event list, never the webhook body. Webhooks are
+verified with `X-Hub-Signature-256` and identified by `X-GitHub-Delivery`, which a
+redelivery keeps.
 """
 
 import json

@@ -1,12 +1,12 @@
 """Jira: Cloud through REST v3 (Atlassian Document Format), Data Center through REST v2.
 
 The issue goes into the configured project with its tag as a label
-(`mandate-request-<id>-<key>`, or `mandate-review-…` for an access review). The decision
-is the issue's status name (by default Approved / Done approve, Declined / Rejected /
-Won't Do deny); the actor is the author of the latest status change in the issue's
-changelog. Webhooks registered by a Jira admin with a secret are signed
-`X-Hub-Signature: sha256=<hex>` (HMAC of the body) and carry
-`X-Atlassian-Webhook-Identifier`, unchanged across retries.
+(`mandate-request-<id>-<key>`, or `mandate-review-…` for an access review,
+`mandate-change-…` for a registry change). The decision is the issue's status name (by
+default Approved / Done approve, Declined / Rejected / Won't Do deny); the actor is the
+author of the latest status change in the issue's changelog. Webhooks registered by a
+Jira admin with a secret are signed `X-Hub-Signature: sha256=<hex>` (HMAC of the body)
+and carry `X-Atlassian-Webhook-Identifier`, unchanged across retries.
 """
 
 import json

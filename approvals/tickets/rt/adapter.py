@@ -1,11 +1,12 @@
 """Request Tracker 5 through its REST 2.0 JSON API.
 
 The ticket goes into the configured queue with its tag (`mandate-request-<id>-<key>`, or
-`mandate-review-…` for an access review) in a ticket custom field (`MandateRequestId`
-unless `options.request_field` says otherwise). By default `resolved` approves and
-`rejected` denies; the actor is the creator of the latest Status transaction in the
-ticket's history. RT has no native webhooks: a scrip may post a signed hint (see
-docs/ticket-queues.md), otherwise the polling job reads open tickets.
+`mandate-review-…` for an access review, `mandate-change-…` for a registry change) in a
+ticket custom field (`MandateRequestId` unless `options.request_field` says otherwise).
+By default `resolved` approves and `rejected` denies; the actor is the creator of the
+latest Status transaction in the ticket's history. RT has no native webhooks: a scrip
+may post a signed hint (see docs/ticket-queues.md), otherwise the polling job reads open
+tickets.
 
 RT answers many errors with 200 and a list of messages (an invalid status, an unknown
 custom field), so every write is read back before it is believed.

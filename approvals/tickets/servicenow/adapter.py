@@ -2,12 +2,13 @@
 
 A record is created in the configured table (`incident` unless `project` names another
 task table) with its tag in `correlation_id` (`mandate-request-<id>-<key>`, or
-`mandate-review-…` for an access review). The decision is read from the configured field
-(`approval` by default: `approved` approves, `rejected` denies); the actor is the user
-who last set that field according to `sys_audit`, looked up in `sys_user` for an e-mail
-address. ServiceNow has no signed outbound webhooks of its own:
-a business rule posts `{"sys_id": …}` signed `X-Mandate-Signature: sha256=<hex>` (see
-docs/ticket-queues.md). Reference: the Table API documentation,
+`mandate-review-…` for an access review, `mandate-change-…` for a registry change). The
+decision is read from the configured field (`approval` by default: `approved` approves,
+`rejected` denies); the actor is the user who last set that field according to
+`sys_audit`, looked up in `sys_user` for an e-mail address. ServiceNow has no signed
+outbound webhooks of its own: a business rule posts `{"sys_id": …}` signed
+`X-Mandate-Signature: sha256=<hex>` (see docs/ticket-queues.md). Reference: the Table
+API documentation,
 https://www.servicenow.com/docs/r/api-reference/rest-apis/c_TableAPI.html
 """
 
