@@ -13,7 +13,7 @@ import math
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import DataError, IntegrityError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -68,6 +68,9 @@ def api_exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         fields = _django_validation_fields(exc)
         return error_response(status.HTTP_400_BAD_REQUEST, "invalid", _first_message(fields), fields)
+    if isinstance(exc, DataError):
+        # A value the database cannot hold that no validator caught (length, range, NUL).
+        return error_response(status.HTTP_400_BAD_REQUEST, "invalid", "A value is too long or out of range.")
     if isinstance(exc, IntegrityError):
         # A race lost against a database constraint (two creates of the same slug…).
         return error_response(
