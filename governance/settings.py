@@ -130,7 +130,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's password check behind sign-in throttling (identities/signin.py).
+    "identities.signin.ThrottledModelBackend",
     # Inert unless OpenID Connect is configured (OIDC_ENABLED below).
     "identities.oidc.OIDCBackend",
 ]

@@ -29,6 +29,10 @@ SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE_SECONDS", default=8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", default=False)
 
 # --- Sign-in throttling (identities/signin.py) --------------------------------------
+# How many reverse proxies in front of Mandate append to X-Forwarded-For. 0: the client is
+# REMOTE_ADDR. Per-address limits (sign-in, API keys, the API's rate) read the address the
+# outermost trusted proxy saw; a client can write anything to the left of it.
+TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
 # Per account and per client address: the first failures are free, each further one
 # doubles a wait (from SIGN_IN_DELAY_SECONDS up to SIGN_IN_MAX_DELAY_SECONDS) during which
 # sign-in is refused without checking the password; at the lockout count the account or

@@ -1,4 +1,5 @@
-"""Rate limits per caller: per API key, else per person, else per client address.
+"""Rate limits per caller: per workload or person (whichever of their keys, tokens or
+session they use), else per client address; and failed bearer authentication per address.
 
 A fixed-window counter, atomic and shared by every process: one Redis round trip
 (`INCR` and `EXPIRE … NX` in one pipeline) when `REDIS_URL` is set. Without Redis (the
@@ -119,8 +120,10 @@ class PerKeyThrottle(BaseThrottle):
     setting = "API_THROTTLE_RATE"
 
     def caller(self, request):
+        # Per holder, not per key: a person or workload with more keys gets no more budget.
         if isinstance(request.auth, ApiKey):
-            return f"key:{request.auth.pk}"
+            key = request.auth
+            return f"workload:{key.workload_id}" if key.workload_id is not None else f"user:{key.user_id}"
         if isinstance(request.auth, dict) and request.auth.get("jti"):
             # A grant token: count against the workload it was issued to.
             return f"workload:{request.user.workload.pk}"

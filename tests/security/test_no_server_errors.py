@@ -12,7 +12,7 @@ from approvals.tickets.http import sign
 from tests import factories
 from tests.peers.harness import WEBHOOK_SECRET
 from tests.queues.helpers import connect, post_webhook
-from tests.scim.conftest import ENTRA_USER, PATCH_OP, assert_scim_error, provisioned, scim, scim_source  # noqa: F401
+from tests.scim.conftest import ENTRA_USER, PATCH_OP, assert_scim_error, provisioned
 
 pytestmark = pytest.mark.django_db
 
@@ -125,7 +125,7 @@ def test_a_body_over_the_limit_is_a_413_before_it_is_read(api_as, agent, setting
     ],
 )
 def test_nul_bytes_over_long_fields_and_wrong_shapes_are_400s_in_the_api(api_as, agent, path, body):
-    body = json.loads(json.dumps(body).replace("\"w\"", json.dumps(agent.workflow.slug)))
+    body = json.loads(json.dumps(body).replace('"w"', json.dumps(agent.workflow.slug)))
     assert_api_error(api_as(agent).post(path, body, format="json"))
 
 
@@ -197,9 +197,7 @@ def test_scim_patch_bodies_of_the_wrong_shape_are_400s(scim, body):
 
 
 def test_deep_json_on_scim_is_a_400_in_scims_shape(scim):
-    response = scim.client.post(
-        "/scim/v2/Users", data=deep(5000), content_type="application/scim+json", **scim.headers
-    )
+    response = scim.client.post("/scim/v2/Users", data=deep(5000), content_type="application/scim+json", **scim.headers)
     assert_scim_error(response, 400)
 
 
