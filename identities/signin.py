@@ -21,7 +21,10 @@ recorded here too (`record_bearer_burst`).
 
 import logging
 import math
+from contextlib import nullcontext
 from datetime import timedelta
+
+from auditlog.context import set_actor
 
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
@@ -152,7 +155,8 @@ def lift(throttle, *, by=None, now=None):
     """Lift a lock or wait (an administrator's decision): the next attempt is checked again.
     Returns the row; lifting one that holds nothing changes nothing."""
     now = now or timezone.now()
-    with transaction.atomic():
+    # The administrator is the actor of the change-log entry, from a request or a command.
+    with set_actor(by) if by is not None else nullcontext(), transaction.atomic():
         row = SignInThrottle.objects.select_for_update().get(pk=throttle.pk)
         if row.failures == 0 and row.locked_at is None and row.blocked_until is None:
             return row
