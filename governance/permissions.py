@@ -279,26 +279,14 @@ def can_extend_grant(user, grant):
     return _is_subject(user, grant)
 
 
-def can_complete_task(user, workflow):
-    """A workload bound to the workflow, or a person who may hold access (auditors never do);
-    what the call ends is `completable_grants`."""
-    if is_workload(user):
-        return user.workload.workflow_id == workflow.pk
-    return can_manage_workflow(user, workflow) or (is_person(user) and not is_auditor(user))
-
-
 def completable_grants(user, workflow):
-    """The grants of `workflow` whose task the caller may complete: a workload its own, a
-    person those they hold, the workflow's owners any. A task reference is guessable, so
-    naming one never reaches another subject's grants."""
+    """Grants whose task the caller may end, or None: a workload its own, a person theirs, owners any."""
     grants = Grant.objects.filter(workflow=workflow)
     if is_workload(user):
-        return grants.filter(workload_id=user.workload.pk) if can_complete_task(user, workflow) else grants.none()
+        return grants.filter(workload_id=user.workload.pk) if user.workload.workflow_id == workflow.pk else None
     if can_manage_workflow(user, workflow):
         return grants
-    if is_person(user):
-        return grants.filter(requested_by=user, workload__isnull=True)
-    return grants.none()
+    return grants.filter(requested_by=user, workload__isnull=True) if is_person(user) and not is_auditor(user) else None
 
 
 def visible_campaigns(user):

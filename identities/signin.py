@@ -25,7 +25,6 @@ from contextlib import nullcontext
 from datetime import timedelta
 
 from auditlog.context import set_actor
-
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
