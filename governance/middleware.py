@@ -12,6 +12,8 @@ import re
 from django.conf import settings
 from django.http import JsonResponse
 
+from governance.api.exceptions import error_json
+
 # A JSON string (escapes included) or one bracket: strings are skipped whole, so brackets
 # inside text are never counted as nesting.
 _JSON_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
@@ -48,7 +50,7 @@ def limit_answer(request, status, code, message):
         if scim_type:
             body["scimType"] = scim_type
         return JsonResponse(body, status=status, content_type="application/scim+json")
-    return JsonResponse({"status": status, "code": code, "message": message, "fields": {}}, status=status)
+    return error_json(status, message, code)
 
 
 class RequestLimitsMiddleware:

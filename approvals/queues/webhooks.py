@@ -12,20 +12,15 @@ from django.views.decorators.http import require_POST
 
 from approvals.models import QueueConnection
 from approvals.queues.decisions import handle_webhook
+from governance.api.exceptions import error_json
 
 # Larger bodies are refused before any work: ticket events are a few kilobytes.
 MAX_BODY_BYTES = 1024 * 1024
 
 
-ERROR_CODES = {400: "invalid", 401: "not_authenticated", 404: "not_found", 413: "too_large"}
-
-
 def answer(status, outcome):
     """`{"detail": outcome}` when taken; a refusal in the API's error shape."""
-    if status < 400:
-        return JsonResponse({"detail": outcome}, status=status)
-    body = {"status": status, "code": ERROR_CODES.get(status, "invalid"), "message": outcome, "fields": {}}
-    return JsonResponse(body, status=status)
+    return JsonResponse({"detail": outcome}, status=status) if status < 400 else error_json(status, outcome)
 
 
 @csrf_exempt

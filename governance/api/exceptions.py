@@ -100,14 +100,21 @@ def api_exception_handler(exc, context):
     return error_response(exc.status_code, code, message, headers=headers)
 
 
+ERROR_CODES = {400: "invalid", 401: "not_authenticated", 403: "permission_denied", 404: "not_found", 413: "too_large"}
+
+
+def error_json(http_status, message, code=None):
+    """The error shape as a plain Django response: for webhooks and middleware, outside DRF."""
+    code = code or ERROR_CODES.get(http_status, "error")
+    return JsonResponse({"status": http_status, "code": code, "message": message, "fields": {}}, status=http_status)
+
+
 def json_for_api(default_handler, http_status, code, message):
     """A Django error handler that answers in the API's shape under /api/ and as HTML elsewhere."""
 
     def handler(request, *args, **kwargs):
         if request.path.startswith("/api/"):
-            return JsonResponse(
-                {"status": http_status, "code": code, "message": message, "fields": {}}, status=http_status
-            )
+            return error_json(http_status, message, code)
         return default_handler(request, *args, **kwargs)
 
     return handler

@@ -10,6 +10,7 @@ import pytest
 
 from approvals.tickets.http import sign
 from tests import factories
+from tests.chat.conftest import interact
 from tests.peers.harness import WEBHOOK_SECRET
 from tests.queues.helpers import connect, post_webhook
 from tests.scim.conftest import ENTRA_USER, PATCH_OP, assert_scim_error, provisioned
@@ -220,4 +221,35 @@ def test_signed_webhooks_whose_json_is_not_an_object_are_400s(ticket_system, wor
     response = post_webhook(client, queue, headers, body)
     assert response.status_code in (400, 202), response.content
     if response.status_code == 400:
+        assert set(response.json()) == SHAPE
+
+
+# --- Slack interactivity (signed) -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        [1, 2],
+        "text",
+        42,
+        None,
+        {"team": "T1"},
+        "DEEP",
+        "TEAM:block_actions:actions=7",
+        'TEAM:block_actions:actions=[{"value": 5}]',
+        "TEAM:view_submission:view=[]",
+        'TEAM:view_submission:view={"callback_id": "mandate_deny_reason", "private_metadata": 5}',
+    ],
+)
+def test_signed_slack_interactions_of_the_wrong_shape_are_400s_or_refusals(client, installation, slack, payload):
+    if payload == "DEEP":
+        payload = json.loads(deep(900))
+    elif isinstance(payload, str) and payload.startswith("TEAM:"):
+        _, kind, field = payload.split(":", 2)
+        name, _, value = field.partition("=")
+        payload = {"type": kind, "team": {"id": slack.team_id}, "user": {"id": "UX"}, name: json.loads(value)}
+    response = interact(client, installation, slack.sign(payload))
+    assert response.status_code < 500, response.content
+    if response.status_code >= 400:
         assert set(response.json()) == SHAPE
