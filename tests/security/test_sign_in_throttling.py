@@ -102,12 +102,18 @@ def test_a_timed_lockout_ends_by_itself(client, person, limits):
         assert signed_in(sign_in(client, "dana", PASSWORD))
 
 
-def test_an_unknown_account_name_is_throttled_the_same_way(client, limits):
-    answers = []
-    for seconds in range(0, 60, 6):
-        with wait(seconds):
-            answers.append(sign_in(client, "nobody-by-that-name", "wrong").status_code)
+def test_an_unknown_account_name_is_throttled_the_same_way(client, person, limits):
+    pages = {}
+    for name in ("dana", "nobody-by-that-name"):
+        for seconds in range(0, 60, 6):
+            with wait(seconds):
+                pages[name] = sign_in(client, name, "wrong", address=f"192.0.2.{len(name)}").content.decode()
     assert SignInThrottle.objects.get(scope="account", key="nobody-by-that-name").locked_at is not None
+    # The same words for an account that exists and one that does not.
+    assert (
+        "administrator can lift the lock" in pages["dana"]
+        and "administrator can lift the lock" in pages["nobody-by-that-name"]
+    )
 
 
 def test_one_address_guessing_at_many_accounts_is_throttled_per_address(client, person, limits):
