@@ -238,3 +238,11 @@ def test_hsts_preload_is_off_unless_asked_for_and_check_deploy_stays_clean():
             timeout=120,
         )
         assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_the_api_docs_page_loads_its_start_up_script_from_mandate_not_inline(client):
+    page = client.get("/api/docs/")
+    assert page.status_code == 200 and "?script=" in page.content.decode()
+    assert "<script>" not in page.content.decode()
+    script = client.get("/api/docs/?script=")
+    assert script.status_code == 200 and "SwaggerUIBundle" in script.content.decode()
