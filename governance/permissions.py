@@ -279,11 +279,14 @@ def can_extend_grant(user, grant):
     return _is_subject(user, grant)
 
 
-def can_complete_task(user, workflow):
-    """A workload bound to the workflow, or its owners: ending a task ends every grant of it."""
+def completable_grants(user, workflow):
+    """Grants whose task the caller may end, or None: a workload its own, a person theirs, owners any."""
+    grants = Grant.objects.filter(workflow=workflow)
     if is_workload(user):
-        return user.workload.workflow_id == workflow.pk
-    return can_manage_workflow(user, workflow)
+        return grants.filter(workload_id=user.workload.pk) if user.workload.workflow_id == workflow.pk else None
+    if can_manage_workflow(user, workflow):
+        return grants
+    return grants.filter(requested_by=user, workload__isnull=True) if is_person(user) and not is_auditor(user) else None
 
 
 def visible_campaigns(user):

@@ -58,7 +58,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "governance.metrics.middleware.RequestObservabilityMiddleware",
+    "governance.middleware.RequestLimitsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -128,7 +130,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's password check behind sign-in throttling (identities/signin.py).
+    "identities.signin.ThrottledModelBackend",
     # Inert unless OpenID Connect is configured (OIDC_ENABLED below).
     "identities.oidc.OIDCBackend",
 ]
@@ -183,21 +186,22 @@ SECURITY_CONTACT_EMAIL = env.str("SECURITY_CONTACT_EMAIL", default="security@loc
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 
 # --- Security -----------------------------------------------------------------------
-SESSION_COOKIE_HTTPONLY = True
-X_FRAME_OPTIONS = "DENY"
-SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
-    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+    # Preloading is a promise to browsers that is slow to undo: the operator opts in.
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
     if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     # Health probes come over plain HTTP from the load balancer.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# Request limits, sign-in throttling, session lifetime, Content-Security-Policy.
+from .settings_security import *  # noqa: E402,F403
 
 # --- REST framework -----------------------------------------------------------------
 # Bearer API keys (workload keys and personal access tokens) first, so an unauthenticated

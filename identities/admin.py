@@ -3,7 +3,8 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.template.response import TemplateResponse
 
-from .models import ApiKey, DirectoryGroup, IdentitySource, ProvisioningToken, User, WorkloadIdentity
+from .forms import AdminSignInForm
+from .models import ApiKey, DirectoryGroup, IdentitySource, ProvisioningToken, SignInThrottle, User, WorkloadIdentity
 from .services import (
     deactivate_person,
     reactivate_person,
@@ -11,6 +12,7 @@ from .services import (
     revoke_provisioning_token,
     shared_external_principals,
 )
+from .signin import lift
 
 
 @admin.register(IdentitySource)
@@ -204,3 +206,33 @@ class ProvisioningTokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+# The admin's sign-in form tells a throttled person why, like the portal's.
+admin.site.login_form = AdminSignInForm
+
+
+@admin.register(SignInThrottle)
+class SignInThrottleAdmin(admin.ModelAdmin):
+    """Failed sign-ins per account name and address; locks are lifted here (or with
+    `manage.py lift_sign_in_lock`), never edited by hand."""
+
+    list_display = ("key", "scope", "failures", "last_failure_at", "blocked_until", "locked_at", "locked_until")
+    list_filter = ("scope", ("locked_at", admin.EmptyFieldListFilter))
+    search_fields = ("key",)
+    actions = ["lift_locks"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Lift the lock or wait of the selected entries", permissions=["lift"])
+    def lift_locks(self, request, queryset):
+        for throttle in queryset:
+            lift(throttle, by=request.user)
+        self.message_user(request, f"Lifted {queryset.count()} sign-in locks.", messages.SUCCESS)
+
+    def has_lift_permission(self, request):
+        return request.user.has_perm("identities.change_signinthrottle")

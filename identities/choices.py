@@ -24,3 +24,11 @@ class WorkloadStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     SUSPENDED = "suspended", "Suspended"
     RETIRED = "retired", "Retired"
+
+
+class SignInScope(models.TextChoices):
+    """What failed sign-ins are counted against (identities/signin.py)."""
+
+    ACCOUNT = "account", "Account name"
+    ADDRESS = "address", "Client address"
+    BEARER = "bearer", "Client address (API keys)"

@@ -1,6 +1,9 @@
 """Forms for workload identities. They check shapes; `identities.services` decides and saves."""
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 
 from governance.forms import PersonChoiceField, active_people
 
@@ -59,3 +62,24 @@ class ReactivateForm(forms.Form):
         max_length=2000,
         help_text="Recorded in the audit trail, e.g. what was fixed since it was suspended.",
     )
+
+
+class ThrottledSignIn:
+    """A refused or throttled sign-in says why (wait, or locked) instead of "wrong password"."""
+
+    def clean(self):
+        try:
+            return super().clean()
+        except ValidationError:
+            reason = getattr(self.request, "sign_in_refusal", None)
+            if reason:
+                raise ValidationError(reason, code="throttled")
+            raise
+
+
+class SignInForm(ThrottledSignIn, AuthenticationForm):
+    pass
+
+
+class AdminSignInForm(ThrottledSignIn, AdminAuthenticationForm):
+    pass

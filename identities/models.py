@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-from .choices import SourceKind, WorkloadKind, WorkloadStatus
+from .choices import SignInScope, SourceKind, WorkloadKind, WorkloadStatus
 
 
 class IdentitySource(models.Model):
@@ -253,3 +253,38 @@ class ApiKey(models.Model):
 
     def is_usable(self, now):
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class SignInThrottle(models.Model):
+    """Failed sign-ins against one account name or one client address, and what they earned:
+    a wait before the next attempt (`blocked_until`) or a lockout (`locked_at`, until
+    `locked_until`, or until an administrator lifts it when that is empty).
+
+    Keyed by the name as typed, whether or not such an account exists, so the answers
+    never tell an account that exists from one that does not. Changes are in the change
+    log (auditlog): each counted failure, each lockout and who lifted it.
+    """
+
+    scope = models.CharField(max_length=8, choices=SignInScope.choices)
+    key = models.CharField(max_length=150, help_text="The account name (lower case) or the client address.")
+    failures = models.PositiveIntegerField(default=0)
+    first_failure_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    blocked_until = models.DateTimeField(null=True, blank=True, help_text="No attempt is checked before this.")
+    locked_at = models.DateTimeField(null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True, help_text="Empty while locked: until lifted.")
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-last_failure_at"]
+        verbose_name = "sign-in throttle"
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="signinthrottle_one_per_key")]
+
+    def __str__(self):
+        return f"{self.get_scope_display()} {self.key}"
+
+    def is_locked(self, now):
+        return self.locked_at is not None and (self.locked_until is None or self.locked_until > now)

@@ -286,7 +286,10 @@ class GrantViewSet(RequestAnswerMixin, ReadOnlyViewSet):
 
 class CompleteTaskView(APIView):
     @extend_schema(
-        summary="The task is over: revoke every active grant of (workflow, task reference)",
+        summary=(
+            "The task is over: revoke the active grants of (workflow, task reference) the caller may end "
+            "(a workload its own, a person theirs, an owner any)"
+        ),
         request=CompleteTaskSerializer,
         responses={200: CompletedTaskSerializer},
         operation_id="tasks_complete",
@@ -295,11 +298,9 @@ class CompleteTaskView(APIView):
         serializer = CompleteTaskSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         workflow, task_ref = serializer.validated_data["workflow"], serializer.validated_data["task_ref"]
-        require(
-            rules.can_complete_task(request.user, workflow),
-            "Only the workflow's workloads and owners may complete its tasks.",
-        )
-        revoked = services.complete_task(workflow, task_ref, by=acting_person(request.user))
+        grants = rules.completable_grants(request.user, workflow)
+        require(grants is not None, "Only the workflow's workloads and people may complete its tasks.")
+        revoked = services.complete_task(workflow, task_ref, by=acting_person(request.user), within=grants)
         return Response({"workflow": workflow.slug, "task_ref": task_ref.strip(), "revoked_grants": revoked})
 
 

@@ -57,15 +57,23 @@ def handle(connection, *, timestamp, signature, body, now=None):
     _remember(signature)
     try:
         payload = json.loads(parse_qs(body.decode())["payload"][0])
-    except (KeyError, IndexError, ValueError, UnicodeDecodeError):
+    except (KeyError, IndexError, ValueError, UnicodeDecodeError, RecursionError):
         raise Refused(400, "The body has no JSON `payload`.")
-    if (payload.get("team") or {}).get("id") != connection.team_id:
+    if not isinstance(payload, dict):
+        raise Refused(400, "The `payload` is not a JSON object.")
+    team = payload.get("team")
+    if not isinstance(team, dict) or team.get("id") != connection.team_id:
         raise Refused(403, "The interaction comes from another workspace.")
-    kind = payload.get("type")
-    if kind == "block_actions":
-        return _on_action(connection, payload)
-    if kind == "view_submission" and (payload.get("view") or {}).get("callback_id") == DENY_MODAL:
-        return _on_deny_reason(connection, payload)
+    kind, view = payload.get("type"), payload.get("view")
+    try:
+        if kind == "block_actions":
+            return _on_action(connection, payload)
+        if kind == "view_submission" and isinstance(view, dict) and view.get("callback_id") == DENY_MODAL:
+            return _on_deny_reason(connection, payload)
+    except (AttributeError, TypeError, KeyError):
+        # Signed, yet not in the shape Slack documents: refuse it rather than fail.
+        log.warning("Slack interaction of an unexpected shape refused", exc_info=True)
+        raise Refused(400, "The interaction is not in the shape Slack sends.")
     return None  # not ours to act on (e.g. the modal closed): acknowledge
 
 

@@ -7,13 +7,13 @@ goes through the outbox.
 """
 
 from django.http import HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from approvals.chat.interactivity import Refused, handle
 from approvals.chat.models import SlackConnection
+from governance.api.exceptions import error_json
 
 # Slack's interaction payloads are a few kilobytes; larger bodies are refused unread.
 MAX_BODY_BYTES = 256 * 1024
@@ -22,9 +22,11 @@ MAX_BODY_BYTES = 256 * 1024
 @csrf_exempt
 @require_POST
 def slack_interactivity(request, connection_id):
-    connection = get_object_or_404(SlackConnection, pk=connection_id)
+    connection = SlackConnection.objects.filter(pk=connection_id).first()
+    if connection is None:
+        return error_json(404, "No such Slack installation.")
     if int(request.headers.get("Content-Length") or 0) > MAX_BODY_BYTES:
-        return JsonResponse({"detail": "Body too large."}, status=413)
+        return error_json(413, "Body too large.")
     try:
         answer = handle(
             connection,
@@ -33,7 +35,7 @@ def slack_interactivity(request, connection_id):
             body=request.body,
         )
     except Refused as exc:
-        return JsonResponse({"detail": exc.message}, status=exc.status)
+        return error_json(exc.status, exc.message)
     return JsonResponse(answer) if answer else HttpResponse(status=200)
 
 

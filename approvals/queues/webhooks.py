@@ -6,26 +6,33 @@ one is only a hint to re-read the ticket through the API (see `decisions.sync_ti
 """
 
 from django.http import JsonResponse
-from django.shortcuts import get_object_or_404
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from approvals.models import QueueConnection
 from approvals.queues.decisions import handle_webhook
+from governance.api.exceptions import error_json
 
 # Larger bodies are refused before any work: ticket events are a few kilobytes.
 MAX_BODY_BYTES = 1024 * 1024
 
 
+def answer(status, outcome):
+    """`{"detail": outcome}` when taken; a refusal in the API's error shape."""
+    return JsonResponse({"detail": outcome}, status=status) if status < 400 else error_json(status, outcome)
+
+
 @csrf_exempt
 @require_POST
 def ticket_webhook(request, connection_id):
-    connection = get_object_or_404(QueueConnection, pk=connection_id)
+    connection = QueueConnection.objects.filter(pk=connection_id).first()
+    if connection is None:
+        return answer(404, "No such queue.")
     if int(request.headers.get("Content-Length") or 0) > MAX_BODY_BYTES:
-        return JsonResponse({"detail": "Body too large."}, status=413)
+        return answer(413, "Body too large.")
     status, outcome = handle_webhook(connection, dict(request.headers), request.body)
-    return JsonResponse({"detail": outcome}, status=status)
+    return answer(status, outcome)
 
 
 app_name = "ticket_hooks"

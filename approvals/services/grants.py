@@ -144,11 +144,17 @@ def revoke_each(grants, *, by, reason):
     return count
 
 
-def complete_task(workflow, task_ref, *, by=None):
-    """The task is over: revoke every active grant of (workflow, task_ref). Returns the count."""
+def complete_task(workflow, task_ref, *, by=None, within=None):
+    """The task is over: revoke the active grants of (workflow, task_ref). Returns the count.
+
+    `within` narrows the grants to those the caller may end (`permissions.completable_grants`);
+    `by` is the person recorded as `revoked_by` (None when a workload ends its own grants).
+    """
     if not task_ref or not str(task_ref).strip():
         raise InvalidInput("Name the task to complete.", field_errors={"task_ref": ["This field is required."]})
     grants = Grant.objects.filter(workflow=workflow, task_ref=str(task_ref).strip(), status=GrantStatus.ACTIVE)
+    if within is not None:
+        grants = grants.filter(pk__in=within.values("pk"))
     return revoke_each(list(grants), by=by, reason=f"Task “{task_ref}” completed.")
 
 

@@ -23,6 +23,9 @@ from ..models import AccessRequest, Grant
 from ..policy import Person, RequestContext, evaluate, reasons_text
 from .grants import issue_grant
 
+# A request may be filed ahead of its start, but not further ahead than this.
+MAX_START_AHEAD = timedelta(days=366)
+
 
 def _person(user):
     if user is None:
@@ -152,6 +155,11 @@ def submit_request(
     now = timezone.now()
     if starts_at is not None and starts_at < now - timedelta(minutes=5):
         raise InvalidInput("The start cannot be in the past.", field_errors={"starts_at": ["Must not be in the past."]})
+    if starts_at is not None and starts_at > now + MAX_START_AHEAD:
+        # Also keeps `starts_at + duration` a date Python and the database can hold (year 9999).
+        raise InvalidInput(
+            "The start is too far ahead.", field_errors={"starts_at": ["Must be within a year from now."]}
+        )
     existing = _existing_for_key(requested_by, workload, idempotency_key)
     if existing is not None:
         return existing

@@ -6,6 +6,7 @@ failure to talk to the remote system is a `TicketError` that says whether a retr
 """
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 
 from .content import TicketContent
@@ -104,6 +105,29 @@ class CheckResult:
 def body_digest(body: bytes) -> str:
     """A stable id for a webhook whose sender gives none: the same body, the same id."""
     return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def webhook_object(body: bytes) -> dict:
+    """A webhook body as a JSON object; anything else (not JSON, a list, a string) is a
+    permanent TicketError, which the endpoint answers with a 400."""
+    try:
+        data = json.loads(body or b"{}")
+    except (ValueError, RecursionError):
+        raise TicketError("The webhook body is not JSON.", permanent=True)
+    if not isinstance(data, dict):
+        raise TicketError("The webhook body must be a JSON object.", permanent=True)
+    return data
+
+
+def member(data: dict, name: str) -> dict:
+    """`data[name]` if it is an object, else an empty one: a field of the wrong type names nothing."""
+    value = data.get(name)
+    return value if isinstance(value, dict) else {}
+
+
+def scalar(value) -> str:
+    """A ticket key or event id from a JSON value: text or a number, else nothing."""
+    return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
 
 
 class TicketAdapter:

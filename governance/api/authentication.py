@@ -13,6 +13,7 @@ back to the session. Without the header, the next class (session, with CSRF) is 
 from auditlog.context import auditlog_value
 from rest_framework import authentication, exceptions
 
+from governance.api.throttling import failed_bearer_wait
 from identities.principals import WorkloadPrincipal
 from identities.services import authenticate_api_key
 
@@ -55,13 +56,23 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             return None
         key = authenticate_api_key(value)
         if key is None:
-            raise exceptions.AuthenticationFailed("Invalid, expired or revoked API key.")
+            self.refuse(request, "Invalid, expired or revoked API key.")
         if key.workload_id is not None:
             return WorkloadPrincipal(key.workload, credential=key), key
         if not key.user.is_active:
-            raise exceptions.AuthenticationFailed("The owner of this personal access token is deactivated.")
+            self.refuse(request, "The owner of this personal access token is deactivated.")
         attribute_audit_actor(key.user)
         return key.user, key
+
+    @staticmethod
+    def refuse(request, message):
+        """401, or 429 once the client's address has failed too often in the window. A valid
+        key from that address still works: keys are 256-bit random, so nothing is guessed,
+        and one broken agent must not lock out the others behind the same address."""
+        wait = failed_bearer_wait(request)
+        if wait is not None:
+            raise exceptions.Throttled(wait=wait, detail="Too many failed API keys from this address.")
+        raise exceptions.AuthenticationFailed(message)
 
     def authenticate_header(self, request):
         return f'{KEYWORD} realm="api"'

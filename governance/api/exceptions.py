@@ -13,7 +13,7 @@ import math
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import DataError, IntegrityError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -68,6 +68,9 @@ def api_exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         fields = _django_validation_fields(exc)
         return error_response(status.HTTP_400_BAD_REQUEST, "invalid", _first_message(fields), fields)
+    if isinstance(exc, DataError):
+        # A value the database cannot hold that no validator caught (length, range, NUL).
+        return error_response(status.HTTP_400_BAD_REQUEST, "invalid", "A value is too long or out of range.")
     if isinstance(exc, IntegrityError):
         # A race lost against a database constraint (two creates of the same slug…).
         return error_response(
@@ -97,14 +100,21 @@ def api_exception_handler(exc, context):
     return error_response(exc.status_code, code, message, headers=headers)
 
 
+ERROR_CODES = {400: "invalid", 401: "not_authenticated", 403: "permission_denied", 404: "not_found", 413: "too_large"}
+
+
+def error_json(http_status, message, code=None):
+    """The error shape as a plain Django response: for webhooks and middleware, outside DRF."""
+    code = code or ERROR_CODES.get(http_status, "error")
+    return JsonResponse({"status": http_status, "code": code, "message": message, "fields": {}}, status=http_status)
+
+
 def json_for_api(default_handler, http_status, code, message):
     """A Django error handler that answers in the API's shape under /api/ and as HTML elsewhere."""
 
     def handler(request, *args, **kwargs):
         if request.path.startswith("/api/"):
-            return JsonResponse(
-                {"status": http_status, "code": code, "message": message, "fields": {}}, status=http_status
-            )
+            return error_json(http_status, message, code)
         return default_handler(request, *args, **kwargs)
 
     return handler

@@ -1,4 +1,5 @@
-"""Rate limits per caller: per API key, else per person, else per client address.
+"""Rate limits per caller: per workload or person (whichever of their keys, tokens or
+session they use), else per client address; and failed bearer authentication per address.
 
 A fixed-window counter, atomic and shared by every process: one Redis round trip
 (`INCR` and `EXPIRE … NX` in one pipeline) when `REDIS_URL` is set. Without Redis (the
@@ -12,12 +13,15 @@ The rates are read from settings on each request, so they can be overridden.
 import logging
 import threading
 import time
+from datetime import timedelta
 
 import redis
 from django.conf import settings
+from django.utils import timezone
 from rest_framework.throttling import BaseThrottle
 
 from identities.models import ApiKey
+from identities.signin import client_address, record_bearer_burst
 
 logger = logging.getLogger(__name__)
 
@@ -119,14 +123,16 @@ class PerKeyThrottle(BaseThrottle):
     setting = "API_THROTTLE_RATE"
 
     def caller(self, request):
+        # Per holder, not per key: a person or workload with more keys gets no more budget.
         if isinstance(request.auth, ApiKey):
-            return f"key:{request.auth.pk}"
+            key = request.auth
+            return f"workload:{key.workload_id}" if key.workload_id is not None else f"user:{key.user_id}"
         if isinstance(request.auth, dict) and request.auth.get("jti"):
             # A grant token: count against the workload it was issued to.
             return f"workload:{request.user.workload.pk}"
         if request.user and request.user.is_authenticated and request.user.pk is not None:
             return f"user:{request.user.pk}"
-        return f"addr:{self.get_ident(request)}"
+        return f"addr:{client_address(request)}"
 
     def allow_request(self, request, view):
         limit, self.window = parse_rate(getattr(settings, self.setting))
@@ -135,7 +141,7 @@ class PerKeyThrottle(BaseThrottle):
 
     def wait(self):
         # Fixed windows: the caller may try again when the current window ends.
-        return max(1, int(self.window - time.time() % self.window + 0.999))
+        return window_end(self.window)
 
 
 class AuthorizeThrottle(PerKeyThrottle):
@@ -143,3 +149,22 @@ class AuthorizeThrottle(PerKeyThrottle):
 
     scope = "authorize"
     setting = "API_AUTHORIZE_THROTTLE_RATE"
+
+
+def window_end(window):
+    """Seconds until the current fixed window of `window` seconds ends (at least 1)."""
+    return max(1, int(window - time.time() % window + 0.999))
+
+
+def failed_bearer_wait(request):
+    """Count a failed API key against the client's address. None while under
+    `API_AUTH_FAILURE_RATE`; past it, the seconds to wait (the burst is recorded once)."""
+    limit, window = parse_rate(settings.API_AUTH_FAILURE_RATE)
+    address = client_address(request)
+    count = count_hit(f"authfail:addr:{address}", window)
+    if count <= limit:
+        return None
+    wait = window_end(window)
+    if count == limit + 1:  # the atomic counter hands this number to exactly one request
+        record_bearer_burst(address, count, timezone.now() + timedelta(seconds=wait))
+    return wait

@@ -6,7 +6,7 @@ a credential or an e-mail address.
 """
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Q
@@ -135,7 +135,15 @@ def clean_common(data, errors, *, truncate_summary):
 def _parse_occurred_at(value, now, errors):
     if value in (None, ""):
         return now
-    parsed = value if isinstance(value, datetime) else parse_datetime(value) if isinstance(value, str) else None
+    if isinstance(value, str) and "\x00" in value:
+        value = None  # NUL is never part of a date; Python's ISO parser would skip past it
+    try:
+        parsed = value if isinstance(value, datetime) else parse_datetime(value) if isinstance(value, str) else None
+        # In UTC an offset can carry a date past year 9999 or before year 1: not storable.
+        if parsed is not None and not timezone.is_naive(parsed):
+            parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # "2026-02-30", "25:61", "+99:00", year 10000 in UTC
+        parsed = None
     if parsed is None:
         errors.setdefault("occurred_at", []).append("Must be an ISO 8601 date and time, e.g. 2026-01-31T12:00:00Z.")
         return now

@@ -3,9 +3,12 @@
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 
+from identities.forms import SignInForm
+
 
 class SignInView(auth_views.LoginView):
     template_name = "registration/login.html"
+    form_class = SignInForm
     redirect_authenticated_user = True
 
 

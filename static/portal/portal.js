@@ -71,6 +71,11 @@
     });
   });
 
+  // A new secret is selected whole when focused (no inline handler: the CSP forbids them).
+  document.addEventListener("focusin", function (event) {
+    if (event.target.matches && event.target.matches("[data-select-on-focus]")) event.target.select();
+  });
+
   // After an in-place update, move focus to what changed so keyboard and screen-reader
   // users hear the outcome (the fragment marks it with data-focus).
   document.addEventListener("htmx:afterSettle", function (event) {

@@ -102,7 +102,7 @@ class TestRefusals:
         body, headers = slack.press(channel, ts, APPROVE, "UOWNER")
         forged = slack.sign(payload_of(body), secret="not-the-signing-secret")
         response = interact(client, routed.slack, forged)
-        assert response.status_code == 401 and "signature" in response.json()["detail"]
+        assert response.status_code == 401 and "signature" in response.json()["message"]
         assert AccessRequest.objects.get(pk=request.pk).state == "pending"
 
     def test_a_stale_action_is_refused(self, client, write_policy, requester, routed, people_in_slack):
@@ -112,7 +112,7 @@ class TestRefusals:
         payload = payload_of(body)
         stale = slack.sign(payload, timestamp=time.time() - 6 * 60)
         response = interact(client, routed.slack, stale)
-        assert response.status_code == 401 and "too old" in response.json()["detail"]
+        assert response.status_code == 401 and "too old" in response.json()["message"]
         assert AccessRequest.objects.get(pk=request.pk).state == "pending"
 
     def test_a_replayed_action_is_refused(self, client, write_policy, requester, routed, people_in_slack, owner):
@@ -123,7 +123,7 @@ class TestRefusals:
         signed = slack.press(channel, ts, APPROVE, "UOWNER")
         assert interact(client, routed.slack, signed).status_code == 200
         again = interact(client, routed.slack, signed)
-        assert again.status_code == 401 and "replay" in again.json()["detail"]
+        assert again.status_code == 401 and "replay" in again.json()["message"]
         assert request.approvals.count() == 1 and SlackActionReceipt.objects.count() == 1
 
     def test_another_workspace_is_refused(self, client, write_policy, requester, routed, people_in_slack):

@@ -92,6 +92,7 @@ LAYERS = [
             "identities.leavers",
             "identities.provisioning",
             "identities.ldap_sync",
+            "identities.signin",
             "identities.tasks",
         ],
     ),

@@ -54,8 +54,12 @@ def page(browser, live_server):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server.url)
     page = context.new_page()
     page.set_default_timeout(15_000)
+    # The Content-Security-Policy must not block anything the portal does (htmx included).
+    blocked = []
+    page.on("console", lambda message: "Content Security Policy" in message.text and blocked.append(message.text))
     yield page
     context.close()
+    assert blocked == []
 
 
 def sign_in(page, username):

@@ -9,9 +9,20 @@ verified with `X-Hub-Signature-256` and identified by `X-GitHub-Delivery`, which
 redelivery keeps.
 """
 
-import json
-
-from ..base import APPROVE, DENY, Actor, CheckResult, TicketAdapter, TicketRef, TicketState, WebhookEvent, body_digest
+from ..base import (
+    APPROVE,
+    DENY,
+    Actor,
+    CheckResult,
+    TicketAdapter,
+    TicketRef,
+    TicketState,
+    WebhookEvent,
+    body_digest,
+    member,
+    scalar,
+    webhook_object,
+)
 from ..errors import TicketError
 from ..http import HttpClient, header, hmac_signature_matches
 
@@ -126,18 +137,15 @@ class GitHubIssuesAdapter(TicketAdapter):
         return hmac_signature_matches(self.webhook_secret(), body, header(headers, "X-Hub-Signature-256"))
 
     def parse_webhook(self, headers, body):
-        try:
-            data = json.loads(body or b"{}")
-        except ValueError:
-            raise TicketError("The webhook body is not JSON.", permanent=True)
+        data = webhook_object(body)
         event_type = header(headers, "X-GitHub-Event")
-        issue = data.get("issue") or {}
-        key = str(issue["number"]) if event_type in {"issues", "issue_comment"} and "number" in issue else ""
-        repo = (data.get("repository") or {}).get("full_name", "")
+        issue = member(data, "issue")
+        key = scalar(issue.get("number")) if event_type in {"issues", "issue_comment"} else ""
+        repo = scalar(member(data, "repository").get("full_name"))
         if repo and repo.lower() != self.config.project.lower():
             key = ""  # an event of another repository sharing the hook: nothing of ours
         event_id = header(headers, "X-GitHub-Delivery") or body_digest(body)
-        return WebhookEvent(event_id=event_id, ticket_key=key, event_type=f"{event_type}.{data.get('action', '')}")
+        return WebhookEvent(event_id=event_id, ticket_key=key, event_type=f"{event_type}.{scalar(data.get('action'))}")
 
     def check_configuration(self):
         missing = self.missing_fields()

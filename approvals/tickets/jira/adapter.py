@@ -9,10 +9,22 @@ Jira admin with a secret are signed `X-Hub-Signature: sha256=<hex>` (HMAC of the
 and carry `X-Atlassian-Webhook-Identifier`, unchanged across retries.
 """
 
-import json
 from urllib.parse import quote
 
-from ..base import APPROVE, DENY, Actor, CheckResult, TicketAdapter, TicketRef, TicketState, WebhookEvent, body_digest
+from ..base import (
+    APPROVE,
+    DENY,
+    Actor,
+    CheckResult,
+    TicketAdapter,
+    TicketRef,
+    TicketState,
+    WebhookEvent,
+    body_digest,
+    member,
+    scalar,
+    webhook_object,
+)
 from ..errors import TicketError
 from ..http import HttpClient, basic_or_bearer, header, hmac_signature_matches
 from . import adf
@@ -147,13 +159,12 @@ class JiraCloudAdapter(TicketAdapter):
         return hmac_signature_matches(self.webhook_secret(), body, header(headers, "X-Hub-Signature"))
 
     def parse_webhook(self, headers, body):
-        try:
-            data = json.loads(body or b"{}")
-        except ValueError:
-            raise TicketError("The webhook body is not JSON.", permanent=True)
+        data = webhook_object(body)
         event_id = header(headers, "X-Atlassian-Webhook-Identifier") or body_digest(body)
-        issue = data.get("issue") or {}
-        return WebhookEvent(event_id=event_id, ticket_key=issue.get("key", ""), event_type=data.get("webhookEvent", ""))
+        issue = member(data, "issue")
+        return WebhookEvent(
+            event_id=event_id, ticket_key=scalar(issue.get("key")), event_type=scalar(data.get("webhookEvent"))
+        )
 
     def check_configuration(self):
         missing = self.missing_fields()

@@ -12,7 +12,6 @@ RT answers many errors with 200 and a list of messages (an invalid status, an un
 custom field), so every write is read back before it is believed.
 """
 
-import json
 from urllib.parse import quote
 
 from ..base import (
@@ -25,6 +24,8 @@ from ..base import (
     TicketState,
     WebhookEvent,
     body_digest,
+    scalar,
+    webhook_object,
 )
 from ..errors import TicketError
 from ..http import HttpClient, basic_or_bearer, header, hmac_signature_matches
@@ -159,14 +160,11 @@ class RequestTrackerAdapter(TicketAdapter):
 
     def parse_webhook(self, headers, body):
         # Sent by an RT scrip (see docs/ticket-queues.md): {"ticket": 12, "transaction": 345}.
-        try:
-            data = json.loads(body or b"{}")
-        except ValueError:
-            raise TicketError("The webhook body is not JSON.", permanent=True)
-        ticket = str(data.get("ticket") or "")
-        txn = data.get("transaction")
+        data = webhook_object(body)
+        ticket = scalar(data.get("ticket"))
+        txn = scalar(data.get("transaction"))
         event_id = f"rt-txn-{txn}" if txn else body_digest(body)
-        return WebhookEvent(event_id=event_id, ticket_key=ticket, event_type=str(data.get("type", "transaction")))
+        return WebhookEvent(event_id=event_id, ticket_key=ticket, event_type=scalar(data.get("type")) or "transaction")
 
     def check_configuration(self):
         missing = self.missing_fields()

@@ -12,10 +12,21 @@ API documentation,
 https://www.servicenow.com/docs/r/api-reference/rest-apis/c_TableAPI.html
 """
 
-import json
 from urllib.parse import quote
 
-from ..base import APPROVE, DENY, Actor, CheckResult, TicketAdapter, TicketRef, TicketState, WebhookEvent, body_digest
+from ..base import (
+    APPROVE,
+    DENY,
+    Actor,
+    CheckResult,
+    TicketAdapter,
+    TicketRef,
+    TicketState,
+    WebhookEvent,
+    body_digest,
+    scalar,
+    webhook_object,
+)
 from ..errors import TicketError
 from ..http import HttpClient, basic_or_bearer, header, hmac_signature_matches
 
@@ -171,12 +182,9 @@ class ServiceNowAdapter(TicketAdapter):
         return hmac_signature_matches(self.webhook_secret(), body, header(headers, SIGNATURE_HEADER))
 
     def parse_webhook(self, headers, body):
-        try:
-            data = json.loads(body or b"{}")
-        except ValueError:
-            raise TicketError("The webhook body is not JSON.", permanent=True)
-        event_id = str(data.get("event_id") or "") or body_digest(body)
-        return WebhookEvent(event_id=event_id, ticket_key=str(data.get("sys_id") or ""), event_type="record.updated")
+        data = webhook_object(body)
+        event_id = scalar(data.get("event_id")) or body_digest(body)
+        return WebhookEvent(event_id=event_id, ticket_key=scalar(data.get("sys_id")), event_type="record.updated")
 
     def check_configuration(self):
         missing = self.missing_fields()
