@@ -1,12 +1,20 @@
-"""Walk the evidence chains stored in the database and name the first broken link."""
+"""Walk the evidence chains stored in the database and name the first broken link.
+
+Each chain is checked against its signed checkpoints too, from the database and from the
+checkpoint file (`EVIDENCE_CHECKPOINT_FILE`): every signature must verify with a published
+key, and the record at each checkpoint's position must carry the signed hash, so a chain
+rewritten and re-hashed by whoever controls the database is caught.
+"""
 
 from dataclasses import dataclass
 
 from django.utils import timezone
 
-from governance.verify_export import ChainVerifier
+from governance.verify_export import ChainVerifier, check_checkpoints
 
+from .checkpoints import file_checkpoints, stored_checkpoints
 from .intake import pending_count, seal_intake
+from .keys import published_keys
 from .models import EvidenceChainHead, EvidenceRecord
 from .services import chain_content
 
@@ -59,20 +67,36 @@ def export_record(values):
     return record
 
 
+def signed_checkpoints(workflow_id):
+    """({(workflow, sequence): [checkpoint, …]}, problem) from the database and the file."""
+    keys = {key.key_id: key.raw for key in published_keys()}
+    found = stored_checkpoints([workflow_id]) + file_checkpoints([workflow_id])
+    malformed = [item["malformed"] for item in found if "malformed" in item]
+    if malformed:
+        return {}, f"the checkpoint file has an unreadable line ({malformed[0]})"
+    return check_checkpoints(found, keys)
+
+
 def verify_workflow_chain(workflow, *, progress=None, chunk_size=2000, seal=True):
-    """Verify one workflow's chain against its records and its head; return a ChainResult.
+    """Verify one workflow's chain against its records, head and checkpoints; return a ChainResult.
 
     The intake is sealed first (unless `seal` is false); what arrives meanwhile is
     reported as `pending`.
     """
     if seal:
         seal_intake(workflow.pk)
+    result = ChainResult(workflow.pk, workflow.slug, 0)
+    # Checkpoints before the head: each was signed from a committed head, so none read
+    # now lies beyond the head read next, unless records were taken away.
+    checkpoints, problem = signed_checkpoints(workflow.pk)
+    if problem:
+        result.problem = problem.replace(f"workflow {workflow.pk} ", f"workflow “{workflow.slug}” ", 1)
+        return result
     head = EvidenceChainHead.objects.filter(pk=workflow.pk).first()
     # Read the head first: records appended after this moment are not judged (they commit
     # together with a newer head), so a walk beside live writers raises no false alarm.
     last_sequence = head.last_sequence if head else 0
-    verifier = ChainVerifier()
-    result = ChainResult(workflow.pk, workflow.slug, 0)
+    verifier = ChainVerifier(checkpoints)
     seen_sequence, seen_hash, seen_id = 0, None, 0
     rows = (
         EvidenceRecord.objects.filter(workflow_id=workflow.pk, sequence__lte=last_sequence)
@@ -91,6 +115,13 @@ def verify_workflow_chain(workflow, *, progress=None, chunk_size=2000, seal=True
             return result
         seen_sequence, seen_hash, seen_id = values["sequence"], values["record_hash"], values["id"]
     result.pending = pending_count(workflow.pk)
+    signed_beyond = max((sequence for _, sequence in checkpoints), default=0)
+    if signed_beyond > seen_sequence:
+        result.problem = (
+            f"workflow “{workflow.slug}”: the chain ends at sequence {seen_sequence} but a signed checkpoint "
+            f"covers sequence {signed_beyond} (the last records were deleted and the head moved back)"
+        )
+        return result
     if head is None:
         if EvidenceRecord.objects.filter(workflow_id=workflow.pk).exists():
             result.problem = f"workflow “{workflow.slug}”: records exist but the chain head is missing"
