@@ -23,7 +23,7 @@ import logging
 
 from django.db import connection, transaction
 
-from .checkpoints import sign_checkpoints
+from .checkpoints import sign_checkpoints_or_log
 from .models import EvidenceIntake
 from .services import chain_onto, clean_event, lock_chain_head
 
@@ -100,7 +100,7 @@ def seal_intake(workflow_id=None, *, batch_size=BATCH_SIZE):
                 break
     if total:
         logger.debug("sealed %s evidence records from the intake", total)
-        sign_checkpoints(sorted(set(moved)))
+        sign_checkpoints_or_log(sorted(set(moved)))
     return total
 
 

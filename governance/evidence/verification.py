@@ -67,17 +67,25 @@ def export_record(values):
     return record
 
 
-def signed_checkpoints(workflow_id):
-    """({(workflow, sequence): [checkpoint, …]}, problem) from the database and the file."""
+def signed_checkpoints(workflow_id, from_file=None):
+    """({(workflow, sequence): [checkpoint, …]}, problem) from the database and the file.
+
+    `from_file`: the file's checkpoints grouped by workflow, when the caller read it once
+    for many chains.
+    """
     keys = {key.key_id: key.raw for key in published_keys()}
-    found = stored_checkpoints([workflow_id]) + file_checkpoints([workflow_id])
+    if from_file is None:
+        in_file = file_checkpoints([workflow_id])
+    else:
+        in_file = from_file.get(None, []) + from_file.get(workflow_id, [])
+    found = stored_checkpoints([workflow_id]) + in_file
     malformed = [item["malformed"] for item in found if "malformed" in item]
     if malformed:
         return {}, f"the checkpoint file has an unreadable line ({malformed[0]})"
     return check_checkpoints(found, keys)
 
 
-def verify_workflow_chain(workflow, *, progress=None, chunk_size=2000, seal=True):
+def verify_workflow_chain(workflow, *, progress=None, chunk_size=2000, seal=True, from_file=None):
     """Verify one workflow's chain against its records, head and checkpoints; return a ChainResult.
 
     The intake is sealed first (unless `seal` is false); what arrives meanwhile is
@@ -88,7 +96,7 @@ def verify_workflow_chain(workflow, *, progress=None, chunk_size=2000, seal=True
     result = ChainResult(workflow.pk, workflow.slug, 0)
     # Checkpoints before the head: each was signed from a committed head, so none read
     # now lies beyond the head read next, unless records were taken away.
-    checkpoints, problem = signed_checkpoints(workflow.pk)
+    checkpoints, problem = signed_checkpoints(workflow.pk, from_file)
     if problem:
         result.problem = problem.replace(f"workflow {workflow.pk} ", f"workflow “{workflow.slug}” ", 1)
         return result
@@ -139,8 +147,12 @@ def verify_workflow_chain(workflow, *, progress=None, chunk_size=2000, seal=True
 def verify_chains(workflows, *, progress=None, remember=True):
     """Verify each workflow's chain; remember the outcome on its head; return the results."""
     results = []
+    from_file = {}  # workflow id -> checkpoints; None -> unreadable lines (every chain reports them)
+    for checkpoint in file_checkpoints():
+        workflow_id = None if "malformed" in checkpoint else int(checkpoint["workflow_id"])
+        from_file.setdefault(workflow_id, []).append(checkpoint)
     for workflow in workflows:
-        result = verify_workflow_chain(workflow, progress=progress)
+        result = verify_workflow_chain(workflow, progress=progress, from_file=from_file)
         results.append(result)
         if remember:
             EvidenceChainHead.objects.filter(pk=workflow.pk).update(

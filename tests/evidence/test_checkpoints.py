@@ -213,3 +213,22 @@ def test_the_pure_python_verifier_agrees_with_cryptography():
     assert ed25519_verify_pure(raw, b"message", signature)
     assert not ed25519_verify_pure(raw, b"messagf", signature)
     assert not ed25519_verify_pure(raw, b"message", signature[:-1] + bytes([signature[-1] ^ 1]))
+
+
+def test_an_altered_line_in_the_checkpoint_file_is_reported(
+    settings, workflow, agent, django_capture_on_commit_callbacks
+):
+    record_and_sign(workflow, agent, 1, django_capture_on_commit_callbacks)
+    with open(settings.EVIDENCE_CHECKPOINT_FILE, "a") as fh:
+        fh.write('{"workflow_id": \n')
+    ok, output = verify()
+    assert not ok and "the checkpoint file has an unreadable line" in output
+
+
+def test_the_sequencer_keeps_chaining_when_the_key_cannot_be_made(settings, tmp_path, workflow, agent):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    settings.EVIDENCE_SIGNING_KEY_DIR = str(blocker / "keys")
+    record_decision(workflow=workflow, kind="authorization", workload=agent, outcome="allowed")
+    assert seal_intake(workflow.pk) == 1
+    assert not EvidenceCheckpoint.objects.exists()

@@ -3,7 +3,11 @@ collector, at least once, resuming from the last delivered chain position."""
 
 import pytest
 from django.core.management import call_command
+from ocsf.v1_7_0 import objects as ocsf_objects
+from ocsf.v1_7_0.events import BaseEvent
 
+from governance.evidence.checkpoints import sign_checkpoints
+from governance.evidence.models import EvidenceCheckpoint
 from governance.evidence.stream import stream_events, stream_to_configured_destination
 from governance.evidence.transports import DeliveryError, open_transport
 from governance.models import EvidenceStreamPosition
@@ -11,7 +15,7 @@ from tests.evidence.helpers import record_events
 from tests.factories import WorkflowFactory
 
 from .receivers import HttpCollector, SyslogReceiver, self_signed_certificate
-from .test_ocsf_events import validate
+from .test_ocsf_events import unknown_attributes, validate
 
 pytestmark = pytest.mark.django_db
 
@@ -126,3 +130,24 @@ def test_a_bad_destination_is_refused_clearly(url):
     with pytest.raises(DeliveryError) as bad:
         open_transport(url)
     assert bad.value.permanent
+
+
+def test_signed_checkpoints_follow_the_records_to_the_siem(receiver, workflow, agent):
+    record_events(workflow, 3, workload=agent)
+    sign_checkpoints()
+    transport = open_transport(f"syslog+tcp://127.0.0.1:{receiver.port}")
+    summary = stream_events(transport, stream="siem")
+    assert summary["sent"] == 3 and summary["checkpoints"] == 1
+    event = receiver.events()[-1]
+    # OCSF's Base Event: no attribute beyond the schema's, the checkpoint in `unmapped`.
+    BaseEvent.model_rebuild(_types_namespace=vars(ocsf_objects))
+    model = BaseEvent.model_validate(event)
+    assert unknown_attributes(model) == []
+    stored = EvidenceCheckpoint.objects.get()
+    assert event["class_uid"] == 0 and event["metadata"]["uid"] == f"{workflow.slug}/checkpoint/3"
+    assert event["unmapped"]["checkpoint"]["signature"] == stored.signature
+    # Signed later, sent on its own next time; nothing twice.
+    record_events(workflow, 1, workload=agent)
+    sign_checkpoints()
+    assert stream_events(transport, stream="siem")["checkpoints"] == 1
+    assert stream_events(transport, stream="siem")["checkpoints"] == 0
