@@ -33,17 +33,14 @@ apostrophe so spreadsheets do not run it as a formula, and read back without it)
 
 Signed checkpoints
 ------------------
-Mandate signs each chain's head at least every minute with an Ed25519 key that is not in
-its database (public keys at ``/.well-known/evidence-keys.json``) and copies each
-checkpoint to a file and the SIEM. A checkpoint is an object with ``workflow_id``,
-``sequence``, ``head_hash`` (the ``record_hash`` at that position), ``signed_at``,
-``key_id`` and ``signature`` (base64 Ed25519 over ``checkpoint_message``). Given the keys
-(``--keys evidence-keys.json``) and checkpoints (``--checkpoints FILE``, JSON Lines as the
-file sink writes them, or the ``checkpoints`` of a JSON export), every checkpoint's
-signature must verify and the record at its position must carry its ``head_hash``; a
-rewritten record whose successors were all re-hashed is found there, and the records
-since the last checkpoint that agreed are named. Signatures are checked with the
-``cryptography`` package when it is installed, else with the pure-Python code below.
+A checkpoint (``workflow_id``, ``sequence``, ``head_hash``, ``signed_at``, ``key_id``,
+``signature``: base64 Ed25519 over ``checkpoint_message``) states the chain's hash at a
+position, signed with a key kept outside Mandate's database. Given the published keys
+(``--keys evidence-keys.json``) and the checkpoints (``--checkpoints FILE`` as the file
+sink writes them, or those inside a JSON export), every signature must verify and the
+record at each checkpoint's position must carry its ``head_hash``: a chain rewritten and
+re-hashed is caught there. ``cryptography`` checks signatures when installed, else the
+pure-Python code below does.
 
 Exit status 0 when every chain verifies, 1 when a link is broken (the first broken link
 is named), 2 when the file cannot be read.
@@ -183,8 +180,7 @@ def _decompress(data):
     return None if x is None else (x, y, 1, x * y % _P)
 
 
-_GY = 4 * pow(5, _P - 2, _P) % _P
-_G = (_recover_x(_GY, 0), _GY, 1, _recover_x(_GY, 0) * _GY % _P)
+_G = _decompress((4 * pow(5, _P - 2, _P) % _P).to_bytes(32, "little"))  # the base point
 
 
 def ed25519_verify_pure(public: bytes, message: bytes, signature: bytes) -> bool:
@@ -209,17 +205,10 @@ def ed25519_verify(public: bytes, message: bytes, signature: bytes) -> bool:
     return True
 
 
-def _b64decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def keys_from_jwks(document: dict) -> dict:
-    """{key id: raw public key} from an `evidence-keys.json` document."""
-    return {
-        key["kid"]: _b64decode(key["x"])
-        for key in document.get("keys", [])
-        if key.get("kty") == "OKP" and key.get("crv") == "Ed25519"
-    }
+    """{key id: raw public key} from an `evidence-keys.json` document (base64url, unpadded)."""
+    found = [key for key in document.get("keys", []) if (key.get("kty"), key.get("crv")) == ("OKP", "Ed25519")]
+    return {key["kid"]: base64.urlsafe_b64decode(key["x"] + "=" * (-len(key["x"]) % 4)) for key in found}
 
 
 def check_checkpoints(checkpoints, keys: dict):
@@ -352,22 +341,30 @@ def read_checkpoints(path):
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
+def load_checkpoints(export_path, checkpoints_path=None, keys_path=None):
+    """({position: [checkpoint, …]}, problem): the signed checkpoints to hold the export to."""
+    if not keys_path:
+        if checkpoints_path:
+            raise ValueError("checking checkpoints needs the published keys (--keys evidence-keys.json)")
+        return {}, None
+    source = checkpoints_path or (export_path if export_path.lower().endswith(".json") else None)
+    if source is None:
+        raise ValueError("name the checkpoint file (--checkpoints): only a .json export carries them")
+    with open(keys_path, encoding="utf-8") as fh:
+        keys = keys_from_jwks(json.load(fh))
+    return check_checkpoints(read_checkpoints(source), keys)
+
+
 def verify_file(path, fmt=None, out=sys.stdout, *, checkpoints_path=None, keys_path=None):
     """Verify one export file (against signed checkpoints, given keys); return the exit status."""
     try:
-        checkpoints = {}
-        if keys_path:
-            with open(keys_path, encoding="utf-8") as fh:
-                keys = keys_from_jwks(json.load(fh))
-            checkpoints, problem = check_checkpoints(read_checkpoints(checkpoints_path or path), keys)
-            if problem:
-                print(f"BROKEN: {problem}", file=out)
-                return 1
-        elif checkpoints_path:
-            raise ValueError("checking checkpoints needs the published keys (--keys evidence-keys.json)")
+        checkpoints, problem = load_checkpoints(path, checkpoints_path, keys_path)
     except (OSError, ValueError, KeyError, AttributeError) as exc:
         print(f"ERROR: cannot read the checkpoints or keys: {exc}", file=out)
         return 2
+    if problem:
+        print(f"BROKEN: {problem}", file=out)
+        return 1
     verifier = ChainVerifier(checkpoints)
     try:
         for record in read_records(path, fmt):

@@ -232,3 +232,29 @@ def test_the_sequencer_keeps_chaining_when_the_key_cannot_be_made(settings, tmp_
     record_decision(workflow=workflow, kind="authorization", workload=agent, outcome="allowed")
     assert seal_intake(workflow.pk) == 1
     assert not EvidenceCheckpoint.objects.exists()
+
+
+def test_a_json_export_verifies_offline_against_its_own_checkpoints(
+    api_as, auditor, tmp_path, workflow, agent, django_capture_on_commit_callbacks
+):
+    record_and_sign(workflow, agent, 3, django_capture_on_commit_callbacks)
+    keys = tmp_path / "evidence-keys.json"
+    keys.write_text(json.dumps(key_set()))
+
+    def export_and_verify():
+        response = api_as(auditor).get(f"/api/v1/evidence/export/?workflow={workflow.slug}&format=json")
+        path = tmp_path / "export.json"
+        path.write_bytes(b"".join(response.streaming_content))
+        out = io.StringIO()
+        return verify_file(str(path), out=out, keys_path=str(keys)), out.getvalue()
+
+    status, output = export_and_verify()
+    assert status == 0 and "3 signed checkpoints agree" in output, output
+    rewrite_and_rehash(workflow, 2, "rewritten")
+    status, output = export_and_verify()
+    assert status == 1 and "sequence 2: disagrees with the checkpoint" in output
+    # A JSON Lines export carries no checkpoints: the verifier asks for the file.
+    jsonl = tmp_path / "export.jsonl"
+    jsonl.write_text("")
+    out = io.StringIO()
+    assert verify_file(str(jsonl), out=out, keys_path=str(keys)) == 2 and "--checkpoints" in out.getvalue()
