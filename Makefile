@@ -29,6 +29,10 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	HOST=$(HOST) PORT=$(PORT) bin/run-dev
 
+## migrate: migrate as the tables' owner (MIGRATE_DATABASE_URL), then grant the app role (DATABASE_URL)
+migrate: install
+	PY=$(PY) bin/migrate
+
 ## test: install the test tools and run the whole suite
 test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS)

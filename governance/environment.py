@@ -14,6 +14,9 @@ ENV_FILE = Path(env.str("MANDATE_ENV_FILE", default=str(BASE_DIR / ".env")))
 if ENV_FILE.exists():
     environ.Env.read_env(ENV_FILE, overwrite=False)
 
+# Where the embedded defaults keep their files (SQLite database, file-system broker, keys).
+VAR_DIR = Path(env.str("MANDATE_VAR_DIR", default=str(BASE_DIR / "var")))
+
 
 def env_secret(name):
     """A secret from `NAME`, or from the file named by `NAME_FILE` (Docker/Kubernetes secrets)."""

@@ -39,6 +39,13 @@ PERIODIC_JOBS = [
         "Sequencer: chains recorded authorization decisions into each workflow's evidence hash chain.",
     ),
     PeriodicJob(
+        "Sign evidence checkpoints",
+        "governance.sign_evidence_checkpoints",
+        60,
+        "Signs the head of every evidence chain that moved (Ed25519, key outside the database) "
+        "and copies it to the checkpoint file.",
+    ),
+    PeriodicJob(
         "Expire due grants",
         "approvals.expire_due_grants",
         60,

@@ -8,14 +8,10 @@ variable.
 """
 
 from datetime import timedelta
-from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .environment import BASE_DIR, env, env_secret
-
-# Where the embedded defaults keep their files (SQLite database, file-system broker).
-VAR_DIR = Path(env.str("MANDATE_VAR_DIR", default=str(BASE_DIR / "var")))
+from .environment import BASE_DIR, VAR_DIR, env, env_secret
 
 DEBUG = env.bool("DEBUG", default=False)
 # Demo mode (make run): demo passwords are printed and the console e-mail backend is used.
@@ -119,6 +115,12 @@ else:
     # Health checks cost a `SELECT 1` per request that reuses a connection.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+# Two roles: the app's (DATABASE_URL) and the tables' owner (MIGRATE_DATABASE_URL), who
+# migrates; also the settings of the signed evidence checkpoints.
+from .settings_trail import *  # noqa: E402,F403
+
+if MIGRATE_DATABASE_URL and AS_DATABASE_OWNER:  # noqa: F405
+    DATABASES["default"] = {**DATABASES["default"], **env.db_url("MIGRATE_DATABASE_URL"), "CONN_MAX_AGE": 0}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "identities.User"

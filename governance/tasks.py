@@ -3,6 +3,7 @@
 from celery import shared_task
 from django.utils import timezone
 
+from .evidence.checkpoints import sign_checkpoints
 from .evidence.intake import seal_intake
 from .evidence.stream import stream_to_configured_destination
 from .evidence.verification import verify_chains
@@ -29,6 +30,12 @@ def recompute_findings():
 def seal_evidence_intake():
     """Chain the evidence waiting in the intake into each workflow's hash chain."""
     return seal_intake()
+
+
+@shared_task(name="governance.sign_evidence_checkpoints", ignore_result=True)
+def sign_evidence_checkpoints():
+    """Sign a checkpoint of every evidence chain whose head moved since its last one."""
+    return sign_checkpoints()
 
 
 @shared_task(name="governance.verify_evidence_chains", ignore_result=True)

@@ -10,6 +10,7 @@ from .api.root import ApiRootView
 from .health import healthz
 from .metrics.views import metrics
 from .views.auth import SignInView, SignOutView
+from .views.evidence_keys import evidence_keys_view
 
 api_v1 = [
     path("", ApiRootView.as_view(), name="root"),
@@ -22,6 +23,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),
     path(".well-known/jwks.json", jwks_view, name="jwks"),
+    path(".well-known/evidence-keys.json", evidence_keys_view, name="evidence-keys"),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

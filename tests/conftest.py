@@ -28,6 +28,9 @@ def _test_settings(settings, tmp_path):
     settings.DEBUG = False
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # Each test signs evidence checkpoints with a key and a file of its own.
+    settings.EVIDENCE_SIGNING_KEY_DIR = str(tmp_path / "evidence-keys")
+    settings.EVIDENCE_CHECKPOINT_FILE = str(tmp_path / "evidence-checkpoints.jsonl")
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

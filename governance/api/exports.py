@@ -159,7 +159,7 @@ class EvidenceExportView(StreamedExportView):
             "until": until.isoformat() if until else None,
             "exported_at": timezone.now().isoformat(),
             "exported_by": user.get_username(),
-            "verify_with": "python verify_export.py <file> (governance/verify_export.py)",
+            "verify_with": "python verify_export.py <file> --keys evidence-keys.json (governance/verify_export.py)",
         }
         chains = [scope.pk] if scope else workflows.values("pk")
         return export_response(

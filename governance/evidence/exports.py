@@ -4,6 +4,7 @@ Rows come from the database through `.iterator(chunk_size=…)` (a server-side c
 PostgreSQL) and leave as soon as they are encoded, so memory stays flat however many
 records a workflow holds. Each record carries its hashed fields, `record_hash` and, when
 stored, `raw_payload`; `governance/verify_export.py` checks an export without Django.
+A JSON export also carries the signed checkpoints that fall inside it (`checkpoints`).
 """
 
 import csv
@@ -16,7 +17,8 @@ from django.utils.dateparse import parse_date, parse_datetime
 from governance.exceptions import InvalidInput
 from governance.verify_export import HASHED_FIELDS
 
-from .models import EvidenceRecord
+from .checkpoints import as_dict
+from .models import EvidenceCheckpoint, EvidenceRecord
 from .verification import VERIFY_FIELDS, export_record
 
 CHUNK_SIZE = 2000
@@ -69,9 +71,19 @@ def render_jsonl(records):
 def render_json(records, meta):
     yield '{"export": ' + json.dumps(meta, ensure_ascii=False) + ', "records": ['
     separator = "\n"
+    spans = {}  # workflow_id -> [first, last] sequence exported
     for record in records:
+        span = spans.setdefault(record["workflow_id"], [record["sequence"], record["sequence"]])
+        span[1] = record["sequence"]
         yield separator + json.dumps(record, ensure_ascii=False)
         separator = ",\n"
+    yield '\n], "checkpoints": ['
+    separator = "\n"
+    for workflow_id, (first, last) in sorted(spans.items()):
+        inside = EvidenceCheckpoint.objects.filter(workflow_id=workflow_id, sequence__range=(first, last))
+        for checkpoint in inside.order_by("sequence").iterator():
+            yield separator + json.dumps(as_dict(checkpoint))
+            separator = ",\n"
     yield "\n]}\n"
 
 

@@ -15,13 +15,15 @@ batches, in intake order, under the head lock, and deletes them in the same tran
 - Readers that must see everything (verification, exports, the timeline, findings) call
   `seal_intake` first; verification reports what is still waiting as pending.
 
-The sequencer runs every second from beat (`governance.seal_evidence_intake`).
+The sequencer runs every second from beat (`governance.seal_evidence_intake`); after
+each run it signs a checkpoint of every chain it moved (`checkpoints.sign_checkpoints`).
 """
 
 import logging
 
 from django.db import connection, transaction
 
+from .checkpoints import sign_checkpoints_or_log
 from .models import EvidenceIntake
 from .services import chain_onto, clean_event, lock_chain_head
 
@@ -87,15 +89,18 @@ def seal_intake(workflow_id=None, *, batch_size=BATCH_SIZE):
         workflow_ids = [workflow_id]
     else:
         workflow_ids = sorted(set(EvidenceIntake.objects.values_list("workflow_id", flat=True).distinct()))
-    total = 0
+    total, moved = 0, []
     for current in workflow_ids:
         while True:
             sealed = _seal_batch(current, batch_size)
             total += sealed
+            if sealed:
+                moved.append(current)
             if sealed < batch_size:
                 break
     if total:
         logger.debug("sealed %s evidence records from the intake", total)
+        sign_checkpoints_or_log(sorted(set(moved)))
     return total
 
 

@@ -241,3 +241,32 @@ class EvidenceIntake(models.Model):
 
     def __str__(self):
         return f"Unsealed {self.kind} #{self.pk} in workflow {self.workflow_id}"
+
+
+class EvidenceCheckpoint(models.Model):
+    """A signed statement of a chain's head: "workflow W's chain had hash H at position N".
+
+    Signed with an Ed25519 key kept outside the database (`governance.evidence.keys`),
+    and copied to a file and the SIEM stream, where the database cannot reach: whoever
+    rewrites the records and re-hashes the rest cannot make the chain match a checkpoint
+    signed before. Written by `governance.evidence.checkpoints`; the message signed is
+    defined in `governance.verify_export.checkpoint_message`. The app's database role may
+    only insert and read checkpoints (`grant_app_role`).
+    """
+
+    workflow = models.ForeignKey("governance.Workflow", on_delete=models.PROTECT, related_name="+")
+    sequence = models.PositiveBigIntegerField(help_text="The chain position the checkpoint covers.")
+    head_hash = models.CharField(max_length=64, help_text="The record hash at that position.")
+    signed_at = models.DateTimeField()
+    key_id = models.CharField(max_length=64, help_text="Which published key signed it.")
+    signature = models.CharField(max_length=128, help_text="Ed25519 signature, base64.")
+
+    class Meta:
+        ordering = ["workflow_id", "sequence"]
+        verbose_name = "evidence checkpoint"
+        constraints = [
+            models.UniqueConstraint(fields=["workflow", "sequence"], name="evidence_checkpoint_one_per_position")
+        ]
+
+    def __str__(self):
+        return f"Checkpoint of workflow {self.workflow_id} at #{self.sequence}"

@@ -15,6 +15,8 @@ and its place in the chain in `metadata` (`uid` = workflow/sequence, `sequence`,
 check them against a verified export. Built from `.values()` rows, no model instances.
 """
 
+from datetime import UTC, datetime
+
 from governance.choices import AGENT_EVIDENCE_KINDS, EvidenceKind, EvidenceOutcome
 
 OCSF_VERSION = "1.7.0"
@@ -225,6 +227,42 @@ def event(row):
         if row["grant__entitlement__scope"]:
             result["policy"] = {"name": row["grant__entitlement__scope"], "uid": str(row["grant_id"])}
     return _without_empty(result)
+
+
+def checkpoint_event(checkpoint, workflow_slug):
+    """A signed checkpoint (as `checkpoints.as_dict` publishes it) as an OCSF Base Event.
+
+    OCSF has no class for a signed statement about a log; the Base Event carries it, the
+    checkpoint itself in `unmapped`, to be checked against /.well-known/evidence-keys.json.
+    """
+    return {
+        "class_uid": 0,
+        "class_name": "Base Event",
+        "category_uid": 0,
+        "category_name": "Uncategorized",
+        "activity_id": OTHER,
+        "activity_name": "Evidence checkpoint signed",
+        "type_uid": OTHER,
+        "time": int(_parse_utc(checkpoint["signed_at"]).timestamp() * 1000),
+        "severity_id": 1,
+        "severity": "Informational",
+        "status_id": 1,
+        "status": "Success",
+        "message": f"Evidence chain of {workflow_slug} signed at sequence {checkpoint['sequence']}",
+        "metadata": {
+            "version": OCSF_VERSION,
+            "product": PRODUCT,
+            "uid": f"{workflow_slug}/checkpoint/{checkpoint['sequence']}",
+            "sequence": checkpoint["sequence"],
+            "log_name": "mandate.evidence.checkpoints",
+            "event_code": "checkpoint",
+        },
+        "unmapped": {"workflow": workflow_slug, "checkpoint": checkpoint},
+    }
+
+
+def _parse_utc(text):
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
 def _without_empty(value):

@@ -8,7 +8,13 @@ in `registry`, access reviews in `governance.reviews.models`, evidence in
 """
 
 from governance.changes.models import RegistryChange
-from governance.evidence.models import EvidenceChainHead, EvidenceIntake, EvidenceRecord, EvidenceStreamPosition
+from governance.evidence.models import (
+    EvidenceChainHead,
+    EvidenceCheckpoint,
+    EvidenceIntake,
+    EvidenceRecord,
+    EvidenceStreamPosition,
+)
 from governance.findings.models import Finding
 from governance.outbound.models import WebhookDelivery, WebhookSubscription
 from governance.reviews.models import ReminderDigest, ReminderLog, ReviewCampaign, ReviewItem
@@ -18,6 +24,7 @@ from .registry import Entitlement, Heartbeat, Policy, Workflow
 __all__ = [
     "Entitlement",
     "EvidenceChainHead",
+    "EvidenceCheckpoint",
     "EvidenceIntake",
     "EvidenceRecord",
     "EvidenceStreamPosition",

@@ -6,6 +6,8 @@ from django.db import connection
 
 from governance.evidence.services import record_evidence
 
+TABLE = "governance_evidencerecord"
+
 
 def record_events(workflow, count, *, workload=None, kind="tool_call", summary=None, **fields):
     return [
@@ -24,17 +26,22 @@ def record_events(workflow, count, *, workload=None, kind="tool_call", summary=N
 
 @contextmanager
 def triggers_disabled():
-    """Let raw SQL change evidence, as an attacker with database access could."""
+    """Let raw SQL change evidence, as an attacker with the tables' owner's credentials could."""
     if connection.vendor != "postgresql":
         yield
         return
     with connection.cursor() as cursor:
-        # A superuser session can switch off ordinary triggers (the append-only guard).
-        cursor.execute("SET session_replication_role = replica")
+        # The owner of the table may switch off its triggers (the append-only guard); the
+        # app's role may not (tests/evidence/test_database_roles.py). The deferred foreign
+        # key checks of this test's inserts are run first: ALTER TABLE waits for none.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(f"ALTER TABLE {TABLE} DISABLE TRIGGER governance_evidence_append_only")
         try:
             yield
         finally:
-            cursor.execute("RESET session_replication_role")
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(f"ALTER TABLE {TABLE} ENABLE TRIGGER governance_evidence_append_only")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def tamper(sql, params=()):

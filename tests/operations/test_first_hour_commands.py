@@ -21,7 +21,8 @@ PYTHON = sys.executable
 
 def clean_env(**extra):
     """The environment of a fresh shell: none of the suite's database or broker settings."""
-    dropped = {"DATABASE_URL", "REDIS_URL", "TEST_REDIS_URL", "MANDATE_VAR_DIR", "DJANGO_SETTINGS_MODULE", "DEBUG"}
+    dropped = {"DATABASE_URL", "MIGRATE_DATABASE_URL", "DATABASE_APP_ROLE", "REDIS_URL", "TEST_REDIS_URL"}
+    dropped |= {"MANDATE_VAR_DIR", "DJANGO_SETTINGS_MODULE", "DEBUG"}
     return {**{k: v for k, v in os.environ.items() if k not in dropped}, **extra}
 
 

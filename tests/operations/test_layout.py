@@ -68,6 +68,7 @@ LAYERS = [
             "governance.permissions",
             "governance.roles",
             "governance.secret_box",
+            "governance.database_roles",
             "governance.verify_export",
             "governance.mcp_tools",
             "approvals.policy",

@@ -1,4 +1,5 @@
-"""Walk the evidence hash chains and name the first broken link of each broken chain."""
+"""Walk the evidence hash chains, check them against the signed checkpoints, and name the
+first broken link of each broken chain."""
 
 import sys
 
@@ -13,7 +14,8 @@ from governance.models import Workflow
 class Command(BaseCommand):
     help = (
         "Verify every workflow's evidence chain (or one, with --workflow): record hashes, links, "
-        "sequence gaps and the chain head. Exits with status 1 if any chain is broken."
+        "sequence gaps, the chain head and the signed checkpoints (database and checkpoint file). "
+        "Exits with status 1 if any chain is broken."
     )
 
     def add_arguments(self, parser):
