@@ -1,5 +1,6 @@
 """The Celery application: one app for the whole project, tasks autodiscovered per app."""
 
+import logging
 import os
 
 from celery import Celery
@@ -24,4 +25,7 @@ def announce_worker(sender=None, **kwargs):
     # the worker can really consume, without waiting for beat's first tick.
     from governance.tasks import heartbeat
 
-    heartbeat.delay()
+    try:
+        heartbeat.delay()
+    except Exception:  # the broker went away again: beat's next heartbeat will do
+        logging.getLogger(__name__).warning("could not send the start-up heartbeat", exc_info=True)

@@ -117,6 +117,13 @@ else:
     # Health checks cost a `SELECT 1` per request that reuses a connection.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    # A database that does not answer (restarting, failing over) fails the request within
+    # seconds as a 503 with Retry-After (governance/api/exceptions.py), never a hang; with
+    # health checks (or the pool's) the next request after it is back reconnects by itself.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT_SECONDS", default=5)
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "identities.User"
@@ -283,7 +290,16 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # ETA tasks (grant expiry) may be hours away; above the visibility timeout Redis
     # redelivers them. Expiry is idempotent and the sweeper is the safety net either way.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+    # Socket timeouts and a health check so a broker that stops answering is noticed (not
+    # waited on forever); the worker then reconnects with backoff (below).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+        "socket_timeout": 10,
+        "socket_connect_timeout": 5,
+        "socket_keepalive": True,
+        "health_check_interval": 25,
+        "retry_on_timeout": True,
+    }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -293,7 +309,20 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# A broker outage never ends a worker or beat: they wait for it at start-up and reconnect
+# for ever afterwards, backing off up to a few seconds between tries (governance/celery.py
+# also restarts the consumer after errors kombu would call unrecoverable). systemd or the
+# container runtime restarts whatever exits all the same (deploy/).
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_CONNECTION_TIMEOUT = 5
+# Redis answers errors as well as dropping connections while it restarts or fails over
+# ("LOADING", "READONLY", "MISCONF": channel errors to kombu). Without this a worker meeting
+# one on reconnect treats it as unrecoverable and exits; with it the consumer restarts.
+CELERY_BROKER_CHANNEL_ERROR_RETRY = True
+# Sends from web requests go through governance.dispatch (bounded, never failing the request).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 3, "interval_start": 0, "interval_step": 1, "interval_max": 3}
 # Workers log through LOGGING (JSON lines with the request id) when LOG_FORMAT=json.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = env.str("LOG_FORMAT", default="plain") != "json"
 

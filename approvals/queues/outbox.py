@@ -17,7 +17,6 @@ import logging
 import random
 from datetime import timedelta
 
-from celery import signature
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -25,6 +24,7 @@ from django.utils import timezone
 from approvals.models import OutboxMessage
 from approvals.tickets import TicketError
 from approvals.tickets.http import time_budget
+from governance.dispatch import send
 
 log = logging.getLogger("approvals.queues.outbox")
 
@@ -91,10 +91,7 @@ def enqueue_many(topic, rows, *, delay_seconds=0):
 
 def _nudge_relay():
     # By name: the task module wraps this one, so importing it here would close a circle.
-    try:
-        signature(RELAY_TASK).delay()
-    except Exception:  # a broker outage only delays delivery: the periodic relay runs anyway
-        log.warning("could not queue the outbox relay; the periodic job will deliver", exc_info=True)
+    send(RELAY_TASK, catch_up="the periodic relay delivers the outbox when the broker is back")
 
 
 def backoff_seconds(attempts):
