@@ -326,6 +326,10 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 3, "interval_start": 0, "inte
 # Workers log through LOGGING (JSON lines with the request id) when LOG_FORMAT=json.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = env.str("LOG_FORMAT", default="plain") != "json"
 
+# The outbox's first retry after a failed delivery, in seconds (doubling each time, up to
+# an hour; about nine hours of retries at the default).
+OUTBOX_BACKOFF_BASE_SECONDS = env.int("OUTBOX_BACKOFF_BASE_SECONDS", default=30)
+
 # How old the worker heartbeat may be before /healthz reports the worker as down.
 HEARTBEAT_INTERVAL = timedelta(seconds=env.int("HEARTBEAT_INTERVAL_SECONDS", default=30))
 HEARTBEAT_MAX_AGE = timedelta(seconds=env.int("HEARTBEAT_MAX_AGE_SECONDS", default=120))

@@ -17,6 +17,7 @@ import logging
 import random
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -34,7 +35,7 @@ RELAY_TASK = "approvals.relay_outbox"
 HANDLERS = {}
 FAILURE_HOOKS = {}
 
-BACKOFF_BASE_SECONDS = 30
+# The first retry's delay: OUTBOX_BACKOFF_BASE_SECONDS (30 by default), doubling up to an hour.
 BACKOFF_MAX_SECONDS = 3600
 MAX_ATTEMPTS = 12  # about nine hours of retrying before a transient error counts as permanent
 LEASE = timedelta(minutes=5)
@@ -96,7 +97,8 @@ def _nudge_relay():
 
 def backoff_seconds(attempts):
     """Exponential backoff with ±10 % jitter, so retries of many rows spread out."""
-    delay = min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS)
+    base = settings.OUTBOX_BACKOFF_BASE_SECONDS
+    delay = min(base * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS)
     return delay * random.uniform(0.9, 1.1)
 
 
