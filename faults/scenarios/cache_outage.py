@@ -42,7 +42,8 @@ def run(world):
 
     items = [("submit", n) for n in range(submissions)]
     items += [("authorize", n) for n in range(checks)]
-    items.sort(key=lambda item: (item[1] * 7919) % len(items))  # interleaved, the same every run
+    total = len(items)  # (a list being sorted looks empty to its key function)
+    items.sort(key=lambda item: (item[1] * 7919) % total)  # interleaved, the same every run
     cut1, cut2 = len(items) // 5, len(items) * 7 // 10
     in_parallel(one, items[:cut1])
     world.redis.stop()
