@@ -7,7 +7,6 @@ must then provide SECRET_KEY, ALLOWED_HOSTS and real services. docs/configuratio
 variable.
 """
 
-from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -273,6 +272,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery -------------------------------------------------------------------------
+from .settings_processes import *  # noqa: E402,F403
+from .settings_processes import REDIS_BROKER_SOCKET_OPTIONS  # noqa: E402
+
 # The embedded default broker is kombu's file-system transport: it needs no server, so a
 # laptop runs web + worker + beat with nothing else installed. Production uses Redis.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -290,15 +292,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # ETA tasks (grant expiry) may be hours away; above the visibility timeout Redis
     # redelivers them. Expiry is idempotent and the sweeper is the safety net either way.
-    # Socket timeouts and a health check so a broker that stops answering is noticed (not
-    # waited on forever); the worker then reconnects with backoff (below).
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
-        "socket_timeout": 10,
-        "socket_connect_timeout": 5,
-        "socket_keepalive": True,
-        "health_check_interval": 25,
-        "retry_on_timeout": True,
+        **REDIS_BROKER_SOCKET_OPTIONS,
     }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
@@ -309,30 +305,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-# A broker outage never ends a worker or beat: they wait for it at start-up and reconnect
-# for ever afterwards, backing off up to a few seconds between tries (governance/celery.py
-# also restarts the consumer after errors kombu would call unrecoverable). systemd or the
-# container runtime restarts whatever exits all the same (deploy/).
-CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_CONNECTION_RETRY = True
-CELERY_BROKER_CONNECTION_MAX_RETRIES = None
-CELERY_BROKER_CONNECTION_TIMEOUT = 5
-# Redis answers errors as well as dropping connections while it restarts or fails over
-# ("LOADING", "READONLY", "MISCONF": channel errors to kombu). Without this a worker meeting
-# one on reconnect treats it as unrecoverable and exits; with it the consumer restarts.
-CELERY_BROKER_CHANNEL_ERROR_RETRY = True
-# Sends from web requests go through governance.dispatch (bounded, never failing the request).
-CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 3, "interval_start": 0, "interval_step": 1, "interval_max": 3}
 # Workers log through LOGGING (JSON lines with the request id) when LOG_FORMAT=json.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = env.str("LOG_FORMAT", default="plain") != "json"
-
-# The outbox's first retry after a failed delivery, in seconds (doubling each time, up to
-# an hour; about nine hours of retries at the default).
-OUTBOX_BACKOFF_BASE_SECONDS = env.int("OUTBOX_BACKOFF_BASE_SECONDS", default=30)
-
-# How old the worker heartbeat may be before /healthz reports the worker as down.
-HEARTBEAT_INTERVAL = timedelta(seconds=env.int("HEARTBEAT_INTERVAL_SECONDS", default=30))
-HEARTBEAT_MAX_AGE = timedelta(seconds=env.int("HEARTBEAT_MAX_AGE_SECONDS", default=120))
 
 # --- Grant tokens -------------------------------------------------------------------
 # Encrypts the stored private signing keys; defaults to SECRET_KEY. Set it separately so
