@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 # Checks that only degrade the service; any other failing check means it is down.
 DEGRADING = {"cache", "broker", "worker"}
 TIMEOUT_SECONDS = 1
+# What this process last reported: a change is logged once, not every probe.
+_last = {"status": "ok", "failing": []}
 
 
 def check_database():
@@ -98,7 +100,11 @@ def healthz(request):
         status = "degraded"
     else:
         status = "down"
-    if status != "ok":
-        logger.warning("health: %s (%s)", status, ", ".join(f"{n}: {results[n].get('error', '')}" for n in failing))
+    if (status, failing) != (_last["status"], _last["failing"]):
+        if status == "ok":
+            logger.warning("health: ok again (was %s: %s)", _last["status"], ", ".join(_last["failing"]))
+        else:
+            logger.warning("health: %s (%s)", status, ", ".join(f"{n}: {results[n].get('error', '')}" for n in failing))
+        _last.update(status=status, failing=failing)
     body = {"status": status, "failing": failing, "checks": results}
     return JsonResponse(body, status=503 if status == "down" else 200)

@@ -64,6 +64,8 @@ def run(world):
     wait_until(lambda: not outbox.filter(delivered_at__isnull=True, failed_at__isnull=True).exists(), 30, step=1)
     undelivered = outbox.filter(delivered_at__isnull=True).count()
     log = world.out_dir / "gunicorn.log"
+    outages, consuming = _flapping(world)
+    alive = world.stack.alive()
     return [
         info(NAME, "submissions / authorize calls", f"{submissions:,} / {checks:,}"),
         info(NAME, "Redis down, s", round(outage, 1)),
@@ -80,10 +82,37 @@ def run(world):
         ),
         must_be_zero(NAME, "outbox messages undelivered after restart", undelivered),
         info(NAME, "authorize allows", auth.statuses[200]),
+        info(NAME, "further outages of Redis (2 s each)", outages),
+        must_hold(
+            NAME,
+            "workers and beat still running",
+            ", ".join(n for n, ok in alive.items() if not ok) or "all",
+            all(alive.values()),
+            "all (none exited)",
+        ),
+        must_hold(NAME, "a worker consumes again afterwards", consuming, consuming, "yes"),
         info(NAME, "/healthz while Redis was down", health),
         info(NAME, "log lines: rate limits per process", log_mentions(log, "falls back to per-process")),
         info(NAME, "log lines: broker unreachable", log_mentions(log, "broker unreachable")),
     ]
+
+
+def _flapping(world):
+    """Redis killed and started a few more times: the workers must reconnect, not exit."""
+    from bench.figures import wait_for_worker
+    from bench.servers import BenchError
+
+    outages = world.scale(3, 6)
+    for _ in range(outages):
+        world.redis.stop()
+        time.sleep(2)
+        world.redis.start()
+        time.sleep(1)
+    try:
+        wait_for_worker(timeout=60)
+    except BenchError:
+        return outages, False
+    return outages, True
 
 
 def _health(base):

@@ -15,7 +15,7 @@ NAME = "schemathesis against the live server"
 
 
 def run(world):
-    seconds, examples = world.scale(60, 300), world.scale(5, 30)
+    seconds, examples = world.scale(45, 300), world.scale(5, 30)
     argv = [
         str(Path(sys.executable).parent / "schemathesis"),
         "run",

@@ -89,3 +89,20 @@ def test_healthz_needs_no_login_and_reveals_no_secrets(client, file_broker, sett
     heartbeat()
     body = client.get("/healthz").content.decode()
     assert settings.SECRET_KEY not in body
+
+
+def test_a_change_of_health_is_logged_once(client, file_broker, caplog, monkeypatch):
+    import logging
+
+    from governance import health
+
+    monkeypatch.setattr(health, "_last", {"status": "ok", "failing": []})
+    caplog.set_level(logging.WARNING, logger="governance.health")
+    for _ in range(3):
+        client.get("/healthz")  # no worker heartbeat yet: degraded
+    heartbeat()
+    client.get("/healthz")
+    messages = [r.getMessage() for r in caplog.records if r.name == "governance.health"]
+    assert len(messages) == 2
+    assert messages[0].startswith("health: degraded (worker: no worker heartbeat yet")
+    assert messages[1] == "health: ok again (was degraded: worker)"
