@@ -59,3 +59,23 @@ def test_an_auto_approved_request_succeeds_without_a_broker(
     assert request.state == RequestState.APPROVED and request.grant.pk
     assert sent, "the expiry task was to be sent on commit"
     assert time.monotonic() - started < 5
+
+
+def test_a_worker_losing_redis_with_unacknowledged_tasks_closes_its_channel_without_crashing():
+    """The close that follows a lost connection finds its transport detached (kombu 5.7):
+    restoring the unacknowledged messages through it raised AttributeError, and the worker
+    exited on an "Unrecoverable error". Guarded in governance/celery.py."""
+    from kombu import Connection
+
+    import governance.celery  # noqa: F401 (installs the guard)
+    from tests.conftest import require_service
+    from tests.workers import TEST_REDIS_URL, redis_available
+
+    require_service(redis_available(), "Redis (TEST_REDIS_URL)")
+    connection = Connection(TEST_REDIS_URL)
+    channel = connection.default_channel
+    channel.qos._delivered["tag-1"] = channel.prepare_message("{}")  # a task not yet acknowledged
+    channel._pool = None  # dropped with the lost connection
+    connection._transport.client = None  # what Connection.collect() leaves behind
+    channel.close()
+    assert channel.closed
