@@ -83,6 +83,8 @@ def main(argv=None):
 
     out_dir = ROOT / "var" / "faults"
     out_dir.mkdir(parents=True, exist_ok=True)
+    for old_log in out_dir.glob("*.log"):  # the figures count log lines of this run only
+        old_log.unlink()
     started = time.monotonic()
     pg = Postgres(PG_PORT)
     redis_server = RedisServer(REDIS_PORT, out_dir / "redis.log")
