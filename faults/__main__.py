@@ -43,6 +43,7 @@ def configure(pg, rt_token, proxy_url):
             "API_THROTTLE_RATE": "100000000/min",
             # Retries of a failed ticket call come after seconds, not minutes, so a run sees them.
             "OUTBOX_BACKOFF_BASE_SECONDS": "2",
+            "OUTBOX_BACKOFF_MAX_SECONDS": "8",
             "MANDATE_DEMO_RT_URL": proxy_url,
             "MANDATE_DEMO_RT_TOKEN": rt_token,
             "MANDATE_DEMO_RT_WEBHOOK_SECRET": RT_WEBHOOK_SECRET,

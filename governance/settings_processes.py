@@ -31,9 +31,10 @@ CELERY_BROKER_CHANNEL_ERROR_RETRY = True
 # while the broker is away); this bounds any other send.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 3, "interval_start": 0, "interval_step": 1, "interval_max": 3}
 
-# The outbox's first retry after a failed delivery, in seconds (doubling each time, up to
-# an hour; about nine hours of retries at the default).
+# The outbox's first retry after a failed delivery, in seconds, doubling each time up to
+# the maximum (about nine hours of retries at the defaults, then the message has failed).
 OUTBOX_BACKOFF_BASE_SECONDS = env.int("OUTBOX_BACKOFF_BASE_SECONDS", default=30)
+OUTBOX_BACKOFF_MAX_SECONDS = env.int("OUTBOX_BACKOFF_MAX_SECONDS", default=3600)
 
 # How old the worker heartbeat may be before /healthz reports the worker (and the service
 # as degraded).

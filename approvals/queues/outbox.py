@@ -35,8 +35,8 @@ RELAY_TASK = "approvals.relay_outbox"
 HANDLERS = {}
 FAILURE_HOOKS = {}
 
-# The first retry's delay: OUTBOX_BACKOFF_BASE_SECONDS (30 by default), doubling up to an hour.
-BACKOFF_MAX_SECONDS = 3600
+# The first retry's delay is OUTBOX_BACKOFF_BASE_SECONDS (30 by default), doubling up to
+# OUTBOX_BACKOFF_MAX_SECONDS (an hour).
 MAX_ATTEMPTS = 12  # about nine hours of retrying before a transient error counts as permanent
 LEASE = timedelta(minutes=5)
 # What one delivery's remote calls may take in all; the rest of the lease is slack.
@@ -98,7 +98,7 @@ def _nudge_relay():
 def backoff_seconds(attempts):
     """Exponential backoff with ±10 % jitter, so retries of many rows spread out."""
     base = settings.OUTBOX_BACKOFF_BASE_SECONDS
-    delay = min(base * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS)
+    delay = min(base * 2 ** max(attempts - 1, 0), settings.OUTBOX_BACKOFF_MAX_SECONDS)
     return delay * random.uniform(0.9, 1.1)
 
 
