@@ -3,6 +3,7 @@
 import logging
 import os
 
+import redis
 from celery import Celery
 from celery.signals import before_task_publish, task_postrun, task_prerun, worker_ready
 from kombu.transport import redis as kombu_redis
@@ -14,33 +15,33 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings")
 logger = logging.getLogger(__name__)
 
 
-def guard_redis_channel_close():
+def guard_detached_redis_channels():
     """Keep a worker alive when it loses Redis while tasks are unacknowledged (kombu 5.7).
 
-    On a lost connection the consumer first collects the connection, which detaches its
-    transport (`transport.client = None`) after a first close of the channel failed
-    against the unreachable server, then closes it again. That second close restores the
-    unacknowledged messages through the detached transport, raises AttributeError (not a
-    connection error), and the worker exits on an "Unrecoverable error". With the transport
-    detached nothing can be restored through it anyway: the messages stay in Redis'
-    unacked set and come back after the visibility timeout (and the outbox and the sweeper
-    catch up sooner), so the close skips the restore instead of failing.
+    After a lost connection the consumer detaches the old transport (`client = None`) and
+    reconnects, but the old channel is still used twice: its close restores the
+    unacknowledged messages through it, and a task finishing in the pool acknowledges its
+    message through it. Both reached kombu's `_connparams`, raised AttributeError (not a
+    connection error), and the worker exited on an "Unrecoverable error". A detached channel
+    now raises a connection error instead, which kombu and Celery handle: the close goes on,
+    the failed acknowledgement is logged, and those messages stay in Redis' unacked set and
+    come back after the visibility timeout (tasks are idempotent; the outbox and the
+    sweeper catch up sooner).
     """
-    close = kombu_redis.Channel.close
-    if getattr(close, "mandate_guarded", False):
+    connparams = kombu_redis.Channel._connparams
+    if getattr(connparams, "mandate_guarded", False):
         return
 
-    def guarded_close(self):
-        if self._qos is not None and getattr(self.connection, "client", None) is None:
-            logger.warning("broker connection lost: unacknowledged tasks return after the visibility timeout")
-            self._qos.restore_at_shutdown = False
-        return close(self)
+    def guarded_connparams(self, asynchronous=False):
+        if self.connection is None or self.connection.client is None:
+            raise redis.exceptions.ConnectionError("the broker connection of this channel was closed")
+        return connparams(self, asynchronous=asynchronous)
 
-    guarded_close.mandate_guarded = True
-    kombu_redis.Channel.close = guarded_close
+    guarded_connparams.mandate_guarded = True
+    kombu_redis.Channel._connparams = guarded_connparams
 
 
-guard_redis_channel_close()
+guard_detached_redis_channels()
 
 app = Celery("mandate")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -61,10 +61,9 @@ def test_an_auto_approved_request_succeeds_without_a_broker(
     assert time.monotonic() - started < 5
 
 
-def test_a_worker_losing_redis_with_unacknowledged_tasks_closes_its_channel_without_crashing():
-    """The close that follows a lost connection finds its transport detached (kombu 5.7):
-    restoring the unacknowledged messages through it raised AttributeError, and the worker
-    exited on an "Unrecoverable error". Guarded in governance/celery.py."""
+@pytest.fixture
+def detached_channel():
+    """A worker's channel after its connection to Redis was lost and collected (kombu 5.7)."""
     from kombu import Connection
 
     import governance.celery  # noqa: F401 (installs the guard)
@@ -77,5 +76,25 @@ def test_a_worker_losing_redis_with_unacknowledged_tasks_closes_its_channel_with
     channel.qos._delivered["tag-1"] = channel.prepare_message("{}")  # a task not yet acknowledged
     channel._pool = None  # dropped with the lost connection
     connection._transport.client = None  # what Connection.collect() leaves behind
-    channel.close()
+    yield connection, channel
+    channel.qos._delivered.clear()  # nothing left for kombu to restore when it is collected
+
+
+def test_closing_a_detached_channel_with_unacknowledged_tasks_does_not_crash_the_worker(detached_channel):
+    """Restoring the messages through the detached transport raised AttributeError and the
+    worker exited on an "Unrecoverable error"; now the close goes on (governance/celery.py)."""
+    connection, channel = detached_channel
+    connection.maybe_close_channel(channel)
     assert channel.closed
+
+
+def test_acknowledging_through_a_detached_channel_is_a_connection_error(detached_channel):
+    """A task that finishes after the connection was lost acknowledges through the old channel:
+    a connection error (logged by Celery, the message returns later), not an AttributeError."""
+    import redis
+
+    connection, channel = detached_channel
+    channel.connection = None
+    with pytest.raises(redis.exceptions.ConnectionError) as raised:
+        channel.qos.ack("tag-1")
+    assert isinstance(raised.value, connection.connection_errors)
