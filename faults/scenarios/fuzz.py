@@ -40,7 +40,10 @@ def run(world):
         "2",
     ]
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=False)
+        # In var/faults: schemathesis keeps its example cache in the working directory.
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=seconds + 60, check=False, cwd=world.out_dir
+        )
         output, timed_out = done.stdout + done.stderr, False
     except subprocess.TimeoutExpired as exc:
         output, timed_out = (
