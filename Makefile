@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install install-dev migrate demo check clean bench
+.PHONY: run test lint format install install-dev migrate demo check clean bench faults
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,3 +56,8 @@ clean:
 ## bench: measure the hot paths against a bare DRF reference (QUICK=1: a few seconds a figure)
 bench: install-dev
 	$(PY) -m bench $(if $(QUICK),--quick)
+
+## faults: break Redis, workers, web processes, PostgreSQL and the ticket system under load;
+## check nothing is lost, doubled or a 5xx (QUICK=1: a few minutes; docs/operations.md)
+faults: install-dev
+	$(PY) -m faults $(if $(QUICK),--quick)

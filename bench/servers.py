@@ -1,4 +1,4 @@
-"""The benchmark's own processes: a gunicorn with the production settings, a Celery worker, wrk."""
+"""Processes of `make bench` and `make faults`: gunicorn with the production settings, Celery, wrk."""
 
 import os
 import re
@@ -21,10 +21,16 @@ class BenchError(RuntimeError):
     """Something failed (not a slow figure): `make bench` exits non-zero."""
 
 
-def start_gunicorn(port, log_path):
+def start_gunicorn(port, log_path, *, wsgi="bench.wsgi", ready=None):
+    """gunicorn serving `wsgi` on `port`; returns once `ready(base_url)` is true.
+
+    The default readiness probe is the benchmark's reference view.
+    """
+    base = f"http://127.0.0.1:{port}"
+    ready = ready or (lambda url: requests.post(f"{url}/bench/reference/1", json={}, timeout=2).status_code == 200)
     command = [
         str(BIN / "gunicorn"),
-        "bench.wsgi",
+        wsgi,
         "--workers",
         str(GUNICORN_WORKERS),
         "--worker-class",
@@ -41,7 +47,7 @@ def start_gunicorn(port, log_path):
         if process.poll() is not None:
             raise BenchError(f"gunicorn exited with {process.returncode}; see {log_path}")
         try:
-            if requests.post(f"http://127.0.0.1:{port}/bench/reference/1", json={}, timeout=2).status_code == 200:
+            if ready(base):
                 return process
         except requests.RequestException:
             pass
@@ -50,10 +56,13 @@ def start_gunicorn(port, log_path):
     raise BenchError(f"gunicorn did not answer on port {port}; see {log_path}")
 
 
-def start_worker(log_path):
-    command = [str(BIN / "celery"), "-A", "governance", "worker", "--concurrency", "2", "--loglevel", "WARNING"]
+def start_worker(log_path, *, name=None, concurrency=2, command="worker"):
+    """A Celery worker (or `command="beat"`) for the project, in its own process group."""
+    argv = [str(BIN / "celery"), "-A", "governance", command, "--loglevel", "WARNING"]
+    if command == "worker":
+        argv += ["--concurrency", str(concurrency)] + (["-n", f"{name}@%h"] if name else [])
     log = open(log_path, "ab")  # noqa: SIM115
-    return subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def stop(process):

@@ -8,6 +8,7 @@ variable.
 """
 
 from datetime import timedelta
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -121,6 +122,13 @@ from .settings_trail import *  # noqa: E402,F403
 
 if MIGRATE_DATABASE_URL and AS_DATABASE_OWNER:  # noqa: F405
     DATABASES["default"] = {**DATABASES["default"], **env.db_url("MIGRATE_DATABASE_URL"), "CONN_MAX_AGE": 0}
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    # A database that does not answer (restarting, failing over) fails the request within
+    # seconds as a 503 with Retry-After (governance/api/exceptions.py), never a hang; with
+    # health checks (or the pool's) the next request after it is back reconnects by itself.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT_SECONDS", default=5)
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "identities.User"
@@ -272,6 +280,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery -------------------------------------------------------------------------
+from .settings_processes import *  # noqa: E402,F403
+from .settings_processes import REDIS_BROKER_SOCKET_OPTIONS  # noqa: E402
+
 # The embedded default broker is kombu's file-system transport: it needs no server, so a
 # laptop runs web + worker + beat with nothing else installed. Production uses Redis.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -289,7 +300,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # ETA tasks (grant expiry) may be hours away; above the visibility timeout Redis
     # redelivers them. Expiry is idempotent and the sweeper is the safety net either way.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+        **REDIS_BROKER_SOCKET_OPTIONS,
+    }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -299,13 +313,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Workers log through LOGGING (JSON lines with the request id) when LOG_FORMAT=json.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = env.str("LOG_FORMAT", default="plain") != "json"
-
-# How old the worker heartbeat may be before /healthz reports the worker as down.
-HEARTBEAT_INTERVAL = timedelta(seconds=env.int("HEARTBEAT_INTERVAL_SECONDS", default=30))
-HEARTBEAT_MAX_AGE = timedelta(seconds=env.int("HEARTBEAT_MAX_AGE_SECONDS", default=120))
 
 # --- Grant tokens -------------------------------------------------------------------
 # Encrypts the stored private signing keys; defaults to SECRET_KEY. Set it separately so

@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from approvals.tokens import jwks_view
 
-from .api.exceptions import json_for_api
+from .api.exceptions import json_for_api, server_error
 from .api.root import ApiRootView
 from .health import healthz
 from .metrics.views import metrics
@@ -46,4 +46,4 @@ urlpatterns = [
 
 # Outside DRF's views (an unknown /api/ path, a crash in middleware) the API still answers JSON.
 handler404 = json_for_api(defaults.page_not_found, 404, "not_found", "Not found.")
-handler500 = json_for_api(defaults.server_error, 500, "server_error", "Internal error; it has been logged.")
+handler500 = server_error

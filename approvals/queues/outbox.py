@@ -17,7 +17,7 @@ import logging
 import random
 from datetime import timedelta
 
-from celery import signature
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -25,6 +25,7 @@ from django.utils import timezone
 from approvals.models import OutboxMessage
 from approvals.tickets import TicketError
 from approvals.tickets.http import time_budget
+from governance.dispatch import send
 
 log = logging.getLogger("approvals.queues.outbox")
 
@@ -34,8 +35,8 @@ RELAY_TASK = "approvals.relay_outbox"
 HANDLERS = {}
 FAILURE_HOOKS = {}
 
-BACKOFF_BASE_SECONDS = 30
-BACKOFF_MAX_SECONDS = 3600
+# The first retry's delay is OUTBOX_BACKOFF_BASE_SECONDS (30 by default), doubling up to
+# OUTBOX_BACKOFF_MAX_SECONDS (an hour).
 MAX_ATTEMPTS = 12  # about nine hours of retrying before a transient error counts as permanent
 LEASE = timedelta(minutes=5)
 # What one delivery's remote calls may take in all; the rest of the lease is slack.
@@ -91,15 +92,13 @@ def enqueue_many(topic, rows, *, delay_seconds=0):
 
 def _nudge_relay():
     # By name: the task module wraps this one, so importing it here would close a circle.
-    try:
-        signature(RELAY_TASK).delay()
-    except Exception:  # a broker outage only delays delivery: the periodic relay runs anyway
-        log.warning("could not queue the outbox relay; the periodic job will deliver", exc_info=True)
+    send(RELAY_TASK, catch_up="the periodic relay delivers the outbox when the broker is back")
 
 
 def backoff_seconds(attempts):
     """Exponential backoff with ±10 % jitter, so retries of many rows spread out."""
-    delay = min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS)
+    base = settings.OUTBOX_BACKOFF_BASE_SECONDS
+    delay = min(base * 2 ** max(attempts - 1, 0), settings.OUTBOX_BACKOFF_MAX_SECONDS)
     return delay * random.uniform(0.9, 1.1)
 
 

@@ -9,10 +9,10 @@ task missed (lost message, restarted worker, flushed broker). Ending a grant is 
 import logging
 from datetime import timedelta
 
-from celery import signature
 from django.db import transaction
 from django.utils import timezone
 
+from governance.dispatch import send_on_commit
 from governance.exceptions import IllegalTransition, InvalidInput
 
 from .. import signals
@@ -26,17 +26,13 @@ EXPIRE_GRANT_TASK = "approvals.expire_grant"
 
 
 def _schedule_expiry(grant):
-    grant_id, eta = grant.pk, grant.expires_at
-
-    def send():
-        try:
-            # By name: the task module wraps these services, so importing it would close a circle.
-            signature(EXPIRE_GRANT_TASK, args=(grant_id,)).apply_async(eta=eta)
-        except Exception:
-            # The sweeper ends the grant on time anyway; a broker outage must not fail the request.
-            logger.warning("could not schedule expiry of grant %s; the sweeper will end it", grant_id, exc_info=True)
-
-    transaction.on_commit(send)
+    # By name: the task module wraps these services, so importing it would close a circle.
+    send_on_commit(
+        EXPIRE_GRANT_TASK,
+        args=(grant.pk,),
+        eta=grant.expires_at,
+        catch_up="the sweeper ends grants on time (authorize compares expires_at itself)",
+    )
 
 
 def issue_grant(request, *, now=None):

@@ -9,12 +9,17 @@ authentication, permission, not found, throttling) and Django's are mapped to th
 shape, so a client parses every non-2xx answer the same way.
 """
 
+import logging
 import math
+import sys
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
 from django.http import Http404, JsonResponse
+from django.db import IntegrityError, InterfaceError, OperationalError
+from django.http import Http404, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -22,6 +27,13 @@ from rest_framework.views import set_rollback
 from governance.exceptions import MandateError
 
 NON_FIELD = "non_field_errors"
+# The database cannot be reached (restarting, failing over, out of connections): the request
+# did nothing, so the caller is told to come back rather than shown an internal error.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE_MESSAGE = "The service is briefly unavailable; retry shortly."
+
+logger = logging.getLogger(__name__)
 
 
 def error_response(http_status, code, message, fields=None, headers=None):
@@ -62,6 +74,10 @@ def _django_validation_fields(exc):
 
 
 def api_exception_handler(exc, context):
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        logger.warning("database unavailable, answered 503: %s", f"{type(exc).__name__}: {exc}"[:300])
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        return error_response(status.HTTP_503_SERVICE_UNAVAILABLE, "unavailable", UNAVAILABLE_MESSAGE, headers=headers)
     if isinstance(exc, MandateError):
         fields = {name: v if isinstance(v, list) else [v] for name, v in exc.field_errors.items()}
         return error_response(exc.http_status, exc.code, exc.message, fields)
@@ -118,3 +134,24 @@ def json_for_api(default_handler, http_status, code, message):
         return default_handler(request, *args, **kwargs)
 
     return handler
+
+
+_server_error = json_for_api(defaults.server_error, 500, "server_error", "Internal error; it has been logged.")
+
+
+def server_error(request, *args, **kwargs):
+    """handler500: a database that cannot be reached is a 503 with Retry-After, anywhere.
+
+    Django calls it inside its `except` (a failure in middleware, the session, a portal
+    page), so the exception is still at hand.
+    """
+    exc = sys.exc_info()[1]
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        if request.path.startswith("/api/"):
+            body = {"status": 503, "code": "unavailable", "message": UNAVAILABLE_MESSAGE, "fields": {}}
+            response = JsonResponse(body, status=503)
+        else:
+            response = HttpResponse(UNAVAILABLE_MESSAGE, status=503, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+    return _server_error(request, *args, **kwargs)

@@ -62,6 +62,7 @@ LAYERS = [
             "*.choices",
             "*.signals",
             "governance.exceptions",
+            "governance.dispatch",
             "governance.environment",
             "governance.logs",
             "governance.settings*",
