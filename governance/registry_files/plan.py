@@ -17,7 +17,7 @@ from governance.models import RegistryChange
 from identities.choices import WorkloadStatus
 from identities.models import User
 
-from .export import flatten, fingerprint, live_document
+from .export import fingerprint, flatten, live_document
 
 KIND_ORDER = ("entitlement", "workflow", "policy", "workload")
 ACTION_ORDER = {"create": 0, "update": 1, "retire": 2}

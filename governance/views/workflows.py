@@ -45,6 +45,7 @@ def workflow_list(request):
         "rows": [(wf, selectors.workflow_health(wf)) for wf in page.object_list],
         "filtered": any(filters.values()) if filters else False,
         "can_register": permissions.can_register_workflow(request.user),
+        "can_see_drift": permissions.can_read_registry_files(request.user),
     }
     return render(request, "governance/workflow_list.html", context)
 

@@ -1,11 +1,9 @@
-"""Shared by the registry-file tests: a hand-written file and helpers to read, plan and apply."""
-
-import pytest
+"""Shared by the registry-file tests: a hand-written file and helpers to read, plan and apply
+(its fixtures are in conftest.py)."""
 
 from governance.registry_files.apply import apply_document
 from governance.registry_files.documents import read_files
 from governance.registry_files.plan import compute_plan
-from tests import factories
 
 FILE = """\
 version: 1
@@ -35,23 +33,6 @@ workflows:
         owner: owner
         external_principal: agents/coder
 """
-
-
-@pytest.fixture
-def security(db, identity_source):
-    """The security team member who applies the files."""
-    return factories.UserFactory(username="sec", identity_source=identity_source, is_superuser=True, is_staff=True)
-
-
-@pytest.fixture
-def second(db, identity_source):
-    """Another member of the security team: the second pair of eyes."""
-    return factories.UserFactory(username="sec2", identity_source=identity_source, is_superuser=True, is_staff=True)
-
-
-@pytest.fixture
-def text(identity_source, owner, backup_owner):
-    return FILE.format(source=identity_source.slug)
 
 
 def read(*contents):

@@ -10,13 +10,14 @@ from approvals.models import QueueConnection
 from governance.changes.decisions import APPROVE, can_decide_change, decide_change
 from governance.exceptions import NotAllowed
 from governance.models import Policy, RegistryApplication, RegistryChange, Workflow
+from governance.outbound.services import create_subscription
 from governance.registry_files.apply import StalePlan
 from governance.registry_files.documents import RegistryFileError
 from governance.registry_files.export import live_document, to_yaml
 from governance.services import update_workflow
-from identities.models import ApiKey, WorkloadIdentity
+from identities.models import ApiKey, User, WorkloadIdentity
 from identities.services import issue_api_key, issue_provisioning_token
-from tests.registry.files import apply, plan_of, read, rows, second, security, text  # noqa: F401
+from tests.registry.files import apply, plan_of, read, rows
 
 pytestmark = pytest.mark.django_db
 
@@ -36,8 +37,6 @@ def test_the_demo_round_trips_export_apply_plan_is_empty(settings):
     document = read(exported.getvalue())
     assert document.data == live_document()
     assert plan_of(exported.getvalue(), prune=True).is_empty
-    from identities.models import User
-
     outcome = apply(User.objects.get(username="admin"), exported.getvalue(), prune=True)
     assert outcome.plan.is_empty and outcome.pending == []
     assert plan_of(exported.getvalue(), prune=True).is_empty
@@ -171,8 +170,6 @@ def test_only_a_registry_administrator_applies_files(text, owner):
 
 
 def test_no_secret_ever_appears_in_an_export(text, security, second, identity_source, backup_owner):
-    from governance.outbound.services import create_subscription
-
     apply(security, text)
     approve_all(second, backup_owner)
     coder = WorkloadIdentity.objects.get(slug="coder")
