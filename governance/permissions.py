@@ -102,15 +102,6 @@ def can_assign_control_owner(user, workflow=None):
     return is_admin(user)
 
 
-def can_read_registry_files(user):
-    """Export, plan and drift show the whole registry: the security team and auditors."""
-    return is_auditor(user) or is_registry_admin(user)
-
-
-def can_apply_registry_files(user):
-    return is_registry_admin(user)
-
-
 # --- Entitlements and policies -----------------------------------------------------------
 def visible_entitlements(user):
     """The entitlement catalogue; a workload sees only what its workflow has a policy for."""

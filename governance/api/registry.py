@@ -12,7 +12,6 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from governance import permissions as rules
 from governance.permissions import require
 from governance.registry_files.apply import apply_document
 from governance.registry_files.documents import read_files
@@ -20,6 +19,7 @@ from governance.registry_files.drift import compute_drift
 from governance.registry_files.export import fingerprint, live_document, to_yaml
 from governance.registry_files.plan import compute_plan
 from governance.registry_files.schema import SCHEMA
+from governance.roles import is_registry_admin, reads_whole_registry
 
 from .changes import RegistryChangeSerializer
 from .schema import errors
@@ -70,7 +70,7 @@ class RegistryExportView(APIView):
         responses={200: OpenApiTypes.OBJECT, **errors(400)},
     )
     def get(self, request):
-        require(rules.can_read_registry_files(request.user), READ_DENIED)
+        require(reads_whole_registry(request.user), READ_DENIED)
         query = ExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         document = live_document(workflow=query.validated_data.get("workflow"))
@@ -85,7 +85,7 @@ class RegistryPlanView(APIView):
         responses={200: OpenApiTypes.OBJECT},
     )
     def post(self, request):
-        require(rules.can_read_registry_files(request.user), READ_DENIED)
+        require(reads_whole_registry(request.user), READ_DENIED)
         document, data = _files(request, RegistryPlanSerializer)
         return Response(compute_plan(document.data, prune=data["prune"]).as_dict())
 
@@ -97,7 +97,7 @@ class RegistryApplyView(APIView):
         responses={200: OpenApiTypes.OBJECT, 202: OpenApiTypes.OBJECT},
     )
     def post(self, request):
-        require(rules.can_apply_registry_files(request.user), APPLY_DENIED)
+        require(is_registry_admin(request.user), APPLY_DENIED)
         document, data = _files(request, RegistryApplySerializer)
         outcome = apply_document(
             document, by=request.user, prune=data["prune"], plan_fingerprint=data.get("plan_fingerprint") or None
@@ -118,5 +118,5 @@ class RegistryDriftView(APIView):
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request):
-        require(rules.can_read_registry_files(request.user), READ_DENIED)
+        require(reads_whole_registry(request.user), READ_DENIED)
         return Response(compute_drift().as_dict())

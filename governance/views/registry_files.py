@@ -5,16 +5,16 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from governance import permissions
 from governance.permissions import require
 from governance.registry_files.drift import compute_drift
+from governance.roles import reads_whole_registry
 
 
 @login_required
 @require_GET
 def registry_drift(request):
     require(
-        permissions.can_read_registry_files(request.user),
+        reads_whole_registry(request.user),
         "The drift of the registry files is for the security team and auditors.",
     )
     return render(request, "governance/registry_drift.html", {"drift": compute_drift()})
