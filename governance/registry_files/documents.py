@@ -80,25 +80,40 @@ class Document:
 # --- YAML with lines -------------------------------------------------------------------
 
 
-def _to_python(node, loader, path, lines, problems, filename):
+# Aliases let a small file expand enormously ("billion laughs"); a registry is far smaller.
+MAX_NODES = 200_000
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _to_python(node, loader, path, lines, problems, filename, budget):
+    budget[0] -= 1
+    if budget[0] < 0 or len(path) > 20:
+        raise _TooLarge
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         result = {}
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
             if not isinstance(key, str):
-                problems.append(Problem(filename, key_node.start_mark.line + 1, f"Keys are text, not {key!r}."))
+                problems.append(Problem(filename, key_node.start_mark.line + 1, f"Keys are text, not {key!r:.40}."))
                 continue
             if key in result:
                 problems.append(Problem(filename, key_node.start_mark.line + 1, f"“{key}” is given twice."))
-            result[key] = _to_python(value_node, loader, (*path, key), lines, problems, filename)
+            result[key] = _to_python(value_node, loader, (*path, key), lines, problems, filename, budget)
             lines[(*path, key)] = key_node.start_mark.line + 1
         return result
     if isinstance(node, yaml.SequenceNode):
         return [
-            _to_python(item, loader, (*path, index), lines, problems, filename) for index, item in enumerate(node.value)
+            _to_python(item, loader, (*path, index), lines, problems, filename, budget)
+            for index, item in enumerate(node.value)
         ]
-    return loader.construct_object(node, deep=True)
+    value = loader.construct_object(node, deep=True)
+    if isinstance(value, str) and "\x00" in value:
+        problems.append(Problem(filename, node.start_mark.line + 1, "Text may not contain NUL characters."))
+    return value
 
 
 def read_yaml(filename, content):
@@ -109,12 +124,14 @@ def read_yaml(filename, content):
         node = loader.get_single_node()
         if node is None:
             return None, lines, [Problem(filename, 1, "The file is empty.")]
-        data = _to_python(node, loader, (), lines, problems, filename)
+        data = _to_python(node, loader, (), lines, problems, filename, [MAX_NODES])
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         return None, lines, [Problem(filename, (mark.line + 1) if mark else 1, f"Not valid YAML: {exc.problem}.")]
     except yaml.YAMLError as exc:
         return None, lines, [Problem(filename, 1, f"Not valid YAML: {exc}.")]
+    except (_TooLarge, RecursionError):
+        return None, lines, [Problem(filename, 1, "The file nests too deeply or expands too far (aliases).")]
     finally:
         loader.dispose()
     return data, lines, problems

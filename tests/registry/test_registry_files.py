@@ -190,3 +190,23 @@ def test_no_secret_ever_appears_in_an_export(text, security, second, identity_so
         assert secret not in exported
     assert "mdt_" not in exported and "mdp_" not in exported
     assert ApiKey.objects.filter(workload=coder).exists()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "version: 1\na: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        + "".join(
+            f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+            for p, c in zip("abcdefg", "bcdefgh")
+        ),
+        'version: 1\nworkflows:\n  - slug: x\n    name: "a\\0b"\n',
+        "a: &a [*a]\n",
+        "- just\n- a list\n",
+        "",
+    ],
+)
+def test_hostile_or_odd_files_are_refused_with_a_problem_not_a_crash(content):
+    with pytest.raises(RegistryFileError) as refused:
+        read(content)
+    assert refused.value.problems and all(p.file == "file1.yaml" for p in refused.value.problems)
