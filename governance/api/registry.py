@@ -50,6 +50,14 @@ class ExportQuerySerializer(StrictSerializer):
     workflow = serializers.SlugField(required=False, help_text="Only this workflow and the entitlements it uses.")
 
 
+class NoQuerySerializer(StrictSerializer):
+    """The schema and the drift take no query parameters: any one is a 400 naming it."""
+
+
+def _no_query(request):
+    NoQuerySerializer(data=request.query_params).is_valid(raise_exception=True)
+
+
 def _files(request, serializer_class):
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)
@@ -60,6 +68,7 @@ def _files(request, serializer_class):
 class RegistrySchemaView(APIView):
     @extend_schema(summary="The JSON Schema of registry files", responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
+        _no_query(request)
         return Response(SCHEMA)
 
 
@@ -119,4 +128,5 @@ class RegistryDriftView(APIView):
     )
     def get(self, request):
         require(reads_whole_registry(request.user), READ_DENIED)
+        _no_query(request)
         return Response(compute_drift().as_dict())

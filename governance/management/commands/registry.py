@@ -34,12 +34,12 @@ class Command(BaseCommand):
         export = commands.add_parser("export", help="Write today's registry as a registry file.")
         export.add_argument("--workflow", help="Only this workflow (its slug) and the entitlements it uses.")
         export.add_argument("--output", help="Write to this file instead of standard output.")
-        for name, text in (("plan", "Show what applying FILEs would change."), ("apply", "Apply FILEs.")):
-            command = commands.add_parser(name, help=text)
+        plan = commands.add_parser("plan", help="Show what applying FILEs would change.")
+        apply = commands.add_parser("apply", help="Apply FILEs (one transaction, through the services).")
+        for command in (plan, apply):
             command.add_argument("files", nargs="+", metavar="FILE")
             command.add_argument("--prune", action="store_true", help="Retire what the files do not describe.")
             command.add_argument("--json", action="store_true", help="Answer in JSON.")
-        apply = commands._name_parser_map["apply"]
         apply.add_argument("--as", dest="username", required=True, help="The applying person (registry admin).")
         apply.add_argument("--plan-fingerprint", help="Refuse unless the registry is as this plan found it.")
         drift = commands.add_parser("drift", help="Compare the registry with the last applied files.")
