@@ -70,7 +70,9 @@ def _models(values):
 
 def _lock_registry():
     # Held to the end of the transaction, so the fingerprint checked is the state changed.
-    for model in (Workflow, Entitlement, Policy, WorkloadIdentity):
+    # Workloads are left out: authenticating one stamps its row, and must not wait on an apply
+    # (each workload service locks its own row before changing it).
+    for model in (Workflow, Entitlement, Policy):
         list(model.objects.select_for_update(no_key=True).values_list("pk", flat=True))
 
 

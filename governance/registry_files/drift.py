@@ -126,7 +126,10 @@ def render(drift):
         lines.append(f"{item.state} {item.kind} {item.ref}")
         for f in item.fields:
             if f["pending_change"]:
-                lines.append(f"    {f['name']}: {f['live']!r}, awaiting approval (change #{f['pending_change']})")
+                lines.append(
+                    f"    {f['name']}: applied {f['applied']!r}, live {f['live']!r}, "
+                    f"awaiting approval (change #{f['pending_change']})"
+                )
                 continue
             who = "; ".join(f"{c['who']} at {c['at'][:16]}" for c in f["changed_by"]) or "no change-log entry"
             lines.append(f"    {f['name']}: applied {f['applied']!r}, live {f['live']!r} (changed by {who})")

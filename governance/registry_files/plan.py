@@ -214,23 +214,25 @@ def render(plan):
             mark = ""
             if name in change.widening:
                 waiting = change.pending.get(name)
-                mark = f"   [widens access: waits for approval{f', pending change #{waiting}' if waiting else ''}]"
+                then = f"pending change #{waiting}" if waiting else "waits for approval"
+                mark = f"   [widens access: {change.widening[name]} {then.capitalize()}.]"
             shown = _show(new) if change.action == "create" else f"{_show(old)} → {_show(new)}"
             lines.append(f"    {name}: {shown}{mark}")
         for name, reason in change.widening.items():
             if name not in change.fields:
                 waiting = change.pending.get(name)
-                suffix = f" (pending change #{waiting})" if waiting else ""
-                lines.append(f"    [widens access: {reason} Waits for approval{suffix}]")
+                then = f"pending change #{waiting}" if waiting else "waits for approval"
+                lines.append(f"    [widens access: {reason} {then.capitalize()}.]")
     for kind, ref in plan.unmanaged:
         lines.append(f"  unmanaged {kind} {ref} (not in the files; kept; --prune retires it)")
     counts = {action: sum(1 for c in plan.changes if c.action == action) for action in ACTION_ORDER}
     widening = sum(1 for c in plan.changes if c.widens)
+    waiting = sum(1 for c in plan.changes if c.widens and set(c.widening) <= set(c.pending))
     summary = (
         "No changes: the registry matches the files."
         if plan.is_empty
         else f"Plan: {counts['create']} to create, {counts['update']} to update, {counts['retire']} to retire; "
-        f"{widening} widen access and wait for a second person."
+        f"{widening} widen access and wait for a second person ({waiting} already pending)."
     )
     lines += ["", summary, f"Fingerprint: {plan.fingerprint}"]
     return "\n".join(lines) + "\n"
