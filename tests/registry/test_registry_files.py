@@ -198,7 +198,7 @@ def test_no_secret_ever_appears_in_an_export(text, security, second, identity_so
         "version: 1\na: &a [x, x, x, x, x, x, x, x, x, x]\n"
         + "".join(
             f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
-            for p, c in zip("abcdefg", "bcdefgh")
+            for p, c in zip("abcdefg", "bcdefgh", strict=True)
         ),
         'version: 1\nworkflows:\n  - slug: x\n    name: "a\\0b"\n',
         "a: &a [*a]\n",
