@@ -114,6 +114,12 @@ def compute_drift():
                 }
             )
         items.append(DriftItem(kind=change.kind, ref=change.ref, state=state, fields=fields))
+    # Plans never retire entitlements (a shared catalogue), but one added outside the files is drift.
+    applied_flat = flatten(application.document)
+    for kind, ref in sorted(key for key in live_flat if key[0] == "entitlement" and key not in applied_flat):
+        who = changed_by(kind, ref, "scope", application.applied_at)
+        fields = [{"name": "scope", "applied": None, "live": ref, "pending_change": None, "changed_by": who}]
+        items.append(DriftItem(kind=kind, ref=ref, state="added", fields=fields))
     return Drift(application=application, items=items)
 
 

@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 
 from governance.models import RegistryChange, Workflow
 from governance.registry_files.drift import compute_drift
-from governance.services import update_policy, update_workflow
+from governance.services import create_entitlement, update_policy, update_workflow
 from tests.registry.files import apply
 from tests.registry.test_registry_files import approve_all
 
@@ -94,7 +94,12 @@ def test_drift_names_who_changed_what_in_the_portal_since_the_apply(text, securi
     with set_actor(owner):
         update_workflow(workflow, by=owner, description="Changed in the portal.")
         update_policy(workflow.policies.get(), by=owner, max_ttl_seconds=900)
+        create_entitlement(by=owner, scope="jira:issue:read", target_system="jira")
     drift = compute_drift()
+    added = [item for item in drift.items if item.state == "added"]
+    assert [(i.kind, i.ref, i.fields[0]["changed_by"][0]["who"]) for i in added] == [
+        ("entitlement", "jira:issue:read", "owner")
+    ]
     assert drift.has_drift
     changed = {(item.ref, f["name"]): f for item in drift.items for f in item.fields}
     description = changed[("coding", "description")]
