@@ -16,6 +16,7 @@ from django.db import transaction
 
 from approvals.models import QueueConnection
 from approvals.services import reactivate_workload, retire_workload, suspend_workload
+from governance import permissions as rules
 from governance import services
 from governance.exceptions import IllegalTransition, MandateError
 from governance.models import Entitlement, Policy, RegistryChange, Workflow
@@ -88,13 +89,16 @@ def _proposed(result):
 
 
 def _carry_out(change, by, reason):
-    """Apply one object's change through its service; the registry change it filed, if any."""
+    """Apply one object's change through its service, after the checks the API makes before
+    calling it (`governance.permissions`); the registry change it filed, if any."""
     values = _models(_new_values(change))
     kind, ref = change.kind, change.ref
     if kind == "entitlement":
         if change.action == "create":
+            require(rules.can_create_entitlement(by), "You may not add entitlements.")
             return _proposed(services.create_entitlement(by=by, scope=ref, **values))
         entitlement = Entitlement.objects.get(scope=ref)
+        require(rules.can_change_entitlement(by, entitlement), "Only an administrator may change an entitlement.")
         return _proposed(services.update_entitlement(entitlement, by=by, **values)) if values else None
     if kind == "workflow":
         if change.action == "create":
@@ -104,6 +108,7 @@ def _carry_out(change, by, reason):
     if kind == "policy":
         slug, scope = ref.split("/", 1)
         workflow, entitlement = Workflow.objects.get(slug=slug), Entitlement.objects.get(scope=scope)
+        require(rules.can_manage_policy(by, workflow), f"Only the owners of “{workflow}” may change its policies.")
         if change.action == "create":
             if "entitlement" in change.pending:
                 return None
@@ -119,7 +124,8 @@ def _carry_out_workload(change, values, by, reason):
     if change.action == "create":
         workload = register_workload(by=by, workflow=workflow, slug=change.ref, **values)
     else:
-        workload = WorkloadIdentity.objects.get(slug=change.ref)
+        workload = WorkloadIdentity.objects.select_related("workflow").get(slug=change.ref)
+        require(rules.can_manage_workload(by, workload), f"You may not change “{workload}”.")
         if workflow is not None:
             values["workflow"] = workflow  # refused by the service: a workload's workflow is for life
         if values:
@@ -129,7 +135,10 @@ def _carry_out_workload(change, values, by, reason):
     elif status == WorkloadStatus.RETIRED and workload.status != status:
         retire_workload(workload, by=by, reason=reason)
     elif status == WorkloadStatus.ACTIVE and workload.status == WorkloadStatus.SUSPENDED:
+        require(rules.can_reactivate_workload(by, workload), f"Only the owners of “{workload.workflow}” reactivate it.")
         reactivate_workload(workload, by=by, reason=reason)
+    elif status == WorkloadStatus.ACTIVE and workload.status == WorkloadStatus.RETIRED:
+        raise IllegalTransition(f"Workload “{workload}” is retired; a retired workload never comes back.")
     return None
 
 
