@@ -7,6 +7,7 @@ from .models import (
     Finding,
     Heartbeat,
     Policy,
+    RegistryApplication,
     RegistryChange,
     ReminderDigest,
     ReminderLog,
@@ -84,6 +85,12 @@ class RegistryChangeAdmin(ReadOnlyAdmin):
     list_display = ("pk", "kind", "state", "summary", "author", "decided_by", "created_at")
     list_filter = ("state", "kind")
     search_fields = ("summary", "author__username")
+
+
+@admin.register(RegistryApplication)
+class RegistryApplicationAdmin(ReadOnlyAdmin):
+    list_display = ("pk", "applied_by", "applied_at", "prune", "fingerprint_after")
+    search_fields = ("applied_by__username",)
 
 
 @admin.register(Heartbeat)

@@ -11,9 +11,9 @@ Services call `ownership_refusal` before naming anyone owner and `decision_refus
 before taking anyone's decision; each returns the sentence to refuse with, or None.
 """
 
-from governance.permissions import is_person, is_read_only, is_registry_admin, is_workload
+from governance.permissions import is_auditor, is_person, is_read_only, is_registry_admin, is_workload
 
-__all__ = ["decision_refusal", "is_registry_admin", "ownership_refusal"]
+__all__ = ["decision_refusal", "is_registry_admin", "ownership_refusal", "reads_whole_registry"]
 
 
 def _is_auditor_person(person):
@@ -41,3 +41,9 @@ def decision_refusal(person):
     if _is_auditor_person(person):
         return f"{person} is an auditor: auditors never approve, certify or decide."
     return None
+
+
+def reads_whole_registry(user):
+    """The security team and auditors: who may export the registry as files, plan files
+    and see their drift (applying them is the security team's alone: `is_registry_admin`)."""
+    return is_auditor(user) or is_registry_admin(user)

@@ -18,7 +18,7 @@ from .grants import (
     revoke_grants_of,
 )
 from .requests import extend_grant, submit_request
-from .workloads import reactivate_workload, suspend_workload
+from .workloads import reactivate_workload, retire_workload, suspend_workload
 
 __all__ = [
     "AuthorizationResult",
@@ -34,6 +34,7 @@ __all__ = [
     "issue_grant",
     "reactivate_workload",
     "reissue_grant_token",
+    "retire_workload",
     "revoke_grant",
     "revoke_grants_of",
     "submit_request",

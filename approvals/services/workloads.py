@@ -19,23 +19,37 @@ def suspend_workload(workload, *, by=None, reason):
 
     One call, one audit trail. Suspending a suspended workload revokes anything left.
     """
+    return _stop_workload(workload, WorkloadStatus.SUSPENDED, by=by, reason=reason, what="suspended")
+
+
+def retire_workload(workload, *, by=None, reason):
+    """End a workload for good (its history stays): as the kill switch, and it never comes
+    back. Retiring a retired workload changes nothing."""
+    return _stop_workload(workload, WorkloadStatus.RETIRED, by=by, reason=reason, what="retired")
+
+
+def _stop_workload(workload, status, *, by, reason, what):
     if not reason or not str(reason).strip():
-        raise InvalidInput("Say why the workload is suspended.", field_errors={"reason": ["This field is required."]})
+        raise InvalidInput(f"Say why the workload is {what}.", field_errors={"reason": ["This field is required."]})
     reason = str(reason).strip()
     with transaction.atomic():
         workload = WorkloadIdentity.objects.select_for_update(no_key=True).get(pk=workload.pk)
         if workload.status == WorkloadStatus.RETIRED:
+            if status == WorkloadStatus.RETIRED:
+                return {"revoked_grants": 0, "cancelled_requests": 0}
             raise IllegalTransition(f"Workload “{workload}” is retired.")
-        workload.status = WorkloadStatus.SUSPENDED
+        workload.status = status
         workload.status_reason = reason
         workload.save(update_fields=["status", "status_reason", "updated_at"])
         revoked = revoke_each(
             list(Grant.objects.filter(workload=workload, status=GrantStatus.ACTIVE)),
             by=by,
-            reason=f"Workload suspended: {reason}",
+            reason=f"Workload {what}: {reason}",
         )
-        cancelled = cancel_pending_requests_of(workload=workload, by=by, reason=f"Workload suspended: {reason}")
-        signals.workload_suspended.send(sender=WorkloadIdentity, workload=workload, reason=reason, by=by)
+        cancelled = cancel_pending_requests_of(workload=workload, by=by, reason=f"Workload {what}: {reason}")
+        # A retired workload is stopped as a suspended one is; the event says it is for good.
+        said = reason if status == WorkloadStatus.SUSPENDED else f"retired for good: {reason}"
+        signals.workload_suspended.send(sender=WorkloadIdentity, workload=workload, reason=said, by=by)
     return {"revoked_grants": revoked, "cancelled_requests": cancelled}
 
 

@@ -8,6 +8,13 @@ from .changes import RegistryChangeViewSet
 from .evidence import EvidenceBatchView
 from .exports import EvidenceExportView, OcsfExportView, WorkloadInventoryView
 from .findings import FindingViewSet
+from .registry import (
+    RegistryApplyView,
+    RegistryDriftView,
+    RegistryExportView,
+    RegistryPlanView,
+    RegistrySchemaView,
+)
 from .views import EntitlementViewSet, PolicyViewSet, WorkflowViewSet
 
 router = DefaultRouter(trailing_slash=True)
@@ -26,4 +33,9 @@ urlpatterns = [
     path("evidence/ocsf/", OcsfExportView.as_view(), name="evidence-ocsf"),
     path("evidence/export/", EvidenceExportView.as_view(), name="evidence-export"),
     path("workload-inventory/", WorkloadInventoryView.as_view(), name="workload-inventory"),
+    path("registry/schema", RegistrySchemaView.as_view(), name="registry-schema"),
+    path("registry/export", RegistryExportView.as_view(), name="registry-export"),
+    path("registry/plan", RegistryPlanView.as_view(), name="registry-plan"),
+    path("registry/apply", RegistryApplyView.as_view(), name="registry-apply"),
+    path("registry/drift", RegistryDriftView.as_view(), name="registry-drift"),
 ]

@@ -4,7 +4,8 @@ Django reads an app's models from this one module, so every model of the app is 
 here; each is defined with its feature: the registry (workflows, entitlements, policies)
 in `registry`, access reviews in `governance.reviews.models`, evidence in
 `governance.evidence.models`, findings in `governance.findings.models`, outbound webhooks in
-`governance.outbound.models`.
+`governance.outbound.models`, applied registry files in
+`governance.registry_files.models`.
 """
 
 from governance.changes.models import RegistryChange
@@ -17,6 +18,7 @@ from governance.evidence.models import (
 )
 from governance.findings.models import Finding
 from governance.outbound.models import WebhookDelivery, WebhookSubscription
+from governance.registry_files.models import RegistryApplication
 from governance.reviews.models import ReminderDigest, ReminderLog, ReviewCampaign, ReviewItem
 
 from .registry import Entitlement, Heartbeat, Policy, Workflow
@@ -31,6 +33,7 @@ __all__ = [
     "Finding",
     "Heartbeat",
     "Policy",
+    "RegistryApplication",
     "RegistryChange",
     "ReminderDigest",
     "ReminderLog",

@@ -49,6 +49,9 @@ WORKFLOW_FIELDS = (
     "missed_review_action",
     "status",
 )
+# What a service may set: the form's fields and the ticket queue (set by registry files and
+# the admin; the portal form leaves it alone).
+WORKFLOW_SETTINGS = (*WORKFLOW_FIELDS, "queue")
 
 
 # Retired is the end of a workflow's life: its history stays, it never comes back.
@@ -85,7 +88,7 @@ def register_workflow(*, by, **fields):
         )
     check_owners(fields)
     workflow = Workflow()
-    apply_changes(workflow, fields, WORKFLOW_FIELDS)
+    apply_changes(workflow, fields, WORKFLOW_SETTINGS)
     workflow.next_review_due = timezone.now() + timedelta(days=workflow.review_cycle_days or 90)
     save_validated(workflow)
     workflow.proposed_change = None
@@ -124,16 +127,16 @@ def update_workflow(workflow, *, by, **changes):
     if new_owner != workflow.control_owner and not permissions.can_assign_control_owner(by, workflow):
         raise NotAllowed("Only an administrator may name another control owner.")
     check_owners(changes)
-    unknown = set(changes) - set(WORKFLOW_FIELDS)
+    unknown = set(changes) - set(WORKFLOW_SETTINGS)
     if unknown:
-        apply_changes(workflow, changes, WORKFLOW_FIELDS)  # raises, naming them
+        apply_changes(workflow, changes, WORKFLOW_SETTINGS)  # raises, naming them
     now_part, later_part = split(changes, workflow_widening(workflow_values(workflow), changes))
     if later_part.get("status") not in (None, *WORKFLOW_TRANSITIONS[workflow.status]):
         raise_illegal_status(workflow.status, later_part["status"])
     if later_part:
         # Validate the whole result now, so the change that waits is one that can apply.
         trial = Workflow.objects.get(pk=workflow.pk)
-        apply_changes(trial, changes, WORKFLOW_FIELDS)
+        apply_changes(trial, changes, WORKFLOW_SETTINGS)
         try:
             trial.full_clean()
         except ValidationError as exc:
@@ -154,7 +157,7 @@ def raise_illegal_status(old_status, new_status):
 def apply_workflow_change(workflow, changes, *, by):
     """Apply `changes` to a locked workflow: the narrowing part of an edit, or an approved change."""
     old_status, old_cycle = workflow.status, workflow.review_cycle_days
-    changed = apply_changes(workflow, changes, WORKFLOW_FIELDS)
+    changed = apply_changes(workflow, changes, WORKFLOW_SETTINGS)
     if workflow.status != old_status and workflow.status not in WORKFLOW_TRANSITIONS[old_status]:
         raise_illegal_status(old_status, workflow.status)
     if "review_cycle_days" in changed and workflow.review_cycle_days < old_cycle and workflow.next_review_due:

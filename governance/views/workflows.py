@@ -11,6 +11,7 @@ from approvals.models import AccessRequest, Grant
 from approvals.selectors import GRANT_RELATED, REQUEST_RELATED
 from governance.models import EvidenceChainHead
 from governance.permissions import require
+from governance.roles import reads_whole_registry
 from identities.models import WorkloadIdentity
 
 from .. import permissions, selectors, services
@@ -45,6 +46,7 @@ def workflow_list(request):
         "rows": [(wf, selectors.workflow_health(wf)) for wf in page.object_list],
         "filtered": any(filters.values()) if filters else False,
         "can_register": permissions.can_register_workflow(request.user),
+        "can_see_drift": reads_whole_registry(request.user),
     }
     return render(request, "governance/workflow_list.html", context)
 

@@ -436,6 +436,36 @@ CASES = {
         None,
         expect(404, 404, 404, 403, 404, 404),
     ),
+    "read the JSON Schema of registry files": (
+        "get",
+        lambda w: "/api/v1/registry/schema",
+        None,
+        expect(200, 200, 200, 200, 200, 200),
+    ),
+    "export the registry as a file": (
+        "get",
+        lambda w: "/api/v1/registry/export",
+        None,
+        expect(403, 403, 403, 200, 403, 403),
+    ),
+    "plan registry files": (
+        "post",
+        lambda w: "/api/v1/registry/plan",
+        lambda w: {"files": [{"name": "r.yaml", "content": "version: 1\n"}]},
+        expect(403, 403, 403, 200, 403, 403),
+    ),
+    "apply registry files": (
+        "post",
+        lambda w: "/api/v1/registry/apply",
+        lambda w: {"files": [{"name": "r.yaml", "content": "version: 1\n"}]},
+        expect(403, 403, 403, 403, 403, 403),
+    ),
+    "compare the registry with the applied files": (
+        "get",
+        lambda w: "/api/v1/registry/drift",
+        None,
+        expect(403, 403, 403, 200, 403, 403),
+    ),
 }
 
 # The agent acts for the requester; a person asks for themselves.

@@ -54,6 +54,8 @@ def test_every_operation_documents_its_errors_in_the_one_error_shape(schema):
 
 # Streamed exports are whole documents (CSV, JSON, JSON Lines), not pages of a list.
 STREAMED_EXPORTS = {"/api/v1/evidence/ocsf/", "/api/v1/evidence/export/", "/api/v1/workload-inventory/"}
+# The registry as files: the schema, the export and the drift are one document each.
+STREAMED_EXPORTS |= {"/api/v1/registry/schema", "/api/v1/registry/export", "/api/v1/registry/drift"}
 
 
 def test_every_list_is_paginated_filterable_and_ordered(schema):

@@ -124,6 +124,8 @@ LAYERS = [
             "governance.tasks",
             "governance.metrics",
             "governance.metrics.*",
+            "governance.registry_files",
+            "governance.registry_files.*",
         ],
     ),
 ]
