@@ -117,6 +117,9 @@ else:
     # Health checks cost a `SELECT 1` per request that reuses a connection.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+# The authorization check's statements are prepared once per connection on PostgreSQL
+# (governance/models/statements.py). Off behind PgBouncer in transaction mode before 1.21.
+DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "identities.User"

@@ -15,6 +15,7 @@ from django.utils.dateparse import parse_datetime
 
 from governance.choices import WorkflowStatus
 from governance.models import Entitlement, Workflow
+from governance.models.statements import hot_cursor
 from identities.choices import WorkloadStatus
 from identities.models import WorkloadIdentity
 
@@ -97,8 +98,10 @@ def _check_sql(*, for_workload, with_task, with_token):
     and the grant the answer is about: that one, else the subject's latest grant of the
     scope, which a deny explains (COALESCE evaluates its query only when nothing allows).
     An unknown workflow returns no row. The LIMIT keeps PostgreSQL from inlining `x`,
-    which would evaluate the allowing query twice. Compiling the equivalent querysets cost more
-    than the database's answer (docs/performance.md).
+    which would evaluate the allowing query twice. The statuses are written in, not
+    bound: the statement is prepared (`hot_cursor`), and a generic plan can use the
+    partial indexes on active grants only when it sees `status = 'active'` itself.
+    Compiling the equivalent querysets cost more than the database's answer.
     """
     # Table names from the models, values as parameters.
     grants = Grant._meta.db_table
@@ -110,11 +113,12 @@ def _check_sql(*, for_workload, with_task, with_token):
     )
     allowing = (
         candidates.format(workflow="w.id")  # noqa: S608
-        + " AND w.status = %s AND g.status = %s AND g.starts_at <= %s AND g.expires_at > %s"
+        + f" AND w.status = '{WorkflowStatus.ACTIVE}' AND g.status = '{GrantStatus.ACTIVE}'"
+        + " AND g.starts_at <= %s AND g.expires_at > %s"
         + (" AND g.id = %s AND g.token_id = %s" if with_token else "")
         + (
             f" AND EXISTS (SELECT 1 FROM {WorkloadIdentity._meta.db_table} wl"  # noqa: S608
-            " WHERE wl.id = g.workload_id AND wl.status = %s)"
+            f" WHERE wl.id = g.workload_id AND wl.status = '{WorkloadStatus.ACTIVE}')"
             if for_workload
             else ""
         )
@@ -141,15 +145,13 @@ def _check(slug, scope, workload, user, task_ref, token_claims, now):
         sql = _CHECK_SQL[shape] = _check_sql(for_workload=shape[0], with_task=shape[1], with_token=shape[2])
     stamp = connection.ops.adapt_datetimefield_value(now)
     candidates = [scope, workload.pk if workload is not None else user.pk] + ([task_ref] if task_ref else [])
-    params = [*candidates, WorkflowStatus.ACTIVE, GrantStatus.ACTIVE, stamp, stamp]
+    params = [*candidates, stamp, stamp]
     if token_claims is not None:
         # A claim that is not a grant id matches no grant (NULL compares to nothing).
         grant_claim = token_claims.get("grant")
         params += [grant_claim if isinstance(grant_claim, int) else None, str(token_claims.get("jti") or "")]
-    if workload is not None:
-        params.append(WorkloadStatus.ACTIVE)
     params += [slug, *candidates]
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:

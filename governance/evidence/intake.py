@@ -22,6 +22,8 @@ import logging
 
 from django.db import connection, transaction
 
+from governance.models.statements import hot_cursor
+
 from .models import EvidenceIntake
 from .services import chain_onto, clean_event, lock_chain_head
 
@@ -54,7 +56,7 @@ def record_decision(*, workflow, **fields):
     # model instantiation and SQL compilation cost more than the round trip itself.
     params = [event.get(name) for name in INTAKE_FIELDS]
     params[INTAKE_FIELDS.index("occurred_at")] = connection.ops.adapt_datetimefield_value(event["occurred_at"])
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(_insert_sql(), params)
 
 

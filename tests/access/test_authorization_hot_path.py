@@ -76,6 +76,19 @@ def test_a_deny_costs_the_same_three_statements_and_is_recorded(api_as, policy, 
     assert "revoked: incident 7" in record.summary
 
 
+def test_the_hot_statements_are_prepared_once_per_connection(api_as, policy, agent, requester, workflow):
+    grant_for(policy, agent, requester)
+    client = api_as(agent)
+    check(client, workflow)
+    check(client, workflow)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
+        prepared = " ".join(row[0] for row in cursor.fetchall())
+    assert "identities_apikey" in prepared
+    assert "approvals_grant" in prepared
+    assert "governance_evidenceintake" in prepared
+
+
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
