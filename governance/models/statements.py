@@ -1,23 +1,28 @@
-"""The hot path's hand-written statements, prepared once per connection on PostgreSQL.
+"""Cursors that send values as parameters (server-side binding) on PostgreSQL.
 
-The authorization check sends the same few statements (the key, the check, the
-decision's record) thousands of times a minute. Sent the Django way, with the values
-bound client-side, PostgreSQL parses and plans each one afresh, which cost more than
-running it (docs/performance.md). `hot_cursor()` sends them with server-side binding as
-prepared statements instead: parsed and planned once per pooled connection. Every other
-query keeps Django's cursor. Set `DATABASE_PREPARED_STATEMENTS=false` behind a pooler
-that cannot keep them (PgBouncer in transaction mode before 1.21).
+Django binds values client-side: psycopg quotes each into the SQL text. Two places pay
+for that (docs/performance.md):
+
+- `hot_cursor()`: the authorization check's few statements (the key, the check, the
+  decision's record), thousands a minute. Sent as text, PostgreSQL parses and plans
+  each afresh, which cost more than running it; these are prepared statements instead,
+  parsed and planned once per pooled connection. `DATABASE_PREPARED_STATEMENTS=false`
+  turns that off behind a pooler that cannot keep them (PgBouncer in transaction mode
+  before 1.21).
+- `bound_cursor()`: the sweeper's statements over a batch's 5,000 ids, one array
+  parameter that psycopg otherwise spells out in Python as a literal.
+
+Every other query keeps Django's cursor. Elsewhere than PostgreSQL both are Django's.
 """
 
 from django.conf import settings
 from django.db import connection
 
-_PREPARED = None
+_CLASSES = {}
 
 
-def _cursor_class():
-    global _PREPARED
-    if _PREPARED is None:
+def _cursor_class(prepare):
+    if not _CLASSES:
         # Imported on first use: the psycopg backend module exists only with PostgreSQL.
         from django.db.backends.postgresql.base import ServerBindingCursor
 
@@ -25,12 +30,23 @@ def _cursor_class():
             def execute(self, query, params=None, *, prepare=None, binary=None):
                 return super().execute(query, params, prepare=True, binary=binary)
 
-        _PREPARED = PreparedCursor
-    return _PREPARED
+        _CLASSES.update({False: ServerBindingCursor, True: PreparedCursor})
+    return _CLASSES[prepare]
+
+
+def _server_binding(prepare):
+    connection.ensure_connection()
+    raw = connection.connection
+    if prepare and raw.prepare_threshold is None:
+        # Django turns preparation off for the connection; only PreparedCursor asks for it
+        # (client-binding cursors never prepare), so the threshold itself is never reached.
+        raw.prepare_threshold = 1_000_000
+    # Django's wrapper around it: statements are still logged, counted and error-mapped.
+    return connection._prepare_cursor(_cursor_class(prepare)(raw))
 
 
 def hot_cursor():
-    """A cursor (Django's wrapper: logged, counted) whose statements are prepared on PostgreSQL."""
+    """A cursor whose statements are prepared once per connection on PostgreSQL."""
     if (
         connection.vendor != "postgresql"
         or not getattr(settings, "DATABASE_PREPARED_STATEMENTS", False)
@@ -39,10 +55,11 @@ def hot_cursor():
         or connection.queries_logged
     ):
         return connection.cursor()
-    connection.ensure_connection()
-    raw = connection.connection
-    if raw.prepare_threshold is None:
-        # Django turns preparation off for the connection; only this cursor class asks for it
-        # (its client-binding cursors never prepare), so the threshold itself is never reached.
-        raw.prepare_threshold = 1_000_000
-    return connection._prepare_cursor(_cursor_class()(raw))
+    return _server_binding(prepare=True)
+
+
+def bound_cursor():
+    """A cursor that sends values as parameters on PostgreSQL (large arrays: no quoting in Python)."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    return _server_binding(prepare=False)
