@@ -185,17 +185,18 @@ def ingest_times(base_url, key, *, rounds, count=1000):
 
 
 def rate_limit_cost(calls=5000):
-    """µs per counted request: Redis (one pipelined round trip) and the in-process fallback."""
+    """µs per counted request at the check's limit: Redis (slots a block a round trip) and the in-process fallback."""
     from django.conf import settings
 
     from governance.api import throttling
 
+    limit, window = throttling.parse_rate(settings.API_AUTHORIZE_THROTTLE_RATE)
     costs = {}
     for name, url in (("redis", settings.RATE_LIMIT_REDIS_URL), ("local", "")):
         settings.RATE_LIMIT_REDIS_URL = url
         started = time.perf_counter()
         for _ in range(calls):
-            throttling.count_hit(f"bench:{name}", 60)
+            throttling.count_hit(f"bench:{name}", window, limit)
         costs[name] = (time.perf_counter() - started) / calls * 1e6
     return costs
 
