@@ -50,6 +50,9 @@ def hot_cursor():
     if (
         connection.vendor != "postgresql"
         or not getattr(settings, "DATABASE_PREPARED_STATEMENTS", False)
+        # A connection that closes after each request would prepare every statement anew:
+        # one round trip more each, for nothing. Only pooled or persistent ones prepare.
+        or not (connection.settings_dict.get("CONN_MAX_AGE") or connection.settings_dict["OPTIONS"].get("pool"))
         # While queries are logged (DEBUG, a test counting them), Django's cursor: the
         # log reads the query text, which psycopg keeps only for unprepared statements.
         or connection.queries_logged
