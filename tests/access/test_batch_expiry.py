@@ -117,3 +117,15 @@ def test_a_grant_not_yet_due_is_left_alone(policy, agent, requester):
     assert expire_due_grants() == 0
     grant.refresh_from_db()
     assert grant.status == "active"
+
+
+def test_with_raw_payloads_kept_the_batch_keeps_the_payload_it_hashed(policy, agent, requester, settings):
+    settings.EVIDENCE_STORE_RAW_PAYLOADS = True
+    grant = grant_for(policy, agent, requester, "run-1")
+    with time_machine.travel(timezone.now() + timedelta(hours=1)):
+        assert expire_due_grants() == 1
+    seal_intake()
+    record = EvidenceRecord.objects.get(grant=grant, kind="grant", outcome="expired")
+    payload = {"grant": grant.pk, "status": "expired", "reason": "Expired at the end of its lifetime."}
+    assert record.raw_payload == canonical_json(payload).decode("utf-8")
+    assert record.payload_sha256 == sha256_hex(canonical_json(payload))
