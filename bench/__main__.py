@@ -178,6 +178,9 @@ def main(argv=None):
             )
         )
         table.append(
+            row("P4 sweep's evidence chained by the sequencer, records/s", p4["sealed_per_s"], None, None, "info", None)
+        )
+        table.append(
             row(
                 "P4 sweep plan uses the partial index",
                 p4["uses_partial_index"],

@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from approvals.api.urls import authorize_urlpatterns
 from approvals.tokens import jwks_view
 
 from .api.exceptions import json_for_api, server_error
@@ -13,6 +14,7 @@ from .views.auth import SignInView, SignOutView
 from .views.evidence_keys import evidence_keys_view
 
 api_v1 = [
+    *authorize_urlpatterns,
     path("", ApiRootView.as_view(), name="root"),
     path("", include("governance.api.urls")),
     path("", include("identities.api.urls")),
@@ -20,12 +22,13 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # The API first: the authorization check is the most frequent request by far.
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),
     path(".well-known/jwks.json", jwks_view, name="jwks"),
     path(".well-known/evidence-keys.json", evidence_keys_view, name="evidence-keys"),
     path("admin/", admin.site.urls),
-    path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("reviews/", include("governance.reviews.urls")),

@@ -12,6 +12,7 @@ from django.utils import timezone
 from governance import permissions
 from governance.exceptions import IllegalTransition, InvalidInput, NotAllowed
 from governance.models import Workflow
+from governance.models.statements import hot_cursor
 from governance.services import apply_changes, check_owners, save_validated
 
 from .choices import WorkloadKind
@@ -117,7 +118,7 @@ def _key_with_holder(key_hash):
             "WHERE k.key_hash = %s LIMIT 1"
         )
         _KEY_QUERY["parts"] = [_loader(model) for model, _, _ in parts]
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(_KEY_QUERY["sql"], [key_hash])
         row = cursor.fetchone()
     if row is None:

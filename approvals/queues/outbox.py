@@ -26,6 +26,7 @@ from approvals.models import OutboxMessage
 from approvals.tickets import TicketError
 from approvals.tickets.http import time_budget
 from governance.dispatch import send
+from governance.models.bulk import log_created
 
 log = logging.getLogger("approvals.queues.outbox")
 
@@ -75,18 +76,31 @@ def enqueue(topic, payload, *, key, delay_seconds=0):
 
 
 def enqueue_many(topic, rows, *, delay_seconds=0):
-    """`enqueue` for many rows at once: [(payload, key)], one insert; existing keys are skipped."""
+    """`enqueue` for many rows at once: [(payload, key)]; existing keys are skipped.
+
+    One insert, and the new rows' change-log entries (`OutboxMessage.objects.create` would
+    have written them one by one) in one more: five statements whatever the count.
+    """
     if not rows:
         return
     due = timezone.now() + timedelta(seconds=delay_seconds)
+    fresh = {}
+    keys = {key[:200] for _, key in rows}
+    existing = set(OutboxMessage.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True))
+    for payload, key in rows:
+        if key[:200] not in existing:
+            fresh.setdefault(key[:200], payload)
+    if not fresh:
+        return
     OutboxMessage.objects.bulk_create(
         [
-            OutboxMessage(topic=topic, payload=payload, idempotency_key=key[:200], next_attempt_at=due)
-            for payload, key in rows
+            OutboxMessage(topic=topic, payload=payload, idempotency_key=key, next_attempt_at=due)
+            for key, payload in fresh.items()
         ],
         ignore_conflicts=True,
         batch_size=1000,
     )
+    log_created(OutboxMessage.objects.filter(idempotency_key__in=list(fresh)).order_by("id"))
     transaction.on_commit(_nudge_relay)
 
 

@@ -1,9 +1,9 @@
 """The authorization check: may this subject do this in this workflow, now?
 
-It is on the hot path of every agent tool call, so the allow path is one indexed query
-(active grants of the subject, joined to workflow, workload and entitlement, filtered by
-time in SQL), written as SQL once per shape. Only a deny pays for more queries, to
-explain itself. The decision's record goes to the evidence intake (one INSERT, no lock).
+It is on the hot path of every agent tool call, so an allow and a deny alike are one
+indexed statement (the workflow, the subject's active grant filtered by time in SQL, and
+for a deny the grant to explain), written as SQL once per shape. The decision's record
+goes to the evidence intake (one INSERT, no lock).
 """
 
 from dataclasses import dataclass, field
@@ -15,6 +15,7 @@ from django.utils.dateparse import parse_datetime
 
 from governance.choices import WorkflowStatus
 from governance.models import Entitlement, Workflow
+from governance.models.statements import hot_cursor
 from identities.choices import WorkloadStatus
 from identities.models import WorkloadIdentity
 
@@ -60,8 +61,7 @@ def authorize(
     if (workload is None) == (user is None):
         raise ValueError("authorize needs exactly one subject: a workload or a user")
     slug = _slug(workflow)
-    subject = {"workload": workload} if workload is not None else {"requested_by": user}
-    grant = _active_grant(slug, scope, workload, user, task_ref, token_claims, now)
+    workflow_row, grant, about = _check(slug, scope, workload, user, task_ref, token_claims, now)
     if grant is not None:
         result = AuthorizationResult(
             allow=True,
@@ -70,12 +70,14 @@ def authorize(
             ],
             grant_id=grant["pk"],
             expires_at=grant["expires_at"],
-            workflow_id=grant["workflow_id"],
+            workflow_id=workflow_row["pk"],
             on_behalf_of_id=grant["on_behalf_of_id"],
         )
+    elif workflow_row is None:
+        result = AuthorizationResult(allow=False, reasons=[f"Unknown workflow “{slug}”."])
     else:
-        reasons, workflow_id = _explain_deny(slug, scope, subject, task_ref, token_claims, now)
-        result = AuthorizationResult(allow=False, reasons=reasons, workflow_id=workflow_id)
+        reasons = _deny_reasons(workflow_row, about, scope, workload, task_ref, token_claims, now)
+        result = AuthorizationResult(allow=False, reasons=reasons, workflow_id=workflow_row["pk"])
     signals.authorization_checked.send(
         sender=Grant,
         result=result,
@@ -89,63 +91,67 @@ def authorize(
     return result
 
 
-def _grant_sql(*, for_workload, with_task, with_token):
-    """The allow path's one statement, written out: the ORM's compilation of the equivalent
-    queryset cost more than the database's answer (docs/performance.md)."""
-    joins = [
-        f"JOIN {Workflow._meta.db_table} w ON w.id = g.workflow_id",
-        f"JOIN {Entitlement._meta.db_table} e ON e.id = g.entitlement_id",
-    ]
-    where = [
-        "g.status = %s",
-        "w.slug = %s",
-        "w.status = %s",
-        "e.scope = %s",
-        "g.starts_at <= %s",
-        "g.expires_at > %s",
-        "g.workload_id = %s" if for_workload else "g.requested_by_id = %s",
-    ]
-    if for_workload:
-        joins.append(f"JOIN {WorkloadIdentity._meta.db_table} wl ON wl.id = g.workload_id AND wl.status = %s")
-    if with_task:
-        where.append("g.task_ref = %s")
-    if with_token:
-        where.append("g.id = %s AND g.token_id = %s")
-    return (
-        f"SELECT g.id, g.expires_at, g.workflow_id, g.on_behalf_of_id FROM {Grant._meta.db_table} g "  # noqa: S608
-        + " ".join(joins)
-        + " WHERE "
-        + " AND ".join(where)
+def _check_sql(*, for_workload, with_task, with_token):
+    """The check's one statement, allow or deny alike, written out once per shape.
+
+    The workflow by slug; the newest active, current grant of the subject (`allowing`);
+    and the grant the answer is about: that one, else the subject's latest grant of the
+    scope, which a deny explains (COALESCE evaluates its query only when nothing allows).
+    An unknown workflow returns no row. The LIMIT keeps PostgreSQL from inlining `x`,
+    which would evaluate the allowing query twice. The statuses are written in, not
+    bound: the statement is prepared (`hot_cursor`), and a generic plan can use the
+    partial indexes on active grants only when it sees `status = 'active'` itself.
+    Compiling the equivalent querysets cost more than the database's answer.
+    """
+    # Table names from the models, values as parameters.
+    grants = Grant._meta.db_table
+    subject = "g.workload_id = %s" if for_workload else "g.requested_by_id = %s"
+    task = " AND g.task_ref = %s" if with_task else ""
+    candidates = (
+        f"SELECT g.id FROM {grants} g JOIN {Entitlement._meta.db_table} e ON e.id = g.entitlement_id "  # noqa: S608
+        f"WHERE g.workflow_id = {{workflow}} AND e.scope = %s AND {subject}{task}"
+    )
+    allowing = (
+        candidates.format(workflow="w.id")  # noqa: S608
+        + f" AND w.status = '{WorkflowStatus.ACTIVE}' AND g.status = '{GrantStatus.ACTIVE}'"
+        + " AND g.starts_at <= %s AND g.expires_at > %s"
+        + (" AND g.id = %s AND g.token_id = %s" if with_token else "")
+        + (
+            f" AND EXISTS (SELECT 1 FROM {WorkloadIdentity._meta.db_table} wl"  # noqa: S608
+            f" WHERE wl.id = g.workload_id AND wl.status = '{WorkloadStatus.ACTIVE}')"
+            if for_workload
+            else ""
+        )
         + " ORDER BY g.expires_at DESC LIMIT 1"
+    )
+    latest = candidates.format(workflow="x.id") + " ORDER BY g.created_at DESC LIMIT 1"
+    return (
+        "SELECT x.id, x.status, x.name, x.allowing, c.id, c.status, c.starts_at, c.expires_at, "  # noqa: S608
+        "c.on_behalf_of_id, c.end_reason "
+        f"FROM (SELECT w.id, w.status, w.name, ({allowing}) AS allowing "
+        f"FROM {Workflow._meta.db_table} w WHERE w.slug = %s LIMIT 1) x "
+        f"LEFT JOIN {grants} c ON c.id = COALESCE(x.allowing, ({latest}))"
     )
 
 
-_GRANT_SQL = {}
+_CHECK_SQL = {}
 
 
-def _active_grant(slug, scope, workload, user, task_ref, token_claims, now):
-    """The newest active, current grant matching the check, as a dict, or None. One statement.
-
-    Everything the answer and its evidence need comes back here: the decision's record
-    must not read the grant a second time.
-    """
-    if token_claims is not None and not isinstance(token_claims.get("grant"), int):
-        return None
+def _check(slug, scope, workload, user, task_ref, token_claims, now):
+    """One statement: (workflow row or None, allowing grant or None, grant to explain or None)."""
     shape = (workload is not None, bool(task_ref), token_claims is not None)
-    sql = _GRANT_SQL.get(shape)
+    sql = _CHECK_SQL.get(shape)
     if sql is None:
-        sql = _GRANT_SQL[shape] = _grant_sql(for_workload=shape[0], with_task=shape[1], with_token=shape[2])
+        sql = _CHECK_SQL[shape] = _check_sql(for_workload=shape[0], with_task=shape[1], with_token=shape[2])
     stamp = connection.ops.adapt_datetimefield_value(now)
-    params = []
-    if workload is not None:
-        params.append(WorkloadStatus.ACTIVE)
-    params += [GrantStatus.ACTIVE, slug, WorkflowStatus.ACTIVE, scope, stamp, stamp]
-    params.append(workload.pk if workload is not None else user.pk)
-    if task_ref:
-        params.append(task_ref)
+    candidates = [scope, workload.pk if workload is not None else user.pk] + ([task_ref] if task_ref else [])
+    params = [*candidates, stamp, stamp]
     if token_claims is not None:
-        params += [token_claims["grant"], str(token_claims.get("jti") or "")]
-    with connection.cursor() as cursor:
+        # A claim that is not a grant id matches no grant (NULL compares to nothing).
+        grant_claim = token_claims.get("grant")
+        params += [grant_claim if isinstance(grant_claim, int) else None, str(token_claims.get("jti") or "")]
+    params += [slug, *candidates]
+    with hot_cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
@@ -186,24 +192,45 @@ def _may_know_of(workflow, subject):
 
 
 def _deny_reasons(workflow, scope, subject, task_ref, token_claims, now):
+        return None, None, None
+    workflow = {"pk": row[0], "status": row[1], "name": row[2]}
+    if row[4] is None:
+        return workflow, None, None
+    grant = {
+        "pk": row[4],
+        "status": row[5],
+        "starts_at": _aware(row[6]),
+        "expires_at": _aware(row[7]),
+        "on_behalf_of_id": row[8],
+        "end_reason": row[9],
+    }
+    return workflow, (grant if row[3] is not None else None), grant
+
+
+def _aware(value):
+    if not isinstance(value, datetime):  # SQLite hands back text
+        value = parse_datetime(value)
+    return timezone.make_aware(value, UTC) if timezone.is_naive(value) else value
+
+
+def _deny_reasons(workflow, latest, scope, workload, task_ref, token_claims, now):
+    """Why nothing allows, the most specific reason first (never empty).
+
+    `latest` is the subject's latest grant of the scope (with the task), or None.
+    """
     if workflow["status"] != WorkflowStatus.ACTIVE:
         return [f"Workflow “{workflow['name']}” is {workflow['status']}."]
-    workload = subject.get("workload")
     if workload is not None and workload.status != WorkloadStatus.ACTIVE:
         return [f"Workload “{workload}” is {workload.status}."]
-    candidates = Grant.objects.filter(workflow_id=workflow["pk"], entitlement__scope=scope, **subject)
-    if task_ref:
-        candidates = candidates.filter(task_ref=task_ref)
-    latest = candidates.order_by("-created_at").first()
     if latest is None:
         task = f" for task “{task_ref}”" if task_ref else ""
         return [f"No grant of “{scope}” in “{workflow['name']}”{task}."]
-    if latest.status == GrantStatus.REVOKED:
-        return [f"Grant #{latest.pk} was revoked: {latest.end_reason}"]
-    if latest.status == GrantStatus.EXPIRED or latest.expires_at <= now:
-        return [f"Grant #{latest.pk} expired at {latest.expires_at:%Y-%m-%d %H:%M:%S %Z}."]
-    if latest.starts_at > now:
-        return [f"Grant #{latest.pk} starts at {latest.starts_at:%Y-%m-%d %H:%M:%S %Z}."]
+    if latest["status"] == GrantStatus.REVOKED:
+        return [f"Grant #{latest['pk']} was revoked: {latest['end_reason']}"]
+    if latest["status"] == GrantStatus.EXPIRED or latest["expires_at"] <= now:
+        return [f"Grant #{latest['pk']} expired at {latest['expires_at']:%Y-%m-%d %H:%M:%S %Z}."]
+    if latest["starts_at"] > now:
+        return [f"Grant #{latest['pk']} starts at {latest['starts_at']:%Y-%m-%d %H:%M:%S %Z}."]
     if token_claims is not None:
         return ["The token is not the current token of an active grant (revoked, replaced or for another grant)."]
     return [f"No active grant of “{scope}” in “{workflow['name']}”."]

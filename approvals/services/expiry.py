@@ -1,10 +1,12 @@
 """The sweeper: ends every grant past its `expires_at`, thousands per statement.
 
-Each batch is one transaction: one `UPDATE … WHERE id = ANY(ARRAY(SELECT … FOR NO KEY UPDATE
-SKIP LOCKED)) RETURNING …` over the partial index of active grants (the `IN (SELECT …)`
-form fell back to a sequential scan when measured), then the batch's evidence (one
-chain-head lock per workflow, one bulk insert), its change-log entries (one bulk insert)
-and one `grants_expired` signal, whose receivers queue the ticket outbox rows in bulk.
+Each batch is one transaction. On PostgreSQL one statement ends the batch and writes its
+change log: `UPDATE … WHERE id = ANY(ARRAY(SELECT … FOR NO KEY UPDATE SKIP LOCKED))
+RETURNING …` over the partial index of active grants (the `IN (SELECT …)` form fell back
+to a sequential scan when measured), with the change-log entries inserted from its
+result in the same statement. Then one `grants_expired` signal, whose receivers write the
+evidence into the intake (one `INSERT … SELECT`, chained by the sequencer) and queue the
+ticket closes in bulk. No row passes through Python one at a time.
 Two sweepers at once take disjoint batches (SKIP LOCKED); a crash rolls a whole batch
 back and the next run takes it again.
 
@@ -13,6 +15,7 @@ with the `grant_ended` signal; the authorization check compares `expires_at` its
 a grant past its expiry is refused whether or not it has been swept.
 """
 
+import json
 from dataclasses import dataclass
 
 from auditlog.models import LogEntry
@@ -22,6 +25,7 @@ from django.utils import timezone
 
 from governance.models import Entitlement
 from governance.models.bulk import insert_rows
+from governance.models.statements import bound_cursor
 
 from .. import signals
 from ..choices import GrantStatus, RequestState
@@ -50,19 +54,35 @@ class EndedGrant:
 
 
 def _end_due_batch_postgresql(now, batch_size):
+    """End one batch and write its change log in one statement; the ended grants, with their scope."""
     table = Grant._meta.db_table
-    with connection.cursor() as cursor:
+    with bound_cursor() as cursor:
         cursor.execute(
             f"""
-            UPDATE {table} SET status = %s, ended_at = %s, revoked_by_id = NULL, end_reason = %s, updated_at = %s
-            WHERE status = %s AND id = ANY(ARRAY(
+            WITH ended AS (
+              UPDATE {table} SET status = %s, ended_at = %s, revoked_by_id = NULL, end_reason = %s, updated_at = %s
+              WHERE status = %s AND id = ANY(ARRAY(
                 SELECT id FROM {table} WHERE status = %s AND expires_at <= %s
                 ORDER BY expires_at LIMIT %s FOR NO KEY UPDATE SKIP LOCKED))
-            RETURNING {", ".join(_RETURNED)}
-            """,  # noqa: S608 (table name from the model, values as parameters)
-            [GrantStatus.EXPIRED, now, EXPIRED_REASON, now, GrantStatus.ACTIVE, GrantStatus.ACTIVE, now, batch_size],
+              RETURNING {", ".join(_RETURNED)}
+            ), named AS (
+              SELECT ended.*, e.scope FROM ended JOIN {Entitlement._meta.db_table} e ON e.id = ended.entitlement_id
+            ), logged AS (
+              INSERT INTO {LogEntry._meta.db_table} (content_type_id, object_pk, object_id, object_repr, action,
+                changes_text, changes, timestamp)
+              SELECT %s, id::text, id, 'Grant #' || id || ' · ' || scope, %s, '', %s::jsonb, %s
+              FROM named ORDER BY named.id
+            )
+            SELECT {", ".join(_RETURNED)}, scope FROM named
+            """,  # noqa: S608 (table names from the models, values as parameters)
+            [
+                *(GrantStatus.EXPIRED, now, EXPIRED_REASON, now, GrantStatus.ACTIVE, GrantStatus.ACTIVE, now),
+                batch_size,
+                *(ContentType.objects.get_for_model(Grant).pk, LogEntry.Action.UPDATE),
+                *(json.dumps(_changes(now)), now),
+            ],
         )
-        return cursor.fetchall()
+        return [EndedGrant(*row) for row in cursor.fetchall()]
 
 
 def _end_due_batch_portable(now, batch_size):
@@ -72,7 +92,10 @@ def _end_due_batch_portable(now, batch_size):
     Grant.objects.filter(pk__in=ids, status=GrantStatus.ACTIVE).update(
         status=GrantStatus.EXPIRED, ended_at=now, revoked_by=None, end_reason=EXPIRED_REASON, updated_at=now
     )
-    return list(Grant.objects.filter(pk__in=ids).values_list(*_RETURNED))
+    rows = list(Grant.objects.filter(pk__in=ids).values_list(*_RETURNED, "entitlement__scope"))
+    ended = [EndedGrant(*row) for row in rows]
+    _change_log(ended, now)
+    return ended
 
 
 def due_batch_sql(now, batch_size=BATCH_SIZE):
@@ -85,15 +108,18 @@ def due_batch_sql(now, batch_size=BATCH_SIZE):
     )
 
 
+def _changes(now):
+    """What `grant.save()` would have logged as changed when a grant expires."""
+    return {
+        "status": [GrantStatus.ACTIVE, GrantStatus.EXPIRED],
+        "ended_at": ["None", str(now)],
+        "end_reason": ["", EXPIRED_REASON],
+    }
+
+
 def _change_log(ended, now):
     """The change-log entries `grant.save()` would have written, in one bulk insert."""
     content_type_id = ContentType.objects.get_for_model(Grant).pk
-    stamp = str(now)
-    changes = {
-        "status": [GrantStatus.ACTIVE, GrantStatus.EXPIRED],
-        "ended_at": ["None", stamp],
-        "end_reason": ["", EXPIRED_REASON],
-    }
     insert_rows(
         LogEntry,
         [
@@ -103,7 +129,7 @@ def _change_log(ended, now):
                 "object_id": grant.pk,
                 "object_repr": f"Grant #{grant.pk} · {grant.scope}",
                 "action": LogEntry.Action.UPDATE,
-                "changes": changes,
+                "changes": _changes(now),
                 "timestamp": now,
             }
             for grant in ended
@@ -126,13 +152,10 @@ def expire_due_grants(now=None, batch_size=BATCH_SIZE):
     total = 0
     while True:
         with transaction.atomic():
-            rows = end_batch(now, batch_size)
-            if rows:
-                scopes = dict(Entitlement.objects.filter(pk__in={row[3] for row in rows}).values_list("pk", "scope"))
-                ended = [EndedGrant(*row, scope=scopes[row[3]]) for row in rows]
-                _change_log(ended, now)
+            ended = end_batch(now, batch_size)
+            if ended:
                 _cancel_waiting_extensions(ended, now)
                 signals.grants_expired.send(sender=Grant, grants=ended, now=now)
-        total += len(rows)
-        if len(rows) < batch_size:
+        total += len(ended)
+        if len(ended) < batch_size:
             return total

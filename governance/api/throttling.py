@@ -1,10 +1,16 @@
 """Rate limits per caller: per workload or person (whichever of their keys, tokens or
 session they use), else per client address; and failed bearer authentication per address.
 
-A fixed-window counter, atomic and shared by every process: one Redis round trip
-(`INCR` and `EXPIRE … NX` in one pipeline) when `REDIS_URL` is set. Without Redis (the
-embedded default), or while Redis cannot be reached, a counter in the process's memory
-takes over: a Redis outage never fails a request, it only makes the limit per process
+A fixed-window counter, atomic and shared by every process, in Redis when `REDIS_URL`
+is set: each request gets a slot number in its caller's window, and only slots up to the
+limit pass, so no window ever admits more than the limit. A process takes its slots a
+block at a time (`INCRBY` and `EXPIRE … NX` in one pipeline, one round trip per block;
+a block is 1/200 of the limit, at most 100, one slot for small limits): the check runs
+before every tool call, and a round trip per call cost more than the check's own work.
+The price: slots a process took but did not use are lost to the window, so a caller
+spread over many processes may be refused up to a block per process early. Without
+Redis (the embedded default), or while Redis cannot be reached, a counter in the
+process's memory takes over: a Redis outage never fails a request, it only makes the limit per process
 for a while (logged once per outage). Over the limit: 429 with `Retry-After`.
 
 The rates are read from settings on each request, so they can be overridden.
@@ -29,6 +35,9 @@ PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h":
 # After a failed Redis call the local counter is used for this long before Redis is tried again.
 REDIS_RETRY_SECONDS = 5
 REDIS_TIMEOUT_SECONDS = 0.25
+# Slots taken from Redis at once: this fraction of the limit, at most BLOCK_MAX.
+BLOCK_FRACTION = 200
+BLOCK_MAX = 100
 
 
 def parse_rate(rate):
@@ -65,17 +74,41 @@ class RedisCounter:
             url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
         )
         self._down_until = 0.0
+        self._lock = threading.Lock()
+        # key → [window index, next slot, last slot] of the block this process holds.
+        self._blocks = {}
 
     @property
     def available(self):
         return time.monotonic() >= self._down_until
 
-    def hit(self, key, window):
-        """The count in the current window after this hit; raises redis.RedisError on failure."""
+    def slot(self, key, window, limit):
+        """This request's slot in the current window (it passes if ≤ `limit`); raises redis.RedisError."""
+        block = min(BLOCK_MAX, limit // BLOCK_FRACTION)
+        if block <= 1:
+            return self.hit(key, window)
+        index = int(time.time() // window)
+        with self._lock:
+            held = self._blocks.get(key)
+            if held is not None and held[0] == index:
+                if held[1] <= held[2]:
+                    held[1] += 1
+                    return held[1] - 1
+                if held[2] >= limit:
+                    return held[2] + 1  # the window is used up: slots only grow, no need to ask
+        last = self.hit(key, window, amount=block)
+        with self._lock:
+            if len(self._blocks) > 10_000:  # drop finished windows now and then
+                self._blocks = {k: v for k, v in self._blocks.items() if v[0] >= index}
+            self._blocks[key] = [index, last - block + 2, last]
+        return last - block + 1
+
+    def hit(self, key, window, amount=1):
+        """The count in the current window after adding `amount`; raises redis.RedisError on failure."""
         name = f"mandate:rl:{key}:{int(time.time() // window)}"
         try:
             pipe = self._client.pipeline(transaction=False)
-            pipe.incr(name)
+            pipe.incrby(name, amount)
             pipe.expire(name, window + 1, nx=True)
             count, _ = pipe.execute()
         except Exception:
@@ -103,8 +136,11 @@ def forget_local_counts():
     _local = LocalCounter()
 
 
-def count_hit(key, window):
-    """Count one request against `key` in the current `window`; return the count so far."""
+def count_hit(key, window, limit=None):
+    """Count one request against `key` in the current `window`; return its number in the window.
+
+    With `limit`, Redis hands out slots a block at a time (see the module's docstring).
+    """
     url = getattr(settings, "RATE_LIMIT_REDIS_URL", "") or ""
     if url:
         counter = _redis.get(url)
@@ -112,7 +148,7 @@ def count_hit(key, window):
             counter = _redis[url] = RedisCounter(url)
         if counter.available:
             try:
-                return counter.hit(key, window)
+                return counter.slot(key, window, limit) if limit else counter.hit(key, window)
             except Exception:  # noqa: S110 (logged in hit; the request goes on with the local counter)
                 pass
     return _local.hit(key, window)
@@ -136,7 +172,7 @@ class PerKeyThrottle(BaseThrottle):
 
     def allow_request(self, request, view):
         limit, self.window = parse_rate(getattr(settings, self.setting))
-        count = count_hit(f"{self.scope}:{self.caller(request)}", self.window)
+        count = count_hit(f"{self.scope}:{self.caller(request)}", self.window, limit)
         return count <= limit
 
     def wait(self):

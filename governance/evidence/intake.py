@@ -1,7 +1,8 @@
 """The unsequenced intake and its sequencer: evidence off the chain-head lock.
 
-A transparency log's shape: each high-volume event (an authorization decision) is
-appended durably with one plain INSERT, with no lock, by `record_decision`; the
+A transparency log's shape: each high-volume event (an authorization decision, the
+sweeper's batch of ended grants) is appended durably with one plain INSERT, with no
+lock, by `record_decision` (or `record_grants_ended`); the
 sequencer `seal_intake` then chains waiting rows into their workflow's hash chain in
 batches, in intake order, under the head lock, and deletes them in the same transaction.
 
@@ -21,9 +22,16 @@ each run it signs a checkpoint of every chain it moved (`checkpoints.sign_checkp
 
 import logging
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from .checkpoints import sign_checkpoints_or_log
+from approvals.models import Grant
+from governance.choices import EvidenceKind, EvidenceOutcome
+from governance.models import Entitlement
+from governance.models.statements import bound_cursor, hot_cursor
+from governance.verify_export import canonical_json
+
 from .models import EvidenceIntake
 from .services import chain_onto, clean_event, lock_chain_head
 
@@ -56,8 +64,63 @@ def record_decision(*, workflow, **fields):
     # model instantiation and SQL compilation cost more than the round trip itself.
     params = [event.get(name) for name in INTAKE_FIELDS]
     params[INTAKE_FIELDS.index("occurred_at")] = connection.ops.adapt_datetimefield_value(event["occurred_at"])
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(_insert_sql(), params)
+
+
+def record_grants_ended(grants, *, now):
+    """Record the end of many grants (the sweeper's batch) in the intake; PostgreSQL only.
+
+    The records `receivers.on_grant_ended` writes one at a time, built by the database
+    from the grant rows: one `INSERT … SELECT` per distinct (status, reason), the ids as
+    one array parameter, the payload's canonical JSON and its SHA-256 computed in SQL.
+    Nothing passes through Python row by row, so ending grants costs about what the
+    `UPDATE` that ended them did; the sequencer chains the rows within a second.
+    """
+    groups = {}
+    for grant in grants:
+        groups.setdefault((grant.status, grant.reason), []).append(grant.pk)
+    columns = ", ".join(connection.ops.quote_name(name) for name in INTAKE_FIELDS)
+    for (status, reason), ids in groups.items():
+        # The payload is {"grant": id, "reason": …, "status": …} in canonical form; only the id varies.
+        sample = canonical_json({"grant": 0, "reason": reason, "status": status}).decode("utf-8")
+        prefix, _, suffix = sample.partition("0")
+        payload = "(%s || g.id || %s)"
+        values = {
+            "workflow_id": "g.workflow_id",
+            "kind": "%s",
+            "occurred_at": "%s",
+            "workload_id": "g.workload_id",
+            "on_behalf_of_id": "g.on_behalf_of_id",
+            "actor_id": "NULL",
+            "access_request_id": "g.request_id",
+            "grant_id": "g.id",
+            "task_ref": "g.task_ref",
+            "ticket_ref": "''",
+            "tool_name": "''",
+            "target_resource": "e.scope",
+            "data_classification": "''",
+            "outcome": "%s",
+            "summary": "('Grant #' || g.id || %s)",
+            "payload_sha256": f"encode(sha256(convert_to({payload}, 'UTF8')), 'hex')",
+            "raw_payload": payload if settings.EVIDENCE_STORE_RAW_PAYLOADS else "NULL",
+        }
+        params = {
+            "kind": [EvidenceKind.GRANT],
+            "occurred_at": [now],
+            "outcome": [EvidenceOutcome(status)],
+            "summary": [f" {EvidenceOutcome(status).label.lower()}: {reason}"],
+            "payload_sha256": [prefix, suffix],
+            "raw_payload": [prefix, suffix] if settings.EVIDENCE_STORE_RAW_PAYLOADS else [],
+        }
+        with bound_cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {EvidenceIntake._meta.db_table} ({columns}) "  # noqa: S608 (names from the models)
+                f"SELECT {', '.join(values[name] for name in INTAKE_FIELDS)} "
+                f"FROM {Grant._meta.db_table} g JOIN {Entitlement._meta.db_table} e ON e.id = g.entitlement_id "
+                "WHERE g.id = ANY(%s) ORDER BY g.id",
+                [value for name in INTAKE_FIELDS for value in params.get(name, [])] + [ids],
+            )
 
 
 def pending_count(workflow_id):

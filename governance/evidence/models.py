@@ -177,15 +177,16 @@ class EvidenceIntake(models.Model):
     (`governance.evidence.intake.seal_intake`) moves rows into the workflow's hash chain
     in batches, in intake order (`id`), under the head lock, and deletes them in the same
     transaction: a row is either here or in the chain, never lost and never in both.
-    Rows are written only by `governance.evidence.intake.record_decision`, with ids just
-    read by the same request. The references carry no database constraint: checking them
+    Rows are written only by `governance.evidence.intake` (`record_decision`, and
+    `record_grants_ended` for the sweeper's batch), with ids just read or written by the
+    same transaction. The references carry no database constraint: checking them
     would take a key-share lock on the grant, workflow and workload rows on every decision
     (and wait for whoever holds them); the chained `EvidenceRecord` checks them when the
     sequencer moves the row.
     """
 
     workflow = models.ForeignKey(
-        "governance.Workflow", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+        "governance.Workflow", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
     )
     kind = models.CharField(max_length=16, choices=EvidenceKind.choices)
     occurred_at = models.DateTimeField()
@@ -193,6 +194,7 @@ class EvidenceIntake(models.Model):
         "identities.WorkloadIdentity",
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        db_index=False,
         null=True,
         blank=True,
         related_name="+",
@@ -201,6 +203,7 @@ class EvidenceIntake(models.Model):
         settings.AUTH_USER_MODEL,
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        db_index=False,
         null=True,
         blank=True,
         related_name="+",
@@ -209,6 +212,7 @@ class EvidenceIntake(models.Model):
         settings.AUTH_USER_MODEL,
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        db_index=False,
         null=True,
         blank=True,
         related_name="+",
@@ -217,12 +221,19 @@ class EvidenceIntake(models.Model):
         "approvals.AccessRequest",
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        db_index=False,
         null=True,
         blank=True,
         related_name="+",
     )
     grant = models.ForeignKey(
-        "approvals.Grant", on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True, related_name="+"
+        "approvals.Grant",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     task_ref = models.CharField(max_length=200, blank=True)
     ticket_ref = models.CharField(max_length=200, blank=True)

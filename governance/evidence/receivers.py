@@ -9,6 +9,7 @@ unrecorded.
 import logging
 
 from django.conf import settings
+from django.db import connection
 from django.dispatch import receiver
 
 from approvals import signals
@@ -19,7 +20,7 @@ from governance.reviews.signals import review_item_decided
 from governance.verify_export import canonical_json, sha256_hex
 from identities.models import WorkloadIdentity
 
-from .intake import record_decision
+from .intake import record_decision, record_grants_ended
 from .services import append_events, record_evidence
 
 logger = logging.getLogger(__name__)
@@ -168,7 +169,14 @@ def on_grant_ended(sender, grant, reason="", **kwargs):
 
 @receiver(signals.grants_expired, dispatch_uid="evidence.grants_expired")
 def on_grants_expired(sender, grants, now=None, **kwargs):
-    """The sweeper's batch: the same record `on_grant_ended` writes, for every grant, in bulk."""
+    """The sweeper's batch: the same record `on_grant_ended` writes, for every grant, in bulk.
+
+    On PostgreSQL into the intake, built by the database (`intake.record_grants_ended`),
+    committed with the batch and chained by the sequencer; elsewhere chained here.
+    """
+    if connection.vendor == "postgresql":
+        record_grants_ended(grants, now=now)
+        return
     by_workflow = {}
     for grant in grants:
         encoded = canonical_json({"grant": grant.pk, "status": grant.status, "reason": grant.reason})

@@ -24,13 +24,12 @@ from functools import partial
 from django.db import transaction
 from django.utils import timezone
 
-from governance.choices import EvidenceKind, EvidenceOutcome
 from governance.exceptions import InvalidInput
 from governance.models.bulk import insert_rows
 from governance.verify_export import FORMAT_VERSION, format_timestamp, record_hash
 
 from .models import EvidenceChainHead, EvidenceRecord
-from .validation import NO_PAYLOAD, clean_agent_item, clean_common, grants_named_in
+from .validation import KINDS, NO_PAYLOAD, OUTCOMES, clean_agent_item, clean_common, grants_named_in
 
 MAX_BATCH = 1000
 REFERENCE_FIELDS = ("workload", "on_behalf_of", "actor", "access_request", "grant")
@@ -149,9 +148,9 @@ def clean_event(
     payload_sha256="",
 ):
     """One event as model field values, checked and redacted; raises InvalidInput on bad input."""
-    if kind not in EvidenceKind.values:
+    if kind not in KINDS:
         raise InvalidInput(f"Unknown evidence kind “{kind}”.", field_errors={"kind": ["Unknown kind."]})
-    if outcome and outcome not in EvidenceOutcome.values:
+    if outcome and outcome not in OUTCOMES:
         raise InvalidInput(f"Unknown evidence outcome “{outcome}”.", field_errors={"outcome": ["Unknown outcome."]})
     if occurred_at is not None and timezone.is_naive(occurred_at):
         raise InvalidInput("occurred_at needs a time zone.", field_errors={"occurred_at": ["Include a time zone."]})

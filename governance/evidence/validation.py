@@ -14,8 +14,14 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from approvals.models import Grant
-from governance.choices import AGENT_EVIDENCE_KINDS, AGENT_EVIDENCE_OUTCOMES, EvidenceKind, Sensitivity
+from governance.choices import AGENT_EVIDENCE_KINDS, AGENT_EVIDENCE_OUTCOMES, EvidenceKind, EvidenceOutcome, Sensitivity
 from governance.verify_export import canonical_json, sha256_hex
+
+# The choices as sets, once: `TextChoices.values` builds its list afresh on every access,
+# which on every decision's record cost more than the rest of its checks.
+KINDS = frozenset(EvidenceKind.values)
+OUTCOMES = frozenset(EvidenceOutcome.values)
+CLASSIFICATIONS = frozenset(("", *Sensitivity.values))
 
 MAX_SUMMARY = 1000
 # Agents' clocks drift; an event further in the future than this is a mistake.
@@ -118,7 +124,7 @@ def clean_common(data, errors, *, truncate_summary):
     summary = redact(summary)
     cleaned["summary"] = summary if len(summary) <= MAX_SUMMARY else summary[: MAX_SUMMARY - 1] + "…"
     classification = data.get("data_classification") or ""
-    if not isinstance(classification, str) or classification not in ("", *Sensitivity.values):
+    if not isinstance(classification, str) or classification not in CLASSIFICATIONS:
         errors.setdefault("data_classification", []).append(f"Must be one of {', '.join(Sensitivity.values)}.")
     cleaned["data_classification"] = classification
     payload = data.get("payload", NO_PAYLOAD)
@@ -184,7 +190,7 @@ def clean_agent_item(item, workload, grants, now):
     kind = item.get("kind")
     if not kind:
         errors["kind"] = ["This field is required."]
-    elif not isinstance(kind, str) or kind not in EvidenceKind.values:
+    elif not isinstance(kind, str) or kind not in KINDS:
         errors["kind"] = [f"Must be one of {', '.join(sorted(AGENT_EVIDENCE_KINDS))}."]
     elif kind not in AGENT_EVIDENCE_KINDS:
         allowed = ", ".join(sorted(AGENT_EVIDENCE_KINDS))

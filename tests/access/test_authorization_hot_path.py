@@ -59,6 +59,55 @@ def test_the_allow_path_is_three_statements_key_grant_record(api_as, policy, age
     assert not any("FOR UPDATE" in sql or "evidencechainhead" in sql for sql in statements)
 
 
+def test_a_deny_costs_the_same_three_statements_and_is_recorded(api_as, policy, agent, requester, workflow):
+    grant, _ = grant_for(policy, agent, requester)
+    client = api_as(agent)
+    assert check(client, workflow)["allow"]  # the first use stamps last_used_at (once a minute)
+    revoke_grant(grant, reason="incident 7")
+    with CaptureQueriesContext(connection) as queries:
+        answer = check(client, workflow)
+    assert not answer["allow"] and answer["reasons"] == [f"Grant #{grant.pk} was revoked: incident 7"]
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert len(statements) <= 3, statements
+    assert sum("FROM approvals_grant" in sql.replace('"', "") for sql in statements) == 1
+    assert statements[-1].startswith('INSERT INTO "governance_evidenceintake"')
+    record = EvidenceIntake.objects.filter(workflow=workflow).latest("id")
+    assert (record.outcome, record.grant_id) == ("denied", None)
+    assert "revoked: incident 7" in record.summary
+
+
+def test_the_hot_statements_are_prepared_once_per_connection(api_as, policy, agent, requester, workflow):
+    grant_for(policy, agent, requester)
+    client = api_as(agent)
+    check(client, workflow)
+    check(client, workflow)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
+        prepared = " ".join(row[0] for row in cursor.fetchall())
+    assert "identities_apikey" in prepared
+    assert "approvals_grant" in prepared
+    assert "governance_evidenceintake" in prepared
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"scope": "x:none"}, "No grant of “x:none”"),
+        ({"task_ref": "run-9"}, "No grant of “github:repo:read”"),
+        ({"workflow": "no-such-workflow"}, "Unknown workflow “no-such-workflow”."),
+    ],
+)
+def test_every_deny_explains_itself_in_one_statement(api_as, policy, agent, requester, workflow, body, reason):
+    grant_for(policy, agent, requester)
+    client = api_as(agent)
+    check(client, workflow)
+    payload = {"workflow": workflow.slug, "scope": SCOPE, "task_ref": "run-1", **body}
+    with CaptureQueriesContext(connection) as queries:
+        answer = client.post("/api/v1/authorize", payload).json()
+    assert not answer["allow"] and answer["reasons"][0].startswith(reason), answer
+    assert len(queries.captured_queries) <= 3, [query["sql"] for query in queries.captured_queries]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_decision_is_committed_before_the_answer_goes_out(api_as, policy, agent, requester, workflow):
     grant, _ = grant_for(policy, agent, requester)

@@ -18,8 +18,10 @@ from approvals.models import Grant, OutboxMessage, QueueConnection, TicketLink
 from approvals.services import expire_due_grants, expire_grant, extend_grant
 from approvals.services.expiry import due_batch_sql
 from bench.data import copy_grants
+from governance.evidence.intake import seal_intake
 from governance.evidence.models import EvidenceRecord
 from governance.evidence.verification import verify_workflow_chain
+from governance.verify_export import canonical_json, sha256_hex
 from tests import factories
 from tests.access.test_grants import agent_grant
 from tests.conftest import require_service
@@ -64,9 +66,16 @@ def test_a_batch_writes_evidence_change_log_and_ticket_closes_for_every_grant(po
         assert expire_due_grants(batch_size=2) == 5  # three batches
         assert expire_due_grants() == 0
     assert set(Grant.objects.filter(pk__in=[g.pk for g in grants]).values_list("status", flat=True)) == {"expired"}
+    # Durable in the intake with the batch, built by the database; chained by the sequencer.
+    assert verify_workflow_chain(workflow, seal=False).pending == 5
+    assert seal_intake() == 5
     for grant in grants:
         record = EvidenceRecord.objects.get(grant=grant, kind="grant", outcome="expired")
         assert record.summary == f"Grant #{grant.pk} expired: Expired at the end of its lifetime."
+        reason = "Expired at the end of its lifetime."
+        payload = {"grant": grant.pk, "status": "expired", "reason": reason}
+        assert record.payload_sha256 == sha256_hex(canonical_json(payload))  # as the one-grant path hashes it
+        assert record.target_resource == "github:repo:read"
         assert (record.on_behalf_of_id, record.task_ref, record.access_request_id) == (
             requester.pk,
             grant.task_ref,
@@ -81,6 +90,11 @@ def test_a_batch_writes_evidence_change_log_and_ticket_closes_for_every_grant(po
         f"ticket.close:{grants[0].request_id}:{queue.pk}:grant-ended:{grants[0].pk}"
     ]
     assert "has expired" in closes[0].payload["comment"]
+    # The bulk-queued close is in the change log as `OutboxMessage.objects.create` would put it.
+    created = LogEntry.objects.get(
+        content_type=ContentType.objects.get_for_model(OutboxMessage), object_id=closes[0].pk
+    )
+    assert created.action == LogEntry.Action.CREATE and created.changes["topic"] == ["None", "ticket.close"]
     assert verify_workflow_chain(workflow).ok
     # The ETA task arriving late changes nothing.
     assert expire_grant(grants[0].pk, now=timezone.now() + timedelta(hours=1)) is False
@@ -103,3 +117,15 @@ def test_a_grant_not_yet_due_is_left_alone(policy, agent, requester):
     assert expire_due_grants() == 0
     grant.refresh_from_db()
     assert grant.status == "active"
+
+
+def test_with_raw_payloads_kept_the_batch_keeps_the_payload_it_hashed(policy, agent, requester, settings):
+    settings.EVIDENCE_STORE_RAW_PAYLOADS = True
+    grant = grant_for(policy, agent, requester, "run-1")
+    with time_machine.travel(timezone.now() + timedelta(hours=1)):
+        assert expire_due_grants() == 1
+    seal_intake()
+    record = EvidenceRecord.objects.get(grant=grant, kind="grant", outcome="expired")
+    payload = {"grant": grant.pk, "status": "expired", "reason": "Expired at the end of its lifetime."}
+    assert record.raw_payload == canonical_json(payload).decode("utf-8")
+    assert record.payload_sha256 == sha256_hex(canonical_json(payload))

@@ -73,6 +73,17 @@ def test_counters_in_redis_are_exact_across_processes(shared_redis):
     assert 0 < ttl <= 61
 
 
+def test_slots_taken_a_block_at_a_time_never_admit_more_than_the_limit(shared_redis):
+    # Three processes share a caller's window of 2,000: blocks of 10, one round trip each.
+    counters = [throttling.RedisCounter(shared_redis) for _ in range(3)]
+    slots = [counters[n % 3].slot("test:blocks", 3600, 2000) for n in range(2100)]
+    admitted = [slot for slot in slots if slot <= 2000]
+    assert len(set(admitted)) == len(admitted)  # every admitted request had its own slot
+    assert 2000 - 3 * 10 <= len(admitted) <= 2000  # at most a block per process lost
+    taken = int(redis.Redis.from_url(shared_redis).get(f"mandate:rl:test:blocks:{int(time.time() // 3600)}"))
+    assert taken <= 2000 + 3 * 10  # once the window is used up, nobody asks Redis again
+
+
 def test_over_the_limit_the_check_answers_429_with_retry_after(checking_agent, shared_redis, settings):
     settings.RATE_LIMIT_REDIS_URL = shared_redis
     settings.API_AUTHORIZE_THROTTLE_RATE = "3/min"

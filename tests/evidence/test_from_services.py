@@ -101,6 +101,7 @@ def test_revocation_expiry_and_extension_are_recorded(read_policy, requester, ow
     extend_grant(extended, duration_seconds=1800, requested_by=requester, justification="Still needed")
     with time_machine.travel(timezone.now() + timedelta(hours=2)):
         assert expire_due_grants() == 1
+    seal_intake()  # the sweeper's records go through the intake on PostgreSQL
     ended = EvidenceRecord.objects.filter(workflow=workflow, kind="grant").exclude(outcome="issued")
     by_outcome = {r.outcome: r for r in ended}
     assert set(by_outcome) == {"revoked", "extended", "expired"}
