@@ -7,8 +7,6 @@ must then provide SECRET_KEY, ALLOWED_HOSTS and real services. docs/configuratio
 variable.
 """
 
-from datetime import timedelta
-from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 

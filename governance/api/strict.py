@@ -19,8 +19,8 @@ from django.core.validators import MaxLengthValidator, ProhibitNullCharactersVal
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
-from rest_framework.filters import OrderingFilter
 from rest_framework.fields import empty
+from rest_framework.filters import OrderingFilter
 from rest_framework.settings import api_settings
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 

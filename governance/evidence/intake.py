@@ -25,13 +25,13 @@ import logging
 from django.conf import settings
 from django.db import connection, transaction
 
-from .checkpoints import sign_checkpoints_or_log
 from approvals.models import Grant
 from governance.choices import EvidenceKind, EvidenceOutcome
 from governance.models import Entitlement
 from governance.models.statements import bound_cursor, hot_cursor
 from governance.verify_export import canonical_json
 
+from .checkpoints import sign_checkpoints_or_log
 from .models import EvidenceIntake
 from .services import chain_onto, clean_event, lock_chain_head
 

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('approvals', '0005_chat'),
-        ('governance', '0012_evidence_intake_kinds'),
+        ('governance', '0014_registry_application'),
         ('identities', '0003_email_unique_when_given'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
