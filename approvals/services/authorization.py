@@ -155,43 +155,6 @@ def _check(slug, scope, workload, user, task_ref, token_claims, now):
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
-        return None
-    expires_at = row[1]
-    if not isinstance(expires_at, datetime):  # SQLite hands back text
-        expires_at = parse_datetime(expires_at)
-    if timezone.is_naive(expires_at):
-        expires_at = timezone.make_aware(expires_at, UTC)
-    return {"pk": row[0], "expires_at": expires_at, "workflow_id": row[2], "on_behalf_of_id": row[3]}
-
-
-def _explain_deny(slug, scope, subject, task_ref, token_claims, now):
-    """Why no grant matched, the most specific reason first (never empty), and the workflow's id."""
-    workflow = (
-        Workflow.objects.filter(slug=slug).values("pk", "status", "name", "control_owner_id", "backup_owner_id").first()
-    )
-    if workflow is None:
-        return [f"Unknown workflow “{slug}”."], None
-    if not _may_know_of(workflow, subject):
-        # The same words as for a slug that names nothing: whether a workflow the caller
-        # cannot see exists, and its name, are not the caller's to learn. The check is
-        # still recorded in that workflow's trail, for its owners.
-        return [f"Unknown workflow “{slug}”."], workflow["pk"]
-    return _deny_reasons(workflow, scope, subject, task_ref, token_claims, now), workflow["pk"]
-
-
-def _may_know_of(workflow, subject):
-    """A workload knows its own workflow only; a person the active catalogue and what they own."""
-    workload = subject.get("workload")
-    if workload is not None:
-        return workload.workflow_id == workflow["pk"]
-    person_id = subject["requested_by"].pk
-    return workflow["status"] == WorkflowStatus.ACTIVE or person_id in (
-        workflow["control_owner_id"],
-        workflow["backup_owner_id"],
-    )
-
-
-def _deny_reasons(workflow, scope, subject, task_ref, token_claims, now):
         return None, None, None
     workflow = {"pk": row[0], "status": row[1], "name": row[2]}
     if row[4] is None:
