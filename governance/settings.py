@@ -1,12 +1,8 @@
 """Mandate settings.
 
-Every knob comes from the environment through django-environ's strict casts, so a bad
-value fails at start-up instead of behaving oddly later. Defaults are the embedded
-development setup (SQLite, a file-system Celery broker); production sets DEBUG=false and
-must then provide SECRET_KEY, ALLOWED_HOSTS and real services. docs/configuration.md lists every
-variable.
+Every knob comes from the environment (strict casts: a bad value fails at start-up);
+defaults are the embedded development setup. docs/configuration.md lists every variable.
 """
-
 
 from django.core.exceptions import ImproperlyConfigured
 
