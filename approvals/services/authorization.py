@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -75,6 +76,13 @@ def authorize(
         )
     elif workflow_row is None:
         result = AuthorizationResult(allow=False, reasons=[f"Unknown workflow “{slug}”."])
+    elif not _may_know_of(workflow_row, workload, user):
+        # The same words as for a slug that names nothing: whether a workflow the caller
+        # cannot see exists, and its name, are not the caller's to learn. The check is
+        # still recorded in that workflow's trail, for its owners.
+        result = AuthorizationResult(
+            allow=False, reasons=[f"Unknown workflow “{slug}”."], workflow_id=workflow_row["pk"]
+        )
     else:
         reasons = _deny_reasons(workflow_row, about, scope, workload, task_ref, token_claims, now)
         result = AuthorizationResult(allow=False, reasons=reasons, workflow_id=workflow_row["pk"])
@@ -197,3 +205,12 @@ def _deny_reasons(workflow, latest, scope, workload, task_ref, token_claims, now
     if token_claims is not None:
         return ["The token is not the current token of an active grant (revoked, replaced or for another grant)."]
     return [f"No active grant of “{scope}” in “{workflow['name']}”."]
+
+
+def _may_know_of(workflow, workload, user):
+    """A workload knows its own workflow only; a person the active catalogue and what they own."""
+    if workload is not None:
+        return workload.workflow_id == workflow["pk"]
+    if workflow["status"] == WorkflowStatus.ACTIVE:
+        return True
+    return Workflow.objects.filter(pk=workflow["pk"]).filter(Q(control_owner=user) | Q(backup_owner=user)).exists()
