@@ -102,15 +102,18 @@ def ticket_system(request, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
+def _fresh_process_state():
     # Rate-limit counters live in Redis (the cache's database) or in the process; ids
-    # repeat between tests, counters must not.
+    # repeat between tests, counters must not. A broker outage one test provoked must not
+    # make the next test's sends be skipped (governance/dispatch.py waits before retrying).
     from django.core.cache import cache
 
+    from governance import dispatch
     from governance.api.throttling import forget_local_counts
 
     cache.clear()
     forget_local_counts()
+    dispatch.forget_outage()
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 `MandateAutoSchema` adds the error responses every operation can give (401 without
 credentials, 403, 429 from throttling, 404 on a path with an id, 400 on writes and on
-lists with filters, 409 on writes) unless the view already documents that status, so the
+lists with filters, 409 on writes, 413 on writes with a body) unless the view already documents that status, so the
 schema is accurate without repeating those on every action.
 """
 
@@ -31,6 +31,7 @@ ERROR_DESCRIPTIONS = {
     403: "The caller may see this but may not do it (or is a suspended workload).",
     404: "No such object, or the caller may not see it.",
     409: "The object's state does not allow this change.",
+    413: "The body is larger than `MAX_REQUEST_BODY_BYTES`.",
     429: "Too many requests for this key; retry after `Retry-After` seconds.",
 }
 
@@ -51,6 +52,8 @@ class MandateAutoSchema(AutoSchema):
             codes.add(404)
         if self.method in {"POST", "PUT", "PATCH", "DELETE"}:
             codes.update({400, 409})
+        if self.method in {"POST", "PUT", "PATCH"}:
+            codes.add(413)
         if self.method == "GET" and self._is_list_view():
             codes.add(400)
         return codes
