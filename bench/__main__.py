@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def configure():
+    from .servers import own_evidence_trail
+
     database = os.environ.get("BENCH_DATABASE", "mandate_bench")
     pg = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
     redis = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379")
@@ -40,6 +42,7 @@ def configure():
             # Counted on every call (its cost is in the figures) but never reached.
             "API_AUTHORIZE_THROTTLE_RATE": "100000000/min",
             "API_THROTTLE_RATE": "100000000/min",
+            **own_evidence_trail("bench"),
         }
     )
     import psycopg

@@ -21,6 +21,23 @@ class BenchError(RuntimeError):
     """Something failed (not a slow figure): `make bench` exits non-zero."""
 
 
+def own_evidence_trail(name):
+    """Signing keys and a checkpoint file for this run only, in var/<name>/trail, emptied.
+
+    The run's database is new each time; checkpoints another database's chains left in the
+    default file would make `verify_evidence` report a rewrite that never happened.
+    """
+    trail = ROOT / "var" / name / "trail"
+    if trail.exists():
+        for path in sorted(trail.rglob("*"), reverse=True):
+            path.rmdir() if path.is_dir() else path.unlink()
+    (trail / "keys").mkdir(parents=True, exist_ok=True)
+    return {
+        "EVIDENCE_SIGNING_KEY_DIR": str(trail / "keys"),
+        "EVIDENCE_CHECKPOINT_FILE": str(trail / "checkpoints.jsonl"),
+    }
+
+
 def start_gunicorn(port, log_path, *, wsgi="bench.wsgi", ready=None):
     """gunicorn serving `wsgi` on `port`; returns once `ready(base_url)` is true.
 

@@ -25,6 +25,8 @@ PROXY_PORTS = range(8440, 8450)
 
 
 def configure(pg, rt_token, proxy_url):
+    from bench.servers import own_evidence_trail
+
     from .world import RT_WEBHOOK_SECRET
 
     os.environ.update(
@@ -47,6 +49,7 @@ def configure(pg, rt_token, proxy_url):
             "MANDATE_DEMO_RT_URL": proxy_url,
             "MANDATE_DEMO_RT_TOKEN": rt_token,
             "MANDATE_DEMO_RT_WEBHOOK_SECRET": RT_WEBHOOK_SECRET,
+            **own_evidence_trail("faults"),
         }
     )
     import psycopg
