@@ -10,12 +10,9 @@ opens a second ticket: that flow is `ticket_flow`'s, shared with a request's tic
 Decisions come back through `decisions.sync_ticket`.
 """
 
-from django.conf import settings
-from django.urls import NoReverseMatch
-
 from approvals.queues.connections import tag_key
 from approvals.queues.outbox import handler
-from approvals.queues.ticket_flow import TicketFlow, remote_queue
+from approvals.queues.ticket_flow import TicketFlow, page_url, remote_queue
 from approvals.tickets import ChangeTicketContent
 from governance.changes.decisions import route_label
 from governance.changes.models import RegistryChange
@@ -28,11 +25,7 @@ NOT_LISTED = {"workflow", "entitlement"}
 
 
 def change_url(change):
-    try:
-        path = change.get_absolute_url()
-    except NoReverseMatch:  # the portal pages are optional in a headless deployment
-        path = f"/registry/changes/{change.pk}/"
-    return f"{settings.SITE_URL}{path}"
+    return page_url(change, f"/registry/changes/{change.pk}/")
 
 
 def _shown(name, value):

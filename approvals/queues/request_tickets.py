@@ -8,14 +8,11 @@ delivered is `ticket_flow`'s, shared with a registry change's and a review's tic
 is when a request asks for a ticket and what the ticket says.
 """
 
-from django.conf import settings
-from django.urls import NoReverseMatch
-
 from approvals.choices import RequestState
 from approvals.models import AccessRequest
 from approvals.queues.connections import record_link, tag_key
 from approvals.queues.outbox import handler
-from approvals.queues.ticket_flow import TicketFlow, remote_queue
+from approvals.queues.ticket_flow import TicketFlow, page_url, remote_queue
 from approvals.tickets import TicketContent
 from identities.models import User
 
@@ -24,11 +21,7 @@ OPEN, COMMENT, CLOSE, REOPEN = FLOW.open, FLOW.comment, FLOW.close, FLOW.reopen
 
 
 def request_url(request):
-    try:
-        path = request.get_absolute_url()
-    except NoReverseMatch:  # the portal pages are optional in a headless deployment
-        path = f"/requests/{request.pk}/"
-    return f"{settings.SITE_URL}{path}"
+    return page_url(request, f"/requests/{request.pk}/")
 
 
 def _reason_text(reason):

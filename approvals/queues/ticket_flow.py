@@ -1,7 +1,7 @@
 """The outbox flow every Mandate object with a ticket follows: an access request, a registry
 change, a review campaign.
 
-One `TicketFlow` a kind of object names its outbox topics (`<prefix>.open`, `.comment`,
+A `TicketFlow` for each kind of object names its outbox topics (`<prefix>.open`, `.comment`,
 `.reopen`, `.close`) and the payload field holding the object's id, and builds every
 idempotency key the same way, `<topic>:<id>:<connection id>[:<event>]`: an opening's key
 ends in the connection id, which is how `connections_holding` finds a ticket still on its
@@ -16,6 +16,8 @@ what the ticket says, and registers the handlers with `outbox.handler`.
 
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.urls import NoReverseMatch
 from django.utils import timezone
 
 from approvals.models import QueueConnection, TicketLink
@@ -30,6 +32,16 @@ from approvals.queues.outbox import enqueue
 from approvals.tickets import TicketError
 
 
+def page_url(subject, headless_path):
+    """The address a ticket links to: the object's portal page, or `headless_path` where the
+    portal pages are not installed (a headless deployment)."""
+    try:
+        path = subject.get_absolute_url()
+    except NoReverseMatch:
+        path = headless_path
+    return f"{settings.SITE_URL}{path}"
+
+
 def remote_queue(queue):
     """The queue if it takes tickets now (set, enabled, not the built-in inbox), else None."""
     if queue is None or not queue.enabled or not queue.adapter().remote:
@@ -39,6 +51,8 @@ def remote_queue(queue):
 
 @dataclass(frozen=True)
 class TicketFlow:
+    """The tickets of one kind of object: its outbox rows, and their delivery."""
+
     prefix: str  # of the outbox topics: "ticket" gives "ticket.open", …
     subject: str  # the `TicketLink` field naming the object; its id travels as `<subject>_id`
     opening: str  # "Opening a ticket for request #{}": the connection's error when opening fails
