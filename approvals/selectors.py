@@ -10,7 +10,7 @@ from governance import permissions
 
 from .choices import GrantStatus, RequestState
 from .models import AccessRequest, Approval, OutboxMessage
-from .queues.request_tickets import OPEN
+from .queues.request_tickets import FLOW
 
 REQUEST_RELATED = ("workflow", "entitlement", "requested_by", "workload", "workload__owner", "on_behalf_of")
 GRANT_RELATED = ("workflow", "entitlement", "requested_by", "workload", "workload__owner", "on_behalf_of")
@@ -127,7 +127,7 @@ def ticket_trouble(access_request, links):
     queue = access_request.workflow.queue
     if queue is None or any(link.connection_id == queue.pk for link in links):
         return None
-    opening = OutboxMessage.objects.filter(idempotency_key=f"{OPEN}:{access_request.pk}:{queue.pk}").first()
+    opening = OutboxMessage.objects.filter(idempotency_key=FLOW.open_key(access_request.pk, queue.pk)).first()
     if opening is None or opening.delivered_at:
         return None  # no ticket was asked for (a disabled or in-browser queue), or it is on its way
     if opening.failed_at:

@@ -192,50 +192,66 @@ def key_revoke(request, slug, key_id):
     return _keys_response(request, workload, notice=notice)
 
 
+def usable_keys(workload):
+    """The workload's keys neither revoked nor expired, newest first."""
+    now = timezone.now()
+    return [k for k in workload.api_keys.order_by("-created_at") if k.is_usable(now)]
+
+
 def suspension_impact(workload):
     """What suspending the workload ends, listed on the confirmation page."""
-    now = timezone.now()
     return {
         "grants": list(
             Grant.objects.filter(workload=workload, status=GrantStatus.ACTIVE)
             .select_related("entitlement")
             .order_by("expires_at")
         ),
-        "keys": [k for k in workload.api_keys.order_by("-created_at") if k.is_usable(now)],
+        "keys": usable_keys(workload),
         "pending": list(
             AccessRequest.objects.filter(workload=workload, state=RequestState.PENDING).select_related("entitlement")
         ),
     }
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def workload_suspend(request, slug):
-    """The kill switch: a confirmation naming everything that will stop, then the service."""
+def _confirmed_status_change(request, slug, *, verb, form_class, service, succeeded, template, shown):
+    """A suspension or reactivation: the confirmation page (what `shown(workload)` lists,
+    a reason), then the service; the page again, with the service's refusal, if it fails."""
     workload = _workload(request, slug)
     require(
         permissions.can_manage_workload(request.user, workload),
-        "Only the workload's owner and the workflow's owners may suspend it.",
+        f"Only the workload's owner and the workflow's owners may {verb} it.",
     )
-    form = SuspendForm(request.POST or None)
+    form = form_class(request.POST or None)
     status = 200
     if request.method == "POST":
         if form.is_valid():
             try:
-                suspend_workload(workload, by=request.user, reason=form.cleaned_data["reason"])
+                service(workload, by=request.user, reason=form.cleaned_data["reason"])
             except SERVICE_ERRORS as exc:
                 form.add_error(None, error_message(exc))
                 status = error_status(exc)
             else:
-                return done(
-                    request,
-                    f"“{workload}” is suspended: its keys and grants no longer work.",
-                    workload.get_absolute_url(),
-                )
+                return done(request, succeeded.format(workload=workload), workload.get_absolute_url())
         else:
             status = 400
-    context = {"workload": workload, "form": form, "impact": suspension_impact(workload)}
-    return render(request, "identities/workload_suspend.html", context, status=status)
+    context = {"workload": workload, "form": form, **shown(workload)}
+    return render(request, template, context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def workload_suspend(request, slug):
+    """The kill switch: a confirmation naming everything that will stop, then the service."""
+    return _confirmed_status_change(
+        request,
+        slug,
+        verb="suspend",
+        form_class=SuspendForm,
+        service=suspend_workload,
+        succeeded="“{workload}” is suspended: its keys and grants no longer work.",
+        template="identities/workload_suspend.html",
+        shown=lambda workload: {"impact": suspension_impact(workload)},
+    )
 
 
 @login_required
@@ -243,30 +259,13 @@ def workload_suspend(request, slug):
 def workload_reactivate(request, slug):
     """Lift a suspension, after a confirmation saying what comes back (its keys) and what
     does not (its grants and requests)."""
-
-    workload = _workload(request, slug)
-    require(
-        permissions.can_manage_workload(request.user, workload),
-        "Only the workload's owner and the workflow's owners may reactivate it.",
+    return _confirmed_status_change(
+        request,
+        slug,
+        verb="reactivate",
+        form_class=ReactivateForm,
+        service=reactivate_workload,
+        succeeded="“{workload}” is active again. Its grants are not restored: it asks for access anew.",
+        template="identities/workload_reactivate.html",
+        shown=lambda workload: {"keys": usable_keys(workload)},
     )
-    form = ReactivateForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                reactivate_workload(workload, by=request.user, reason=form.cleaned_data["reason"])
-            except SERVICE_ERRORS as exc:
-                form.add_error(None, error_message(exc))
-                status = error_status(exc)
-            else:
-                return done(
-                    request,
-                    f"“{workload}” is active again. Its grants are not restored: it asks for access anew.",
-                    workload.get_absolute_url(),
-                )
-        else:
-            status = 400
-    now = timezone.now()
-    keys = [k for k in workload.api_keys.order_by("-created_at") if k.is_usable(now)]
-    context = {"workload": workload, "form": form, "keys": keys}
-    return render(request, "identities/workload_reactivate.html", context, status=status)

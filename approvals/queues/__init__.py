@@ -5,7 +5,9 @@
 - `outbox`: the transactional outbox and its relay; consumers register their handlers
   with `outbox.handler` and are imported by the app's `ready()`;
 - `connections`: connection health and the links between Mandate objects and tickets;
-- `request_tickets`: a request's ticket: open, comment, close;
+- `ticket_flow`: the outbox topics, keys and deliveries every object's ticket shares;
+- `request_tickets`: a request's ticket: open, comment, close; `change_tickets`: a
+  registry change's;
 - `decisions`: decisions taken in tickets, read back by webhook, sync or polling;
 - `receivers`: the access-lifecycle events that put a request's ticket work in the outbox;
 - `webhooks`, `api`, `admin`, `tasks`, `demo`: the doors in and the demo queues.

@@ -9,7 +9,7 @@ from django.db import connection
 
 from approvals.models import OutboxMessage, TicketLink
 from approvals.queues.outbox import enqueue_many
-from approvals.queues.request_tickets import CLOSE, OPEN
+from approvals.queues.request_tickets import CLOSE, FLOW, OPEN
 from governance.models.statements import bound_cursor
 
 
@@ -42,7 +42,7 @@ def queue_ticket_closes(closes, *, outcome):
         [
             (
                 {"request_id": request_id, "connection_id": connection_id, "outcome": outcome, "comment": comment},
-                f"{CLOSE}:{request_id}:{connection_id}:{event}",
+                FLOW.key(CLOSE, request_id, connection_id, event),
             )
             for request_id, comment, event in closes
             for connection_id in sorted(holding.get(request_id, ()))

@@ -1,7 +1,7 @@
 """Connection health and the links between Mandate objects and their tickets.
 
-Shared by a request's ticket (`request_tickets`) and a review campaign's ticket
-(`governance.reviews.tickets`): one place records whether a queue answered, one place
+Shared by every object's ticket (through `ticket_flow`) and by the decisions read back
+from tickets: one place records whether a queue answered, one place
 remembers which ticket belongs to which object, closing a duplicate if two deliveries
 raced.
 """

@@ -2,37 +2,26 @@
 happens to the request and its grant, close it when access ends.
 
 The `queue_*` functions run inside the caller's transaction and only write outbox rows;
-the `deliver_*` handlers run in the relay, outside any transaction, and are idempotent
-(an existing link or a settled request makes a second delivery a no-op).
+the handlers run in the relay, outside any transaction, and are idempotent (an existing
+link or a settled request makes a second delivery a no-op). How rows are keyed and
+delivered is `ticket_flow`'s, shared with a registry change's and a review's ticket; here
+is when a request asks for a ticket and what the ticket says.
 """
 
-from django.conf import settings
-from django.urls import NoReverseMatch
-from django.utils import timezone
-
 from approvals.choices import RequestState
-from approvals.models import AccessRequest, QueueConnection, TicketLink
-from approvals.queues.connections import (
-    call_adapter,
-    connections_holding,
-    link_or_wait,
-    record_connection_result,
-    record_link,
-    tag_key,
-)
-from approvals.queues.outbox import enqueue, handler
-from approvals.tickets import TicketContent, TicketError
+from approvals.models import AccessRequest
+from approvals.queues.connections import record_link, tag_key
+from approvals.queues.outbox import handler
+from approvals.queues.ticket_flow import TicketFlow, page_url, remote_queue
+from approvals.tickets import TicketContent
 from identities.models import User
 
-OPEN, COMMENT, CLOSE, REOPEN = "ticket.open", "ticket.comment", "ticket.close", "ticket.reopen"
+FLOW = TicketFlow("ticket", "request", opening="Opening a ticket for request #{}")
+OPEN, COMMENT, CLOSE, REOPEN = FLOW.open, FLOW.comment, FLOW.close, FLOW.reopen
 
 
 def request_url(request):
-    try:
-        path = request.get_absolute_url()
-    except NoReverseMatch:  # the portal pages are optional in a headless deployment
-        path = f"/requests/{request.pk}/"
-    return f"{settings.SITE_URL}{path}"
+    return page_url(request, f"/requests/{request.pk}/")
 
 
 def _reason_text(reason):
@@ -69,68 +58,32 @@ def request_content(request) -> TicketContent:
 def queue_ticket_open(request):
     """Called in the submitting transaction: a pending request with a queue gets a ticket."""
     queue = request.workflow.queue
-    if request.state != RequestState.PENDING or queue is None or not queue.enabled or not queue.adapter().remote:
+    if request.state != RequestState.PENDING or remote_queue(queue) is None:
         return None
-    return enqueue(OPEN, {"request_id": request.pk, "connection_id": queue.pk}, key=f"{OPEN}:{request.pk}:{queue.pk}")
-
-
-def _connections_of(request):
-    return connections_holding(request.ticket_links.all(), f"{OPEN}:{request.pk}:")
+    return FLOW.queue_open(request, queue)
 
 
 def queue_ticket_comment(request, text, *, event):
-    for connection_id in _connections_of(request):
-        enqueue(
-            COMMENT,
-            {"request_id": request.pk, "connection_id": connection_id, "text": text},
-            key=f"{COMMENT}:{request.pk}:{connection_id}:{event}",
-        )
+    FLOW.queue_everywhere(COMMENT, request, event=event, text=text)
 
 
 def queue_ticket_reopen(request, text, *, event):
     """A decision read from the ticket was refused: put the ticket back before the approvers."""
-    for connection_id in _connections_of(request):
-        enqueue(
-            REOPEN,
-            {"request_id": request.pk, "connection_id": connection_id, "text": text},
-            key=f"{REOPEN}:{request.pk}:{connection_id}:{event}",
-        )
+    FLOW.queue_everywhere(REOPEN, request, event=event, text=text)
 
 
 def queue_ticket_close(request, *, outcome, comment, event):
-    for connection_id in _connections_of(request):
-        enqueue(
-            CLOSE,
-            {"request_id": request.pk, "connection_id": connection_id, "outcome": outcome, "comment": comment},
-            key=f"{CLOSE}:{request.pk}:{connection_id}:{event}",
-        )
+    FLOW.queue_everywhere(CLOSE, request, event=event, outcome=outcome, comment=comment)
 
 
-def _record_open_failure(payload, error):
-    request_id = payload.get("request_id")
-    record_connection_result(
-        payload.get("connection_id"), error=f"Opening a ticket for request #{request_id} failed: {error}"
-    )
-
-
-@handler(OPEN, on_failure=_record_open_failure)
+@handler(OPEN, on_failure=FLOW.record_open_failure)
 def deliver_open(payload):
-    request = (
-        AccessRequest.objects.select_related("workflow", "entitlement", "workload", "requested_by", "on_behalf_of")
-        .filter(pk=payload["request_id"])
-        .first()
+    FLOW.deliver_open(
+        payload,
+        AccessRequest.objects.select_related("workflow", "entitlement", "workload", "requested_by", "on_behalf_of"),
+        waiting=lambda request: request.state == RequestState.PENDING,
+        content=request_content,
     )
-    connection = QueueConnection.objects.filter(pk=payload["connection_id"]).first()
-    if request is None or connection is None:
-        return
-    if TicketLink.objects.filter(request=request, connection=connection).exists():
-        return
-    if request.state != RequestState.PENDING:
-        return  # settled in the portal before the queue was reached: nothing to ask anyone
-    if not connection.enabled:
-        raise TicketError(f"The queue “{connection.name}” is disabled.", permanent=True)
-    ref = call_adapter(connection, lambda adapter: adapter.open_ticket(request_content(request)))
-    record_ticket_opened(request, connection, ref)
 
 
 def record_ticket_opened(request, connection, ref):
@@ -138,35 +91,6 @@ def record_ticket_opened(request, connection, ref):
     return record_link(connection, ref, request=request)
 
 
-def _link_for(payload):
-    request_id, connection_id = payload["request_id"], payload["connection_id"]
-    return link_or_wait(connection_id, f"{OPEN}:{request_id}:{connection_id}", request_id=request_id)
-
-
-@handler(COMMENT)
-def deliver_comment(payload):
-    link = _link_for(payload)
-    if link is not None:
-        call_adapter(link.connection, lambda adapter: adapter.add_comment(link.external_key, payload["text"]))
-
-
-@handler(REOPEN)
-def deliver_reopen(payload):
-    link = _link_for(payload)
-    if link is not None:
-        call_adapter(link.connection, lambda adapter: adapter.reopen_ticket(link.external_key, comment=payload["text"]))
-        TicketLink.objects.filter(pk=link.pk).update(closed_at=None)
-
-
-@handler(CLOSE)
-def deliver_close(payload):
-    link = _link_for(payload)
-    if link is None:
-        return
-    call_adapter(
-        link.connection,
-        lambda adapter: adapter.close_ticket(
-            link.external_key, outcome=payload["outcome"], comment=payload.get("comment", "")
-        ),
-    )
-    TicketLink.objects.filter(pk=link.pk, closed_at__isnull=True).update(closed_at=timezone.now())
+handler(COMMENT)(FLOW.deliver_comment)
+handler(REOPEN)(FLOW.deliver_reopen)
+handler(CLOSE)(FLOW.deliver_close)

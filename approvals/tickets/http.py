@@ -1,4 +1,5 @@
-"""HTTP plumbing shared by the remote adapters: timeouts, error classes, no secret leaks."""
+"""HTTP plumbing shared by the remote adapters: timeouts, error classes, no secret leaks,
+and `HttpTicketAdapter`, the base of every adapter that talks to its system over HTTP."""
 
 import hashlib
 import hmac
@@ -9,6 +10,7 @@ from contextvars import ContextVar
 
 import requests
 
+from .base import CheckResult, TicketAdapter
 from .errors import TicketError
 
 log = logging.getLogger("approvals.tickets")
@@ -144,3 +146,58 @@ def basic_or_bearer(secret: str, *, bearer_word="Bearer"):
         user, _, password = secret.partition(":")
         return {}, (user, password)
     return {"Authorization": f"{bearer_word} {secret}"}, None
+
+
+class HttpTicketAdapter(TicketAdapter):
+    """An adapter whose system answers over HTTP: a client built for each use with the
+    connection's credential and timeouts, webhooks signed HMAC-SHA256 in one header, and a
+    configuration check that names missing fields before it calls anyone.
+
+    Subclasses set `signature_header` and implement `check_remote` besides the contract.
+    """
+
+    #: The system's name in error messages (the label when empty).
+    vendor = ""
+    #: The header carrying a webhook's `sha256=<hex>` body signature.
+    signature_header = ""
+
+    @property
+    def api_root(self):
+        return self.config.base_url
+
+    def credentials(self):
+        """Headers and auth for every call: `user:password` is basic auth, else a bearer token."""
+        return basic_or_bearer(self.secret())
+
+    @property
+    def http(self):
+        headers, auth = self.credentials()
+        return HttpClient(
+            self.api_root,
+            auth_headers=headers,
+            auth=auth,
+            timeout=self.request_timeout(),
+            session=self._session,
+            vendor=self.vendor or self.label,
+        )
+
+    def web_url(self, path):
+        """A page of the system a person can open."""
+        return f"{self.config.base_url.rstrip('/')}{path}"
+
+    def verify_webhook(self, headers, body):
+        return hmac_signature_matches(self.webhook_secret(), body, header(headers, self.signature_header))
+
+    def check_configuration(self):
+        missing = self.missing_fields()
+        if missing:
+            return CheckResult(False, tuple(f"Missing: {name}." for name in missing))
+        try:
+            return self.check_remote()
+        except TicketError as exc:
+            return CheckResult(False, (exc.message,))
+
+    def check_remote(self) -> CheckResult:
+        """Reach the configured project or queue without changing anything; a refusal is a
+        TicketError (its message is the check's outcome)."""
+        raise NotImplementedError

@@ -169,6 +169,13 @@ class EvidenceStreamPosition(models.Model):
         return f"{self.stream}: workflow {self.workflow_id} sent to #{self.last_sequence}"
 
 
+def unchecked_reference(to, **options):
+    """A reference the database neither checks nor indexes (why: `EvidenceIntake`)."""
+    return models.ForeignKey(
+        to, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+", **options
+    )
+
+
 class EvidenceIntake(models.Model):
     """A runtime event recorded durably but not yet chained: the unsequenced intake.
 
@@ -185,56 +192,14 @@ class EvidenceIntake(models.Model):
     sequencer moves the row.
     """
 
-    workflow = models.ForeignKey(
-        "governance.Workflow", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
-    )
+    workflow = unchecked_reference("governance.Workflow")
     kind = models.CharField(max_length=16, choices=EvidenceKind.choices)
     occurred_at = models.DateTimeField()
-    workload = models.ForeignKey(
-        "identities.WorkloadIdentity",
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    on_behalf_of = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    access_request = models.ForeignKey(
-        "approvals.AccessRequest",
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    grant = models.ForeignKey(
-        "approvals.Grant",
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    workload = unchecked_reference("identities.WorkloadIdentity", null=True, blank=True)
+    on_behalf_of = unchecked_reference(settings.AUTH_USER_MODEL, null=True, blank=True)
+    actor = unchecked_reference(settings.AUTH_USER_MODEL, null=True, blank=True)
+    access_request = unchecked_reference("approvals.AccessRequest", null=True, blank=True)
+    grant = unchecked_reference("approvals.Grant", null=True, blank=True)
     task_ref = models.CharField(max_length=200, blank=True)
     ticket_ref = models.CharField(max_length=200, blank=True)
     tool_name = models.CharField(max_length=200, blank=True)

@@ -14,7 +14,6 @@ from ..base import (
     DENY,
     Actor,
     CheckResult,
-    TicketAdapter,
     TicketRef,
     TicketState,
     WebhookEvent,
@@ -24,30 +23,30 @@ from ..base import (
     webhook_object,
 )
 from ..errors import TicketError
-from ..http import HttpClient, header, hmac_signature_matches
+from ..http import HttpTicketAdapter, header
 
 API_VERSION = "2022-11-28"
 
 
-class GitHubIssuesAdapter(TicketAdapter):
+class GitHubIssuesAdapter(HttpTicketAdapter):
     kind = "github"
     label = "GitHub Issues"
     default_status_mapping = {APPROVE: ["mandate:approved"], DENY: ["mandate:denied"]}
     required_fields = ("project", "credential_ref")
+    vendor = "GitHub"
+    signature_header = "X-Hub-Signature-256"
 
     @property
-    def http(self):
-        return HttpClient(
-            self.config.base_url or "https://api.github.com",
-            auth_headers={
-                "Authorization": f"Bearer {self.secret()}",
-                "Accept": "application/vnd.github+json",
-                "X-GitHub-Api-Version": API_VERSION,
-            },
-            timeout=self.request_timeout(),
-            session=self._session,
-            vendor="GitHub",
-        )
+    def api_root(self):
+        return self.config.base_url or "https://api.github.com"
+
+    def credentials(self):
+        headers = {
+            "Authorization": f"Bearer {self.secret()}",
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": API_VERSION,
+        }
+        return headers, None
 
     @property
     def repo(self):
@@ -133,9 +132,6 @@ class GitHubIssuesAdapter(TicketAdapter):
         self.add_comment(key, comment)
         self.http.json("PATCH", f"{self.repo}/issues/{int(key)}", json={"state": "open"})
 
-    def verify_webhook(self, headers, body):
-        return hmac_signature_matches(self.webhook_secret(), body, header(headers, "X-Hub-Signature-256"))
-
     def parse_webhook(self, headers, body):
         data = webhook_object(body)
         event_type = header(headers, "X-GitHub-Event")
@@ -147,14 +143,8 @@ class GitHubIssuesAdapter(TicketAdapter):
         event_id = header(headers, "X-GitHub-Delivery") or body_digest(body)
         return WebhookEvent(event_id=event_id, ticket_key=key, event_type=f"{event_type}.{scalar(data.get('action'))}")
 
-    def check_configuration(self):
-        missing = self.missing_fields()
-        if missing:
-            return CheckResult(False, tuple(f"Missing: {name}." for name in missing))
-        try:
-            repo = self.http.json("GET", self.repo)
-        except TicketError as exc:
-            return CheckResult(False, (exc.message,))
+    def check_remote(self):
+        repo = self.http.json("GET", self.repo)
         messages = [f"Repository {repo.get('full_name', self.config.project)} found."]
         if repo.get("has_issues") is False:
             return CheckResult(False, (*messages, "Issues are turned off for this repository."))

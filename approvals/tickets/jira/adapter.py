@@ -16,7 +16,6 @@ from ..base import (
     DENY,
     Actor,
     CheckResult,
-    TicketAdapter,
     TicketRef,
     TicketState,
     WebhookEvent,
@@ -26,32 +25,23 @@ from ..base import (
     webhook_object,
 )
 from ..errors import TicketError
-from ..http import HttpClient, basic_or_bearer, header, hmac_signature_matches
+from ..http import HttpTicketAdapter, header
 from . import adf
 
 
-class JiraCloudAdapter(TicketAdapter):
+class JiraCloudAdapter(HttpTicketAdapter):
+    """The credential: Cloud, "email:api-token" (basic auth); Data Center, a personal access
+    token (bearer)."""
+
     kind = "jira"
     label = "Jira Cloud"
     api = "/rest/api/3"
     default_status_mapping = {APPROVE: ["Approved", "Done"], DENY: ["Declined", "Rejected", "Won't Do"]}
     required_fields = ("base_url", "project", "credential_ref")
-
-    @property
-    def http(self):
-        # Cloud: "email:api-token" (basic auth). Data Center: a personal access token (bearer).
-        headers, auth = basic_or_bearer(self.secret())
-        return HttpClient(
-            self.config.base_url,
-            auth_headers=headers,
-            auth=auth,
-            timeout=self.request_timeout(),
-            session=self._session,
-            vendor=self.label,
-        )
+    signature_header = "X-Hub-Signature"
 
     def issue_url(self, key):
-        return f"{self.config.base_url.rstrip('/')}/browse/{key}"
+        return self.web_url(f"/browse/{key}")
 
     # ------------------------------------------------------------------ formats that differ by flavour
     def description(self, content):
@@ -155,9 +145,6 @@ class JiraCloudAdapter(TicketAdapter):
                 )
                 return
 
-    def verify_webhook(self, headers, body):
-        return hmac_signature_matches(self.webhook_secret(), body, header(headers, "X-Hub-Signature"))
-
     def parse_webhook(self, headers, body):
         data = webhook_object(body)
         event_id = header(headers, "X-Atlassian-Webhook-Identifier") or body_digest(body)
@@ -166,15 +153,9 @@ class JiraCloudAdapter(TicketAdapter):
             event_id=event_id, ticket_key=scalar(issue.get("key")), event_type=scalar(data.get("webhookEvent"))
         )
 
-    def check_configuration(self):
-        missing = self.missing_fields()
-        if missing:
-            return CheckResult(False, tuple(f"Missing: {name}." for name in missing))
-        try:
-            me = self.http.json("GET", f"{self.api}/myself")
-            self.search(f'project = "{self.config.project}" ORDER BY created DESC', ["status"])
-        except TicketError as exc:
-            return CheckResult(False, (exc.message,))
+    def check_remote(self):
+        me = self.http.json("GET", f"{self.api}/myself")
+        self.search(f'project = "{self.config.project}" ORDER BY created DESC', ["status"])
         who = me.get("displayName") or me.get("name") or me.get("accountId", "?")
         return CheckResult(True, (f"Signed in to {self.label} as {who}; project “{self.config.project}” searchable.",))
 

@@ -19,7 +19,6 @@ from ..base import (
     DENY,
     Actor,
     CheckResult,
-    TicketAdapter,
     TicketRef,
     TicketState,
     WebhookEvent,
@@ -28,12 +27,10 @@ from ..base import (
     webhook_object,
 )
 from ..errors import TicketError
-from ..http import HttpClient, basic_or_bearer, header, hmac_signature_matches
-
-SIGNATURE_HEADER = "X-Mandate-Signature"
+from ..http import HttpTicketAdapter
 
 
-class ServiceNowAdapter(TicketAdapter):
+class ServiceNowAdapter(HttpTicketAdapter):
     kind = "servicenow"
     label = "ServiceNow"
     default_status_mapping = {
@@ -44,18 +41,7 @@ class ServiceNowAdapter(TicketAdapter):
         "close": {"state": "7", "close_code": "Solved (Permanently)"},
     }
     required_fields = ("base_url", "credential_ref")
-
-    @property
-    def http(self):
-        headers, auth = basic_or_bearer(self.secret())
-        return HttpClient(
-            self.config.base_url,
-            auth_headers=headers,
-            auth=auth,
-            timeout=self.request_timeout(),
-            session=self._session,
-            vendor="ServiceNow",
-        )
+    signature_header = "X-Mandate-Signature"
 
     @property
     def table(self):
@@ -66,7 +52,7 @@ class ServiceNowAdapter(TicketAdapter):
         return self.mapping.get("field") or "approval"
 
     def record_url(self, sys_id):
-        return f"{self.config.base_url.rstrip('/')}/nav_to.do?uri={self.table}.do?sys_id={sys_id}"
+        return self.web_url(f"/nav_to.do?uri={self.table}.do?sys_id={sys_id}")
 
     def _table(self, table=None):
         return f"/api/now/table/{quote(table or self.table)}"
@@ -178,20 +164,11 @@ class ServiceNowAdapter(TicketAdapter):
             "PATCH", f"{self._table()}/{quote(key)}", json={self.decision_field: "requested", "work_notes": comment}
         )
 
-    def verify_webhook(self, headers, body):
-        return hmac_signature_matches(self.webhook_secret(), body, header(headers, SIGNATURE_HEADER))
-
     def parse_webhook(self, headers, body):
         data = webhook_object(body)
         event_id = scalar(data.get("event_id")) or body_digest(body)
         return WebhookEvent(event_id=event_id, ticket_key=scalar(data.get("sys_id")), event_type="record.updated")
 
-    def check_configuration(self):
-        missing = self.missing_fields()
-        if missing:
-            return CheckResult(False, tuple(f"Missing: {name}." for name in missing))
-        try:
-            self.http.json("GET", self._table(), params={"sysparm_limit": 1, "sysparm_fields": "sys_id"})
-        except TicketError as exc:
-            return CheckResult(False, (exc.message,))
+    def check_remote(self):
+        self.http.json("GET", self._table(), params={"sysparm_limit": 1, "sysparm_fields": "sys_id"})
         return CheckResult(True, (f"Table “{self.table}” readable with the configured credential.",))
