@@ -13,6 +13,7 @@ from django.apps import apps
 from django.db import connection, transaction
 
 from governance.evidence.models import (
+    EvidenceBatch,
     EvidenceChainHead,
     EvidenceCheckpoint,
     EvidenceIntake,
@@ -25,6 +26,8 @@ ORDINARY = ("SELECT", "INSERT", "UPDATE", "DELETE")
 RESTRICTED = {
     EvidenceRecord._meta.db_table: ("SELECT", "INSERT"),
     EvidenceCheckpoint._meta.db_table: ("SELECT", "INSERT"),
+    # Which records a keyed batch became: a retry reads it, nothing rewrites it.
+    EvidenceBatch._meta.db_table: ("SELECT", "INSERT"),
     # The sequencer deletes the rows it has just chained, in the same transaction.
     EvidenceIntake._meta.db_table: ("SELECT", "INSERT", "DELETE"),
     # Derived state that moves on every append (and remembers the last verification);

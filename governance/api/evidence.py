@@ -6,7 +6,7 @@ records all of them or none. A refused batch answers 400 with `fields.events` ma
 bad event's index to its field errors.
 """
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, mixins, serializers, status
 from rest_framework.response import Response
 
@@ -19,6 +19,8 @@ from governance.evidence.services import MAX_BATCH, ingest_evidence_batch
 from governance.exceptions import InvalidInput
 from governance.filtersets import EvidenceRecordFilterSet
 from governance.permissions import require
+
+MAX_IDEMPOTENCY_KEY = 200
 
 
 class EvidenceBatchSerializer(StrictSerializer):
@@ -61,15 +63,29 @@ class EvidenceBatchView(mixins.ListModelMixin, generics.GenericAPIView):
     @extend_schema(
         summary=f"Report up to {MAX_BATCH} prompt / tool call / data access / action events (all or none)",
         request=EvidenceBatchSerializer,
-        responses={201: EvidenceBatchResultSerializer, **errors(400)},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                location=OpenApiParameter.HEADER,
+                required=False,
+                description="Up to 200 characters, new for each batch and the same on its retries: a retry "
+                "answers with the first call's records (`Idempotent-Replayed: true`) and records nothing; "
+                "the same key with other events is a 409.",
+            )
+        ],
+        responses={201: EvidenceBatchResultSerializer, **errors(400, 409)},
         operation_id="evidence_ingest",
     )
     def post(self, request):
         require(rules.is_workload(request.user), "Only workloads report evidence; people's actions are recorded.")
         workload = request.user.workload
         events = request.data.get("events") if isinstance(request.data, dict) else request.data
+        key = request.headers.get("Idempotency-Key", "")
+        if len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
+            message = f"The Idempotency-Key header takes up to {MAX_IDEMPOTENCY_KEY} printable characters."
+            return error_response(status.HTTP_400_BAD_REQUEST, "invalid", message, {"Idempotency-Key": [message]})
         try:
-            records = ingest_evidence_batch(workload, events)
+            records = ingest_evidence_batch(workload, events, idempotency_key=key)
         except InvalidInput as exc:
             fields = exc.field_errors
             if all(isinstance(key, int) for key in fields):
@@ -82,4 +98,5 @@ class EvidenceBatchView(mixins.ListModelMixin, generics.GenericAPIView):
             "recorded": len(records),
             "records": [{"id": r.pk, "sequence": r.sequence, "record_hash": r.record_hash} for r in records],
         }
-        return Response(body, status=status.HTTP_201_CREATED)
+        headers = {"Idempotent-Replayed": "true"} if records.replayed else None
+        return Response(body, status=status.HTTP_201_CREATED, headers=headers)

@@ -246,3 +246,32 @@ class EvidenceCheckpoint(models.Model):
 
     def __str__(self):
         return f"Checkpoint of workflow {self.workflow_id} at #{self.sequence}"
+
+
+class EvidenceBatch(models.Model):
+    """A reported batch sent with an `Idempotency-Key`: a retry of it returns these records.
+
+    Agents retry a POST whose answer they did not get (a 502, a cut connection); without
+    the key the retry would record the same events twice in the trail, which can never be
+    undone. One row per keyed batch: which records it became (`first_sequence`, `count` in
+    the workflow's chain) and the SHA-256 of the events sent, so the same key with other
+    events is refused rather than answered with the wrong records. Written in the same
+    transaction as the records, under the chain head's lock; like them, insert and read only.
+    """
+
+    workload = models.ForeignKey("identities.WorkloadIdentity", on_delete=models.PROTECT, related_name="+")
+    idempotency_key = models.CharField(max_length=200)
+    events_sha256 = models.CharField(max_length=64)
+    workflow = models.ForeignKey("governance.Workflow", on_delete=models.PROTECT, related_name="+")
+    first_sequence = models.PositiveBigIntegerField()
+    count = models.PositiveIntegerField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "reported evidence batch"
+        constraints = [
+            models.UniqueConstraint(fields=["workload", "idempotency_key"], name="evidence_batch_one_per_key")
+        ]
+
+    def __str__(self):
+        return f"Batch {self.idempotency_key!r} of workload {self.workload_id}"

@@ -24,11 +24,11 @@ from functools import partial
 from django.db import transaction
 from django.utils import timezone
 
-from governance.exceptions import InvalidInput
+from governance.exceptions import IllegalTransition, InvalidInput
 from governance.models.bulk import insert_rows
-from governance.verify_export import FORMAT_VERSION, format_timestamp, record_hash
+from governance.verify_export import FORMAT_VERSION, canonical_json, format_timestamp, record_hash, sha256_hex
 
-from .models import EvidenceChainHead, EvidenceRecord
+from .models import EvidenceBatch, EvidenceChainHead, EvidenceRecord
 from .validation import KINDS, NO_PAYLOAD, OUTCOMES, clean_agent_item, clean_common, grants_named_in
 
 MAX_BATCH = 1000
@@ -204,12 +204,16 @@ def validate_evidence_item(workload, item):
     return errors
 
 
-def ingest_evidence_batch(workload, items):
-    """Record up to 1,000 events reported by `workload`, all or none.
+def ingest_evidence_batch(workload, items, *, idempotency_key=""):
+    """Record up to 1,000 events reported by `workload`, all or none; return the records.
 
     Each item is validated; if any is invalid nothing is recorded and InvalidInput is
     raised with `field_errors` mapping each bad item's index to its field errors. The
     records are chained onto the workload's workflow in the order given.
+
+    With an `idempotency_key`, a retry of the same events returns the records the first
+    call made (`replayed` is set on the list) and records nothing; the same key with other
+    events is an IllegalTransition (409).
     """
     if not isinstance(items, list) or not items:
         raise InvalidInput("Send a non-empty list of events.", field_errors={"items": ["Expected a non-empty list."]})
@@ -230,4 +234,46 @@ def ingest_evidence_batch(workload, items):
         raise InvalidInput(
             f"{len(item_errors)} of {len(items)} events are invalid; nothing was recorded.", field_errors=item_errors
         )
-    return _append(workload.workflow_id, events)
+    if not idempotency_key:
+        return RecordedBatch(_append(workload.workflow_id, events))
+    return _append_once(workload, idempotency_key, sha256_hex(canonical_json(items)), events)
+
+
+class RecordedBatch(list):
+    """The records of an ingested batch; `replayed` when a retry got the first call's records."""
+
+    replayed = False
+
+
+def _append_once(workload, key, events_sha256, events):
+    # The chain head's lock orders every writer of the workflow, so two retries of one
+    # batch never both pass the check; the unique constraint stands behind it.
+    with transaction.atomic():
+        head = lock_chain_head(workload.workflow_id)
+        earlier = EvidenceBatch.objects.filter(workload=workload, idempotency_key=key).first()
+        if earlier is None:
+            records = RecordedBatch(chain_onto(head, events))
+            EvidenceBatch.objects.create(
+                workload=workload,
+                idempotency_key=key,
+                events_sha256=events_sha256,
+                workflow_id=workload.workflow_id,
+                first_sequence=records[0].sequence,
+                count=len(records),
+                created_at=records[0].recorded_at,
+            )
+            return records
+    if earlier.events_sha256 != events_sha256:
+        raise IllegalTransition(
+            "This Idempotency-Key was used for a different batch of events; use a new key for new events.",
+            code="idempotency_key_reused",
+        )
+    records = RecordedBatch(
+        EvidenceRecord.objects.filter(
+            workflow_id=earlier.workflow_id,
+            sequence__gte=earlier.first_sequence,
+            sequence__lt=earlier.first_sequence + earlier.count,
+        ).order_by("sequence")
+    )
+    records.replayed = True
+    return records

@@ -10,6 +10,7 @@ in `registry`, access reviews in `governance.reviews.models`, evidence in
 
 from governance.changes.models import RegistryChange
 from governance.evidence.models import (
+    EvidenceBatch,
     EvidenceChainHead,
     EvidenceCheckpoint,
     EvidenceIntake,
@@ -25,6 +26,7 @@ from .registry import Entitlement, Heartbeat, Policy, Workflow
 
 __all__ = [
     "Entitlement",
+    "EvidenceBatch",
     "EvidenceChainHead",
     "EvidenceCheckpoint",
     "EvidenceIntake",

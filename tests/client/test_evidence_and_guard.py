@@ -15,6 +15,7 @@ from mandate_client import AccessDenied, AccessPending, Mandate
 
 from approvals.models import AccessRequest
 from governance.models import EvidenceRecord
+from tests.peers.faults import FaultProxy
 
 
 def agent(demo, **options):
@@ -141,3 +142,17 @@ def test_a_guarded_block_is_refused_once_the_workload_is_suspended(demo):
         with pytest.raises(AccessDenied) as refused, read:
             pytest.fail("the block ran")
         assert "suspended" in str(refused.value)
+
+
+def test_a_batch_whose_answer_was_lost_is_sent_again_and_recorded_once(demo):
+    # The proxy passes the batch to Mandate, which records it, then cuts the connection
+    # before the answer: the client must retry, and the retry must not record it twice.
+    with FaultProxy(demo.url) as proxy:
+        proxy.inject("lost", method="POST", path=r"^/api/v1/evidence/")
+        mandate = Mandate(proxy.url, demo.agent_key, workflow=demo.workflow, on_behalf_of="rachel")
+        for index in range(5):
+            mandate.record("tool_call", tool_name="lost.answer", task_ref="RETRY-1", outcome="success", payload=index)
+        assert mandate.close(timeout=60)
+    assert [fault for _, path, fault in proxy.seen if path.startswith("/api/v1/evidence/")][:2] == ["lost", None]
+    assert mandate.evidence.sent == 5 and mandate.evidence.dropped == 0
+    assert tool_calls(demo, tool_name="lost.answer").count() == 5

@@ -7,6 +7,11 @@ The agent is never held up longer than `budget` seconds by `record()`: only when
 buffer is full does it wait, at most that long, for the sender to make room; past that
 the event is dropped, counted in `dropped` and logged. A refused batch (400) drops only
 the events Mandate named as invalid and sends the rest again.
+
+Each batch carries an `Idempotency-Key`, and a batch that failed for a transient reason
+is sent again as the same events with the same key: if the first attempt was recorded
+after all (its answer was lost), Mandate answers with those records and records nothing
+twice.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections import deque
 from typing import Any
 
@@ -47,6 +53,8 @@ class EvidenceBuffer:
         self._lock = threading.Condition()
         self._closing = False
         self._urgent = False
+        # (key, size) of the batch at the front of `_events` that failed and is sent again.
+        self._retry: tuple[str, int] | None = None
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ agent side
@@ -126,14 +134,16 @@ class EvidenceBuffer:
                 if len(self._events) < self.max_batch and not (self._closing or self._urgent or failures):
                     # Let a partial batch fill up for one interval (flush() and close() cut this short).
                     self._lock.wait(self.interval)
-                batch = [self._events.popleft() for _ in range(min(self.max_batch, len(self._events)))]
+                key, size = self._retry or (uuid.uuid4().hex, min(self.max_batch, len(self._events)))
+                batch = [self._events.popleft() for _ in range(size)]
                 self._in_flight = len(batch)
                 if not self._events:
                     self._urgent = False
                 self._lock.notify_all()
             try:
-                resend = self._send(batch)
+                resend = self._send(batch, key)
             except MandateError as exc:
+                self._retry = (key, len(batch))
                 failures += 1
                 wait = min(30.0, 0.5 * 2**failures)
                 logger.warning("Evidence not sent (%s); %d events kept, retrying in %.1f s", exc, len(batch), wait)
@@ -145,16 +155,19 @@ class EvidenceBuffer:
                         return
                     self._lock.wait(wait)
                 continue
+            self._retry = None
             failures = 0
             with self._lock:
                 self._events.extendleft(reversed(resend))
                 self._in_flight = 0
                 self._lock.notify_all()
 
-    def _send(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _send(self, batch: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
         """Send one batch; returns the events to send again (the valid rest of a refused batch)."""
         try:
-            self.http.call("POST", "/api/v1/evidence/", json={"events": batch}, retry=True)
+            self.http.call(
+                "POST", "/api/v1/evidence/", json={"events": batch}, headers={"Idempotency-Key": key}, retry=True
+            )
         except BadRequest as exc:
             bad = _invalid_indexes(exc.fields, len(batch))
             for index in sorted(bad):
