@@ -11,6 +11,7 @@ and listed as unmanaged.
 
 from dataclasses import dataclass, field
 
+from governance.changes.proposals import WORKFLOW_KINDS
 from governance.changes.widening import entitlement_widening, policy_widening, workflow_widening
 from governance.choices import ApprovalMode, ChangeKind, ChangeState, WorkflowStatus
 from governance.models import RegistryChange
@@ -28,7 +29,6 @@ RETIRED = {
     "workload": ("status", WorkloadStatus.RETIRED),
 }
 PEOPLE = ("resource_owner", "control_owner", "backup_owner", "owner")
-WORKFLOW_KINDS = (ChangeKind.ACTIVATE_WORKFLOW, ChangeKind.NAME_OWNERS, ChangeKind.WIDEN_WORKFLOW)
 POLICY_VALUES = ("approval_mode", "max_ttl_seconds", "pending_ttl_seconds", "reminder_interval_seconds")
 
 
@@ -71,6 +71,9 @@ class Plan:
     changes: list
     unmanaged: list
     fingerprint: str
+    # Who the plan was carried out as through the services (and rolled back); None: only
+    # the files were checked (`apply.check_document`).
+    checked_as: str | None = None
 
     @property
     def is_empty(self):
@@ -83,6 +86,7 @@ class Plan:
             "changes": [change.as_dict() for change in self.changes],
             "unmanaged": [{"kind": kind, "ref": ref} for kind, ref in self.unmanaged],
             "widening": sum(1 for change in self.changes if change.widens),
+            "checked_as": self.checked_as,
         }
 
 
@@ -234,5 +238,10 @@ def render(plan):
         else f"Plan: {counts['create']} to create, {counts['update']} to update, {counts['retire']} to retire; "
         f"{widening} widen access and wait for a second person ({waiting} already pending)."
     )
-    lines += ["", summary, f"Fingerprint: {plan.fingerprint}"]
+    checked = (
+        f"Checked through the services as {plan.checked_as}: they accept every change."
+        if plan.checked_as
+        else "Not checked through the services: plan --as the person who will apply to check it as apply will."
+    )
+    lines += ["", summary, checked, f"Fingerprint: {plan.fingerprint}"]
     return "\n".join(lines) + "\n"

@@ -67,16 +67,15 @@ WORKFLOW_TRANSITIONS = {
 def register_workflow(*, by, **fields):
     """Register a workflow; its first review falls one review cycle from now.
 
-    `by` becomes the control owner unless named otherwise. A person who is not an
-    administrator must be the control or backup owner of what they register (otherwise
-    they could no longer see or manage it), and only an administrator registers a
-    workflow for another control owner.
+    `by` becomes the control owner unless named otherwise. A person outside the security
+    team must be the control or backup owner of what they register (otherwise they could
+    no longer see or manage it); only the security team registers a workflow for others.
     """
 
     if not permissions.can_register_workflow(by):
         raise NotAllowed("You may not register workflows.")
     fields.setdefault("control_owner", by)
-    if not permissions.is_admin(by) and by not in (fields["control_owner"], fields.get("backup_owner")):
+    if not permissions.is_registry_admin(by) and by not in (fields["control_owner"], fields.get("backup_owner")):
         raise InvalidInput(
             "Name yourself control owner or backup owner of the workflow you register.",
             field_errors={"control_owner": ["Name yourself control owner or backup owner."]},
@@ -115,17 +114,18 @@ def propose_workflow_change(workflow, changes, *, by):
 def update_workflow(workflow, *, by, **changes):
     """Change a workflow's registration. Status follows `WORKFLOW_TRANSITIONS`.
 
-    Naming another control owner is for administrators. A shorter review cycle brings the
+    Its owners and the security team change it; naming another control owner is for the
+    security team. A shorter review cycle brings the
     next review forward (never back). Leaving `active` ends access at once: active grants
     are revoked and pending requests cancelled, so no grant outlives a suspension.
     """
 
     workflow = Workflow.objects.select_for_update(no_key=True).get(pk=workflow.pk)
-    if not permissions.can_manage_workflow(by, workflow):
-        raise NotAllowed("Only the workflow's owners may change it.")
+    if not permissions.can_change_workflow(by, workflow):
+        raise NotAllowed("Only the workflow's owners and the security team may change it.")
     new_owner = changes.get("control_owner", workflow.control_owner)
     if new_owner != workflow.control_owner and not permissions.can_assign_control_owner(by, workflow):
-        raise NotAllowed("Only an administrator may name another control owner.")
+        raise NotAllowed("Only the security team may name another control owner.")
     check_owners(changes)
     unknown = set(changes) - set(WORKFLOW_SETTINGS)
     if unknown:

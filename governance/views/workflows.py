@@ -77,7 +77,10 @@ def workflow_create(request):
 @require_http_methods(["GET", "POST"])
 def workflow_edit(request, slug):
     workflow = _visible_workflow(request, slug)
-    require(permissions.can_manage_workflow(request.user, workflow), "Only the workflow's owners may change it.")
+    require(
+        permissions.can_change_workflow(request.user, workflow),
+        "Only the workflow's owners and the security team may change it.",
+    )
     status = 200
     if request.method == "POST":
         form = WorkflowForm(request.POST, instance=workflow)
