@@ -9,6 +9,7 @@ One pending change per field of an object: a different change of a field that al
 waits for a decision (or a second entitlement added to the same workflow) is refused
 (409, naming the pending change) until that one is decided or withdrawn. Both applying
 would make the second approval act on a starting point its decider never saw, or fail.
+The services propose while holding the object's row lock, so two proposals are serialised.
 """
 
 from django.db import models
@@ -19,6 +20,7 @@ from governance.roles import decision_refusal
 
 from .models import RegistryChange
 from .signals import registry_change_proposed
+from .widening import OWNER_FIELDS
 
 
 def as_json(value):
@@ -65,8 +67,11 @@ WORKFLOW_KINDS = (ChangeKind.ACTIVATE_WORKFLOW, ChangeKind.NAME_OWNERS, ChangeKi
 
 
 def _fields(kind, changes):
-    """What a change sets: adding a policy sets its entitlement on the workflow."""
-    return {"entitlement"} if kind == ChangeKind.ADD_POLICY else set(changes)
+    """What a change sets: adding a policy sets its entitlement on the workflow; approving an
+    activation approves the owners the workflow has, so it holds them too."""
+    if kind == ChangeKind.ADD_POLICY:
+        return {"entitlement"}
+    return {*changes, *OWNER_FIELDS} if kind == ChangeKind.ACTIVATE_WORKFLOW else set(changes)
 
 
 def pending_on_same_object(kind, *, workflow=None, entitlement=None, policy=None):

@@ -17,9 +17,9 @@ from approvals.models import AccessRequest
 from approvals.services import cancel_request, revoke_grants_of
 
 from .. import permissions
-from ..changes.proposals import propose, workflow_kind
-from ..changes.widening import workflow_widening
-from ..choices import WorkflowStatus
+from ..changes.proposals import propose, refuse_overlap, workflow_kind
+from ..changes.widening import OWNER_FIELDS, workflow_widening
+from ..choices import ChangeKind, WorkflowStatus
 from ..exceptions import IllegalTransition, InvalidInput, NotAllowed
 from ..models import Workflow
 from .common import apply_changes, check_owners, reasons_text, save_validated, split, validation_error_to_invalid
@@ -131,6 +131,10 @@ def update_workflow(workflow, *, by, **changes):
     if unknown:
         apply_changes(workflow, changes, WORKFLOW_SETTINGS)  # raises, naming them
     now_part, later_part = split(changes, workflow_widening(workflow_values(workflow), changes))
+    named = {k: v for k, v in now_part.items() if k in OWNER_FIELDS and v != getattr(workflow, k)}
+    if named:
+        # A draft's owners change at once, but not under the activation that approves them.
+        refuse_overlap(ChangeKind.NAME_OWNERS, named, workflow=workflow)
     if later_part.get("status") not in (None, *WORKFLOW_TRANSITIONS[workflow.status]):
         raise_illegal_status(workflow.status, later_part["status"])
     if later_part:

@@ -135,6 +135,7 @@ def workflow_detail(request, slug, tab=None):
         "tabs": tabs,
         "tab": tab,
         "can_manage": permissions.can_manage_workflow(request.user, workflow),
+        "can_change": permissions.can_change_workflow(request.user, workflow),
         "can_request_access": permissions.can_request_access(request.user) and workflow.status == "active",
         "open_review": workflow.review_campaigns.filter(status=CampaignStatus.OPEN).first() if internals else None,
         **TAB_CONTEXT[tab](request, workflow),

@@ -104,3 +104,14 @@ def test_registry_apply_and_its_plan_refuse_a_file_beside_a_different_pending_ch
         apply(second, other)
     assert [str(p) for p in applied.value.problems] == [expected]
     assert RegistryChange.objects.filter(state="pending").count() == 1
+
+
+def test_a_drafts_owners_do_not_change_under_its_pending_activation(api_as, requester, outsider, identity_source):
+    body = {"slug": "flow", "name": "Flow", "business_process": "p", "identity_source": identity_source.slug}
+    activation = api_as(requester).post("/api/v1/workflows/", {**body, "status": "active"})
+    assert activation.status_code == 202 and activation.json()["kind"] == "activate"
+    # Whoever approves the activation approves these owners: they stay until it is decided.
+    swapped = api_as(requester).patch("/api/v1/workflows/flow/", {"backup_owner": outsider.username})
+    assert swapped.status_code == 409 and f"#{activation.json()['id']}" in swapped.json()["message"]
+    assert api_as(requester).post(f"/api/v1/registry-changes/{activation.json()['id']}/cancel/", {}).status_code == 200
+    assert api_as(requester).patch("/api/v1/workflows/flow/", {"backup_owner": outsider.username}).status_code == 200

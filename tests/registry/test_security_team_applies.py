@@ -5,6 +5,7 @@ auditor never applies (the walk-arounds, as tests)."""
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django.urls import reverse
 
 from approvals.choices import Decision
 from approvals.services import decide, submit_request, suspend_workload
@@ -15,6 +16,7 @@ from governance.registry_files.documents import RegistryFileError
 from identities.models import WorkloadIdentity
 from identities.services import register_workload
 from tests import factories
+from tests.portal.conftest import signed_in
 from tests.registry.files import apply, plan_of
 from tests.registry.test_registry_files import approve_all
 
@@ -154,3 +156,12 @@ def test_a_personal_token_applies_only_for_the_security_team(text, sam, owner, a
     answer = api_as(sam).post("/api/v1/registry/apply", body, format="json")
     assert answer.status_code == 202, answer.json()
     assert {change["author"] for change in answer.json()["pending"]} == {"sam"}
+
+
+def test_the_portal_and_the_api_let_her_change_what_the_files_do(live, sam, api_as):
+    page = signed_in(sam).get(reverse("governance:workflow_detail", args=["coding"]))
+    assert page.status_code == 200 and reverse("governance:workflow_edit", args=["coding"]) in page.content.decode()
+    answer = api_as(sam).patch("/api/v1/workflows/coding/", {"description": "Reviewed.", "backup_owner": "sam"})
+    assert answer.status_code == 202 and answer.json()["kind"] == "owners" and answer.json()["author"] == "sam"
+    workflow = Workflow.objects.get(slug="coding")
+    assert workflow.description == "Reviewed." and workflow.backup_owner.username == "backup"
