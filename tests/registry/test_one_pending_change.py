@@ -12,10 +12,11 @@ from governance.exceptions import IllegalTransition
 from governance.models import Policy, RegistryChange
 from governance.registry_files.apply import check_document
 from governance.registry_files.documents import RegistryFileError
+from governance.registry_files.plan import render
 from governance.services import create_policy
 from tests import factories
 from tests.portal.conftest import signed_in
-from tests.registry.files import apply, read
+from tests.registry.files import apply, plan_of, read
 from tests.registry.test_registry_files import approve_all
 
 pytestmark = pytest.mark.django_db
@@ -100,6 +101,10 @@ def test_registry_apply_and_its_plan_refuse_a_file_beside_a_different_pending_ch
     with pytest.raises(RegistryFileError) as planned:
         check_document(read(other), by=second)
     assert [str(p) for p in planned.value.problems] == [expected]
+    # The files alone say so too (an auditor's plan), and a checked plan refuses them.
+    (unchecked,) = plan_of(other).changes
+    assert unchecked.blocked == {"max_ttl_seconds": waiting.pk}
+    assert f"Refused while change #{waiting.pk} waits with another value" in render(plan_of(other))
     with pytest.raises(RegistryFileError) as applied:
         apply(second, other)
     assert [str(p) for p in applied.value.problems] == [expected]
