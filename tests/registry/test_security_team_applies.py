@@ -165,3 +165,19 @@ def test_the_portal_and_the_api_let_her_change_what_the_files_do(live, sam, api_
     assert answer.status_code == 202 and answer.json()["kind"] == "owners" and answer.json()["author"] == "sam"
     workflow = Workflow.objects.get(slug="coding")
     assert workflow.description == "Reviewed." and workflow.backup_owner.username == "backup"
+
+
+def test_made_resource_owner_she_still_never_approves_what_she_filed(live, sam, tess, backup_owner):
+    named = apply(sam, live.replace("resource_owner: backup", "resource_owner: sam")).filed
+    assert [c.kind for c in named] == ["entitlement"]
+    with pytest.raises(NotAllowed):
+        decide_change(named[0], by=sam, decision=APPROVE)
+    decide_change(named[0], by=tess, decision=APPROVE)
+    # Now she answers for the entitlement, but her own auto-approval goes to the security team.
+    mine = live.replace("resource_owner: backup", "resource_owner: sam").replace("mode: owner", "mode: auto")
+    (widening,) = apply(sam, mine).filed
+    assert widening.kind == "widen_policy"
+    with pytest.raises(NotAllowed):
+        decide_change(widening, by=sam, decision=APPROVE)
+    decide_change(widening, by=tess, decision=APPROVE)
+    assert Policy.objects.get().approval_mode == "auto"
