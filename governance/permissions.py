@@ -15,7 +15,8 @@ Rules:
   or issues, and sees no access review;
 - ticket-queue configuration is read by administrators and auditors, checked against the
   ticket system by administrators only; a suspended workload is reactivated by its
-  workflow's owners (not by the workload's own owner, who may only suspend it).
+  workflow's owners (not by the workload's own owner, who may only suspend it);
+- the security team (`is_registry_admin`) may change any registry entry, not see its grants.
 
 `visible_*` answer "may see" (404 when not); `can_*` answer "may do" (403 when not).
 """
@@ -77,7 +78,7 @@ def visible_workflows(user):
     """Workflows the caller may see: managed ones, the active catalogue, all for auditors."""
     if is_workload(user):
         return Workflow.objects.filter(pk=user.workload.workflow_id)
-    if is_auditor(user):
+    if is_auditor(user) or is_registry_admin(user):
         return Workflow.objects.all()
     if not is_person(user):
         return Workflow.objects.none()
@@ -92,14 +93,20 @@ def can_manage_workflow(user, workflow):
     return user.pk in {pk for pk in (workflow.control_owner_id, workflow.backup_owner_id) if pk is not None}
 
 
+def can_change_workflow(user, workflow):
+    """Change a workflow's registration and policies, bind workloads to it: its owners and the
+    security team. What widens access still waits for someone else (`governance.changes`)."""
+    return can_manage_workflow(user, workflow) or is_registry_admin(user)
+
+
 def can_register_workflow(user):
     """Any person may register a workflow they will control; auditors and workloads may not."""
     return is_person(user) and not is_read_only(user)
 
 
 def can_assign_control_owner(user, workflow=None):
-    """Naming someone else as control owner is an administrator's act (hand-over aside)."""
-    return is_admin(user)
+    """Naming someone else as control owner is the security team's act (hand-over aside)."""
+    return is_registry_admin(user)
 
 
 # --- Entitlements and policies -----------------------------------------------------------
@@ -113,15 +120,15 @@ def visible_entitlements(user):
 
 
 def can_create_entitlement(user):
-    """Administrators, and owners adding a scope their workflow needs."""
-    if is_admin(user):
+    """The security team, and owners adding a scope their workflow needs."""
+    if is_registry_admin(user):
         return True
     return is_person(user) and not is_read_only(user) and managed_workflows(user).exists()
 
 
 def can_change_entitlement(user, entitlement):
-    """An entitlement is shared by every workflow that has a policy for it: admins only."""
-    return is_admin(user)
+    """An entitlement is shared by every workflow that has a policy for it: the security team."""
+    return is_registry_admin(user)
 
 
 def visible_policies(user):
@@ -129,7 +136,7 @@ def visible_policies(user):
 
 
 def can_manage_policy(user, workflow):
-    return can_manage_workflow(user, workflow)
+    return can_change_workflow(user, workflow)
 
 
 # --- Workload identities and API keys -----------------------------------------------------
@@ -156,7 +163,12 @@ def can_manage_workload(user, workload):
 
 
 def can_register_workload(user, workflow):
-    return can_manage_workflow(user, workflow)
+    return can_change_workflow(user, workflow)
+
+
+def can_change_workload(user, workload):
+    """Change a workload's registration (not its keys): its managers and the security team."""
+    return can_manage_workload(user, workload) or is_registry_admin(user)
 
 
 def can_reactivate_workload(user, workload):
@@ -165,9 +177,9 @@ def can_reactivate_workload(user, workload):
     Narrower than suspending: the kill switch is pulled by whoever sees trouble, including
     the workload's own owner, but it is released only by those accountable for the
     workflow, so a suspension by a review or a leaver's hand-over is not undone by the
-    person it concerned.
+    person it concerned, not even by the security team.
     """
-    return can_manage_workflow(user, workload.workflow)
+    return can_manage_workflow(user, workload.workflow) or (is_registry_admin(user) and workload.owner_id != user.pk)
 
 
 def visible_api_keys(user):
@@ -181,10 +193,8 @@ def visible_api_keys(user):
 
 def can_manage_api_key(user, key):
     """Rotate or revoke: the holder of a personal token, the managers of a workload's key."""
-    if is_admin(user):
-        return True
-    if not is_person(user):
-        return False
+    if is_admin(user) or not is_person(user):
+        return is_admin(user)
     if key.user_id is not None:
         return key.user_id == user.pk
     return can_manage_workload(user, key.workload)
@@ -192,9 +202,7 @@ def can_manage_api_key(user, key):
 
 def can_issue_api_key(user, workload=None):
     """A person may always give themselves a token; a workload key needs its manager."""
-    if workload is None:
-        return is_person(user)
-    return can_manage_workload(user, workload)
+    return is_person(user) if workload is None else can_manage_workload(user, workload)
 
 
 # --- Requests and grants --------------------------------------------------------------------
@@ -314,9 +322,7 @@ def can_decide_review(user, campaign):
 # --- Ticket queues ----------------------------------------------------------------------
 def visible_queue_connections(user):
     """Configured ticket queues: administrators and auditors (their secrets are references)."""
-    if is_auditor(user):
-        return QueueConnection.objects.all()
-    return QueueConnection.objects.none()
+    return QueueConnection.objects.all() if is_auditor(user) else QueueConnection.objects.none()
 
 
 def can_test_queue_connection(user):
@@ -330,9 +336,8 @@ def can_test_queue_connection(user):
 
 
 def can_view_workflow(user, workflow):
-    if is_auditor(user) or can_manage_workflow(user, workflow):
-        return True
-    return bool(user and user.is_authenticated and workflow.status == "active")
+    active = bool(user and user.is_authenticated and workflow.status == "active")
+    return active or is_auditor(user) or can_change_workflow(user, workflow)
 
 
 def can_see_workflow_internals(user, workflow):
@@ -341,16 +346,12 @@ def can_see_workflow_internals(user, workflow):
 
 
 def can_view_workload(user, workload):
-    if is_auditor(user):
-        return True
-    return bool(user and user.is_authenticated) and (
-        workload.owner_id == user.pk or can_manage_workflow(user, workload.workflow)
-    )
+    mine = bool(user and user.is_authenticated) and workload.owner_id == user.pk
+    return is_auditor(user) or mine or can_manage_workflow(user, workload.workflow)
 
 
 def has_stake(user, obj):
-    """Whether the person is the subject side of a request or grant: the person asking or
-    holding it, the person a workload acts for, or the workload's owner."""
+    """Whether the person asks for or holds the request or grant, directly or as its workload's owner."""
     if not (user and user.is_authenticated):
         return False
     workload_owner_id = obj.workload.owner_id if obj.workload_id else None
@@ -368,15 +369,12 @@ def can_view_grant(user, grant):
 def audit_workflows(user):
     """Workflows whose evidence, timeline, exports, alignment report and findings the person
     may read: every workflow for auditors, the ones they own for control and backup owners."""
-    if is_auditor(user):
-        return Workflow.objects.all()
-    return managed_workflows(user)
+    return Workflow.objects.all() if is_auditor(user) else managed_workflows(user)
 
 
 def visible_evidence(user):
     """Evidence records the caller may read: a workload its own events, owners their
     workflows' trail, auditors everything."""
-
     if is_workload(user):
         return EvidenceRecord.objects.filter(workload_id=user.workload.pk)
     return EvidenceRecord.objects.filter(workflow__in=audit_workflows(user))
@@ -384,9 +382,7 @@ def visible_evidence(user):
 
 def visible_findings(user):
     """Findings the person may see: all for auditors, those of their workflows for owners."""
-    if is_auditor(user):
-        return Finding.objects.all()
-    return Finding.objects.filter(workflow__in=managed_workflows(user))
+    return Finding.objects.all() if is_auditor(user) else Finding.objects.filter(workflow__in=managed_workflows(user))
 
 
 def can_view_findings(user):

@@ -223,6 +223,7 @@ def register_workload(
         message = f"Workflow “{workflow}” is {'retired' if workflow.status == 'retired' else 'unowned'}."
         raise InvalidInput(message, field_errors={"workflow": [message]})
     check_owners({"owner": owner}, names=("owner",))
+    _check_self_named_owner(by, workflow, owner)
     workload = WorkloadIdentity(
         workflow=workflow,
         owner=owner,
@@ -246,6 +247,8 @@ def register_workload(
 def update_workload(workload, *, by, **changes):
     """Change a workload's description, owner or principal. Its workflow never changes."""
     workload = WorkloadIdentity.objects.select_for_update(no_key=True).get(pk=workload.pk)
+    if by is not None and not permissions.can_change_workload(by, workload):
+        raise NotAllowed(f"You may not change “{workload}”.")
     if "workflow" in changes and changes["workflow"] != workload.workflow:
         raise InvalidInput(
             "A workload is bound to one workflow for life; register another workload instead.",
@@ -253,10 +256,21 @@ def update_workload(workload, *, by, **changes):
         )
     changes.pop("workflow", None)
     check_owners(changes, names=("owner",))
+    _check_self_named_owner(by, workload.workflow, changes.get("owner"), current_owner_id=workload.owner_id)
     changed = apply_changes(workload, changes, WORKLOAD_FIELDS)
     if changed:
         save_validated(workload, update_fields=[*changed, "updated_at"])
     return workload
+
+
+def _check_self_named_owner(by, workflow, owner, current_owner_id=None):
+    """The security team changes any workload's registration, but a person naming themselves
+    owner of a workload in a workflow they do not own would get its keys and its grants."""
+    if by is None or owner is None or owner.pk != by.pk or owner.pk == current_owner_id:
+        return
+    if not permissions.can_manage_workflow(by, workflow):
+        message = f"Only the owners of “{workflow}” may name themselves owner of its workloads."
+        raise NotAllowed(message, field_errors={"owner": [message]})
 
 
 def shared_external_principals():

@@ -2,8 +2,9 @@
 
 Files travel in the body as `{"files": [{"name": "payments.yaml", "content": "…"}]}`. Export,
 plan and drift are for the security team and auditors; apply for the security team
-(registry administrators). Apply answers 200 when everything took effect, 202 with the
-registry changes that wait for a second person, 409 when the plan it names is stale.
+(registry administrators), whose plans are also checked through the services. Apply
+answers 200 when everything took effect, 202 with the registry changes that wait for a
+second person, 409 when the plan it names is stale.
 """
 
 from drf_spectacular.types import OpenApiTypes
@@ -13,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from governance.permissions import require
-from governance.registry_files.apply import apply_document
+from governance.registry_files.apply import apply_document, check_document
 from governance.registry_files.documents import read_files
 from governance.registry_files.drift import compute_drift
 from governance.registry_files.export import fingerprint, live_document, to_yaml
@@ -90,12 +91,16 @@ class RegistryExportView(APIView):
 class RegistryPlanView(APIView):
     @extend_schema(
         summary="What applying the files would change; each change that widens access is marked",
+        description="Planned by someone who may apply, the files are also carried out through the services "
+        "and rolled back (`checked_as`): what the apply would refuse is a 400 naming each `file:line`.",
         request=RegistryPlanSerializer,
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: OpenApiTypes.OBJECT, **errors(400)},
     )
     def post(self, request):
         require(reads_whole_registry(request.user), READ_DENIED)
         document, data = _files(request, RegistryPlanSerializer)
+        if is_registry_admin(request.user):
+            return Response(check_document(document, by=request.user, prune=data["prune"]).as_dict())
         return Response(compute_plan(document.data, prune=data["prune"]).as_dict())
 
 

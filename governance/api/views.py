@@ -35,7 +35,7 @@ class WorkflowViewSet(RegistryViewSet):
     ordering_fields = ["name", "slug", "risk_tier", "status", "next_review_due", "created_at"]
     ordering = ["name"]
     create_denied = "Auditors and workloads may not register workflows."
-    change_denied = "Only the workflow's control owner, backup owner or an administrator may change it."
+    change_denied = "Only the workflow's control owner, backup owner or the security team may change it."
 
     def visible(self, user):
         return rules.visible_workflows(user).select_related("control_owner", "backup_owner", "identity_source")
@@ -44,7 +44,7 @@ class WorkflowViewSet(RegistryViewSet):
         return rules.can_register_workflow(user)
 
     def can_change(self, user, workflow):
-        return rules.can_manage_workflow(user, workflow)
+        return rules.can_change_workflow(user, workflow)
 
     def create_object(self, data):
         return services.register_workflow(by=self.request.user, **data)
@@ -75,8 +75,8 @@ class EntitlementViewSet(RegistryViewSet):
     filterset_class = EntitlementFilterSet
     ordering_fields = ["scope", "target_system", "access_level", "sensitivity", "created_at"]
     ordering = ["scope"]
-    create_denied = "Only workflow owners and administrators may add entitlements."
-    change_denied = "Entitlements are shared by workflows: only an administrator may change one."
+    create_denied = "Only workflow owners and the security team may add entitlements."
+    change_denied = "Entitlements are shared by workflows: only the security team may change one."
 
     def visible(self, user):
         return rules.visible_entitlements(user)
@@ -108,8 +108,8 @@ class PolicyViewSet(RegistryViewSet):
     filterset_class = PolicyFilterSet
     ordering_fields = ["workflow__name", "entitlement__scope", "approval_mode", "max_ttl_seconds", "created_at"]
     ordering = ["workflow__name", "entitlement__scope"]
-    create_denied = "Only a workflow's owners and administrators may add its policies."
-    change_denied = "Only the workflow's owners and administrators may change its policies."
+    create_denied = "Only a workflow's owners and the security team may add its policies."
+    change_denied = "Only the workflow's owners and the security team may change its policies."
 
     def visible(self, user):
         return rules.visible_policies(user).select_related("workflow", "entitlement")

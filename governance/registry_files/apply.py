@@ -40,6 +40,9 @@ RESOLVE = {
 }
 
 
+APPLY_DENIED = "Applying registry files is for the security team (registry administrators)."
+
+
 class StalePlan(IllegalTransition):
     """The registry changed between the plan and its apply (409)."""
 
@@ -89,16 +92,14 @@ def _proposed(result):
 
 
 def _carry_out(change, by, reason):
-    """Apply one object's change through its service, after the checks the API makes before
-    calling it (`governance.permissions`); the registry change it filed, if any."""
+    """Apply one object's change through its service (which checks who may, as for the
+    portal and the API); the registry change it filed, if any."""
     values = _models(_new_values(change))
     kind, ref = change.kind, change.ref
     if kind == "entitlement":
         if change.action == "create":
-            require(rules.can_create_entitlement(by), "You may not add entitlements.")
             return _proposed(services.create_entitlement(by=by, scope=ref, **values))
         entitlement = Entitlement.objects.get(scope=ref)
-        require(rules.can_change_entitlement(by, entitlement), "Only an administrator may change an entitlement.")
         return _proposed(services.update_entitlement(entitlement, by=by, **values)) if values else None
     if kind == "workflow":
         if change.action == "create":
@@ -108,7 +109,6 @@ def _carry_out(change, by, reason):
     if kind == "policy":
         slug, scope = ref.split("/", 1)
         workflow, entitlement = Workflow.objects.get(slug=slug), Entitlement.objects.get(scope=scope)
-        require(rules.can_manage_policy(by, workflow), f"Only the owners of “{workflow}” may change its policies.")
         if change.action == "create":
             if "entitlement" in change.pending:
                 return None
@@ -125,7 +125,7 @@ def _carry_out_workload(change, values, by, reason):
         workload = register_workload(by=by, workflow=workflow, slug=change.ref, **values)
     else:
         workload = WorkloadIdentity.objects.select_related("workflow").get(slug=change.ref)
-        require(rules.can_manage_workload(by, workload), f"You may not change “{workload}”.")
+        require(rules.can_change_workload(by, workload), f"You may not change “{workload}”.")
         if workflow is not None:
             values["workflow"] = workflow  # refused by the service: a workload's workflow is for life
         if values:
@@ -157,6 +157,47 @@ def _problems(change, document, exc):
     return found
 
 
+def _carry_out_plan(document, plan, by):
+    """Every change of `plan` through its service, each in a savepoint: (the registry changes
+    filed, the ids of those that already waited); `RegistryFileError` listing every refusal."""
+    files = ", ".join(f["name"] for f in document.files) or "the registry files"
+    reason = f"Registry files applied by {by} ({files})."
+    problems, filed, waiting_ids = [], [], set()
+    for change in plan.changes:
+        waiting_ids |= set(change.pending.values())
+        try:
+            with transaction.atomic():
+                proposed = _carry_out(change, by, reason)
+        except MandateError as exc:
+            problems.extend(_problems(change, document, exc))
+            continue
+        except ObjectDoesNotExist as exc:
+            # What it builds on failed above (its workflow, its entitlement): reported there.
+            message = f"{change.kind} {change.ref}: not applied, what it builds on was refused ({exc})"
+            problems.append(Problem(*document.location(change.kind, change.ref), message))
+            continue
+        if proposed is not None and proposed.pk not in waiting_ids and proposed not in filed:
+            filed.append(proposed)
+    if problems:
+        raise RegistryFileError(problems)
+    return filed, waiting_ids
+
+
+def check_document(document, *, by, prune=False):
+    """The plan of applying `document` as `by`, checked by carrying it out through the
+    services and rolling all of it back: the plan refuses (`RegistryFileError`, each problem
+    at its `file:line`) whatever the apply would refuse. Nothing stays, and nothing leaves:
+    a rolled-back transaction runs none of its on-commit work (tickets, messages, tasks)."""
+    require(is_registry_admin(by), APPLY_DENIED)
+    with transaction.atomic():
+        _lock_registry()
+        plan = compute_plan(document.data, prune=prune)
+        _carry_out_plan(document, plan, by)
+        plan.checked_as = by.get_username()
+        transaction.set_rollback(True)
+    return plan
+
+
 def apply_document(document, *, by, prune=False, plan_fingerprint=None):
     """Apply a `documents.Document` as `by` (a registry administrator); return an `Outcome`.
 
@@ -164,9 +205,7 @@ def apply_document(document, *, by, prune=False, plan_fingerprint=None):
     longer in the state that plan was computed against; with `RegistryFileError` (400)
     listing every problem when any object cannot be applied.
     """
-    require(is_registry_admin(by), "Applying registry files is for the security team (registry administrators).")
-    files = ", ".join(f["name"] for f in document.files) or "the registry files"
-    reason = f"Registry files applied by {by} ({files})."
+    require(is_registry_admin(by), APPLY_DENIED)
     with transaction.atomic():
         _lock_registry()
         live = live_document()
@@ -177,24 +216,8 @@ def apply_document(document, *, by, prune=False, plan_fingerprint=None):
                 "plan again and review the new plan.",
                 field_errors={"plan_fingerprint": ["Does not match the registry's current state."]},
             )
-        problems, filed, waiting_ids = [], [], set()
-        for change in plan.changes:
-            waiting_ids |= set(change.pending.values())
-            try:
-                with transaction.atomic():
-                    proposed = _carry_out(change, by, reason)
-            except MandateError as exc:
-                problems.extend(_problems(change, document, exc))
-                continue
-            except ObjectDoesNotExist as exc:
-                # What it builds on failed above (its workflow, its entitlement): reported there.
-                message = f"{change.kind} {change.ref}: not applied, what it builds on was refused ({exc})"
-                problems.append(Problem(*document.location(change.kind, change.ref), message))
-                continue
-            if proposed is not None and proposed.pk not in waiting_ids and proposed not in filed:
-                filed.append(proposed)
-        if problems:
-            raise RegistryFileError(problems)
+        filed, waiting_ids = _carry_out_plan(document, plan, by)
+        plan.checked_as = by.get_username()
         waiting = list(RegistryChange.objects.filter(pk__in=waiting_ids).order_by("pk"))
         application = RegistryApplication.objects.create(
             applied_by=by,

@@ -11,6 +11,7 @@ and listed as unmanaged.
 
 from dataclasses import dataclass, field
 
+from governance.changes.proposals import WORKFLOW_KINDS
 from governance.changes.widening import entitlement_widening, policy_widening, workflow_widening
 from governance.choices import ApprovalMode, ChangeKind, ChangeState, WorkflowStatus
 from governance.models import RegistryChange
@@ -28,8 +29,14 @@ RETIRED = {
     "workload": ("status", WorkloadStatus.RETIRED),
 }
 PEOPLE = ("resource_owner", "control_owner", "backup_owner", "owner")
-WORKFLOW_KINDS = (ChangeKind.ACTIVATE_WORKFLOW, ChangeKind.NAME_OWNERS, ChangeKind.WIDEN_WORKFLOW)
-POLICY_VALUES = ("approval_mode", "max_ttl_seconds", "pending_ttl_seconds", "reminder_interval_seconds")
+POLICY_VALUES = (
+    "approval_mode",
+    "max_ttl_seconds",
+    "pending_ttl_seconds",
+    "reminder_interval_seconds",
+    "task_ref_required",
+    "justification_required",
+)
 
 
 @dataclass
@@ -40,6 +47,8 @@ class ObjectChange:
     fields: dict  # name → (old, new)
     widening: dict = field(default_factory=dict)  # name → why it widens access
     pending: dict = field(default_factory=dict)  # name → id of the registry change already waiting
+    # name → id of a pending change setting it to another value: the apply is refused (409).
+    blocked: dict = field(default_factory=dict)
 
     @property
     def widens(self):
@@ -57,11 +66,18 @@ class ObjectChange:
                     "new": new,
                     "widens": self.widening.get(name, ""),
                     "pending_change": self.pending.get(name),
+                    "blocked_by_change": self.blocked.get(name),
                 }
                 for name, (old, new) in self.fields.items()
             ],
             "widens": [
-                {"field": k, "reason": v, "pending_change": self.pending.get(k)} for k, v in self.widening.items()
+                {
+                    "field": k,
+                    "reason": v,
+                    "pending_change": self.pending.get(k),
+                    "blocked_by_change": self.blocked.get(k),
+                }
+                for k, v in self.widening.items()
             ],
         }
 
@@ -71,6 +87,9 @@ class Plan:
     changes: list
     unmanaged: list
     fingerprint: str
+    # Who the plan was carried out as through the services (and rolled back); None: only
+    # the files were checked (`apply.check_document`).
+    checked_as: str | None = None
 
     @property
     def is_empty(self):
@@ -83,6 +102,7 @@ class Plan:
             "changes": [change.as_dict() for change in self.changes],
             "unmanaged": [{"kind": kind, "ref": ref} for kind, ref in self.unmanaged],
             "widening": sum(1 for change in self.changes if change.widens),
+            "checked_as": self.checked_as,
         }
 
 
@@ -157,8 +177,9 @@ def _widening(change, ctx):
 
 
 def _waiting(change, ctx):
-    """{field: change id} for the widening fields a pending registry change already carries."""
-    found = {}
+    """({field: change id} for the widening fields a pending registry change already carries,
+    {field: change id} for those it sets to another value, which the services refuse)."""
+    found, blocked = {}, {}
     slug, _, scope = change.ref.partition("/")
     desired = ctx.ids(ctx.desired.get((change.kind, change.ref), {}))
     for pending in ctx.pending:
@@ -179,13 +200,13 @@ def _waiting(change, ctx):
         if not same:
             continue
         if pending.kind == ChangeKind.ADD_POLICY:
-            if all(pending.changes.get(k) == desired.get(k) for k in POLICY_VALUES):
-                found["entitlement"] = pending.pk
+            same_values = all(pending.changes.get(k) == desired.get(k) for k in POLICY_VALUES)
+            (found if same_values else blocked)["entitlement"] = pending.pk
             continue
         for name in change.widening:
-            if name in pending.changes and pending.changes[name] == desired.get(name):
-                found[name] = pending.pk
-    return found
+            if name in pending.changes:
+                (found if pending.changes[name] == desired.get(name) else blocked)[name] = pending.pk
+    return found, blocked
 
 
 def compute_plan(document, *, prune=False, live=None):
@@ -196,12 +217,19 @@ def compute_plan(document, *, prune=False, live=None):
     ctx = Context(desired_flat, live_flat)
     for change in changes:
         change.widening = _widening(change, ctx)
-        change.pending = _waiting(change, ctx)
+        change.pending, change.blocked = _waiting(change, ctx)
     return Plan(changes=changes, unmanaged=unmanaged, fingerprint=fingerprint(live))
 
 
 def _show(value):
     return "—" if value is None or value == "" else repr(value) if not isinstance(value, str) else value
+
+
+def _then(change, name):
+    if name in change.blocked:
+        return f"Refused while change #{change.blocked[name]} waits with another value"
+    waiting = change.pending.get(name)
+    return f"Pending change #{waiting}" if waiting else "Waits for approval"
 
 
 def render(plan):
@@ -211,18 +239,14 @@ def render(plan):
     for change in plan.changes:
         lines.append(f"{symbols[change.action]} {change.action} {change.kind} {change.ref}")
         for name, (old, new) in change.fields.items():
-            mark = ""
-            if name in change.widening:
-                waiting = change.pending.get(name)
-                then = f"pending change #{waiting}" if waiting else "waits for approval"
-                mark = f"   [widens access: {change.widening[name]} {then.capitalize()}.]"
+            mark = (
+                f"   [widens access: {change.widening[name]} {_then(change, name)}.]" if name in change.widening else ""
+            )
             shown = _show(new) if change.action == "create" else f"{_show(old)} → {_show(new)}"
             lines.append(f"    {name}: {shown}{mark}")
         for name, reason in change.widening.items():
             if name not in change.fields:
-                waiting = change.pending.get(name)
-                then = f"pending change #{waiting}" if waiting else "waits for approval"
-                lines.append(f"    [widens access: {reason} {then.capitalize()}.]")
+                lines.append(f"    [widens access: {reason} {_then(change, name)}.]")
     for kind, ref in plan.unmanaged:
         lines.append(f"  unmanaged {kind} {ref} (not in the files; kept; --prune retires it)")
     counts = {action: sum(1 for c in plan.changes if c.action == action) for action in ACTION_ORDER}
@@ -234,5 +258,10 @@ def render(plan):
         else f"Plan: {counts['create']} to create, {counts['update']} to update, {counts['retire']} to retire; "
         f"{widening} widen access and wait for a second person ({waiting} already pending)."
     )
-    lines += ["", summary, f"Fingerprint: {plan.fingerprint}"]
+    checked = (
+        f"Checked through the services as {plan.checked_as}: they accept every change."
+        if plan.checked_as
+        else "Not checked through the services: plan --as the person who will apply to check it as apply will."
+    )
+    lines += ["", summary, checked, f"Fingerprint: {plan.fingerprint}"]
     return "\n".join(lines) + "\n"

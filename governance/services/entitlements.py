@@ -2,6 +2,7 @@
 
 from django.db import transaction
 
+from .. import permissions
 from ..changes.proposals import propose
 from ..changes.widening import entitlement_widening
 from ..choices import ChangeKind
@@ -34,6 +35,9 @@ def entitlement_values(entitlement):
 def create_entitlement(*, by, **fields):
     """Add an entitlement. It grants nothing until a policy adds it to a workflow; naming
     its resource owner waits for the security team like any naming of an owner."""
+    permissions.require(
+        permissions.can_create_entitlement(by), "Only workflow owners and the security team add entitlements."
+    )
     check_owners(fields, names=("resource_owner",))
     resource_owner = fields.pop("resource_owner", None)
     entitlement = Entitlement()
@@ -62,6 +66,10 @@ def propose_entitlement_change(entitlement, changes, by):
 def update_entitlement(entitlement, *, by, **changes):
     """Change an entitlement; what widens it waits for a second person (see `widening`)."""
     entitlement = Entitlement.objects.select_for_update().get(pk=entitlement.pk)
+    permissions.require(
+        permissions.can_change_entitlement(by, entitlement),
+        "Entitlements are shared by workflows: only the security team may change one.",
+    )
     check_owners(changes, names=("resource_owner",))
     now_part, later_part = split(changes, entitlement_widening(entitlement_values(entitlement), changes))
     entitlement = apply_entitlement_change(entitlement, now_part)

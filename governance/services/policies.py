@@ -4,7 +4,8 @@ policy denies everything), change a policy (narrowing now, widening proposed).""
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from ..changes.proposals import propose
+from .. import permissions
+from ..changes.proposals import propose, refuse_overlap
 from ..changes.widening import policy_widening
 from ..choices import ChangeKind
 from ..exceptions import IllegalTransition, InvalidInput
@@ -21,6 +22,7 @@ POLICY_FIELDS = (
     "task_ref_required",
     "justification_required",
 )
+POLICY_DENIED = "Only the workflow's owners and the security team may change its policies."
 POLICY_RULES = ("approval_mode", "max_ttl_seconds", "task_ref_required", "justification_required")
 
 
@@ -39,7 +41,8 @@ def create_policy(*, by, **fields):
     """
     workflow = fields.get("workflow")
     if workflow is not None:
-        Workflow.objects.select_for_update(no_key=True).get(pk=workflow.pk)
+        workflow = Workflow.objects.select_for_update(no_key=True).get(pk=workflow.pk)
+        permissions.require(permissions.can_manage_policy(by, workflow), POLICY_DENIED)
         if Policy.objects.filter(workflow=workflow, entitlement=fields.get("entitlement")).exists():
             raise InvalidInput(
                 "This workflow already has a policy for this entitlement; change that one.",
@@ -55,6 +58,8 @@ def create_policy(*, by, **fields):
         None, fields, risk_tier=policy.workflow.risk_tier, access_level=policy.entitlement.access_level
     )
     if not widening:
+        # Not beside a pending change adding the same entitlement: its approval would fail.
+        refuse_overlap(ChangeKind.ADD_POLICY, {}, workflow=policy.workflow, entitlement=policy.entitlement)
         policy.save()
         return policy
     values = {name: getattr(policy, name) for name in POLICY_FIELDS}
@@ -79,6 +84,7 @@ def update_policy(policy, *, by, **changes):
     available as `policy.proposed_change`.
     """
     policy = Policy.objects.select_for_update().select_related("workflow", "entitlement").get(pk=policy.pk)
+    permissions.require(permissions.can_manage_policy(by, policy.workflow), POLICY_DENIED)
     for frozen in ("workflow", "entitlement"):
         if frozen in changes and changes[frozen] != getattr(policy, frozen):
             raise InvalidInput(

@@ -17,9 +17,9 @@ from approvals.models import AccessRequest
 from approvals.services import cancel_request, revoke_grants_of
 
 from .. import permissions
-from ..changes.proposals import propose, workflow_kind
-from ..changes.widening import workflow_widening
-from ..choices import WorkflowStatus
+from ..changes.proposals import propose, refuse_overlap, workflow_kind
+from ..changes.widening import OWNER_FIELDS, workflow_widening
+from ..choices import ChangeKind, WorkflowStatus
 from ..exceptions import IllegalTransition, InvalidInput, NotAllowed
 from ..models import Workflow
 from .common import apply_changes, check_owners, reasons_text, save_validated, split, validation_error_to_invalid
@@ -67,16 +67,15 @@ WORKFLOW_TRANSITIONS = {
 def register_workflow(*, by, **fields):
     """Register a workflow; its first review falls one review cycle from now.
 
-    `by` becomes the control owner unless named otherwise. A person who is not an
-    administrator must be the control or backup owner of what they register (otherwise
-    they could no longer see or manage it), and only an administrator registers a
-    workflow for another control owner.
+    `by` becomes the control owner unless named otherwise. A person outside the security
+    team must be the control or backup owner of what they register (otherwise they could
+    no longer see or manage it); only the security team registers a workflow for others.
     """
 
     if not permissions.can_register_workflow(by):
         raise NotAllowed("You may not register workflows.")
     fields.setdefault("control_owner", by)
-    if not permissions.is_admin(by) and by not in (fields["control_owner"], fields.get("backup_owner")):
+    if not permissions.is_registry_admin(by) and by not in (fields["control_owner"], fields.get("backup_owner")):
         raise InvalidInput(
             "Name yourself control owner or backup owner of the workflow you register.",
             field_errors={"control_owner": ["Name yourself control owner or backup owner."]},
@@ -115,22 +114,27 @@ def propose_workflow_change(workflow, changes, *, by):
 def update_workflow(workflow, *, by, **changes):
     """Change a workflow's registration. Status follows `WORKFLOW_TRANSITIONS`.
 
-    Naming another control owner is for administrators. A shorter review cycle brings the
+    Its owners and the security team change it; naming another control owner is for the
+    security team. A shorter review cycle brings the
     next review forward (never back). Leaving `active` ends access at once: active grants
     are revoked and pending requests cancelled, so no grant outlives a suspension.
     """
 
     workflow = Workflow.objects.select_for_update(no_key=True).get(pk=workflow.pk)
-    if not permissions.can_manage_workflow(by, workflow):
-        raise NotAllowed("Only the workflow's owners may change it.")
+    if not permissions.can_change_workflow(by, workflow):
+        raise NotAllowed("Only the workflow's owners and the security team may change it.")
     new_owner = changes.get("control_owner", workflow.control_owner)
     if new_owner != workflow.control_owner and not permissions.can_assign_control_owner(by, workflow):
-        raise NotAllowed("Only an administrator may name another control owner.")
+        raise NotAllowed("Only the security team may name another control owner.")
     check_owners(changes)
     unknown = set(changes) - set(WORKFLOW_SETTINGS)
     if unknown:
         apply_changes(workflow, changes, WORKFLOW_SETTINGS)  # raises, naming them
     now_part, later_part = split(changes, workflow_widening(workflow_values(workflow), changes))
+    named = {k: v for k, v in now_part.items() if k in OWNER_FIELDS and v != getattr(workflow, k)}
+    if named:
+        # A draft's owners change at once, but not under the activation that approves them.
+        refuse_overlap(ChangeKind.NAME_OWNERS, named, workflow=workflow)
     if later_part.get("status") not in (None, *WORKFLOW_TRANSITIONS[workflow.status]):
         raise_illegal_status(workflow.status, later_part["status"])
     if later_part:

@@ -77,7 +77,10 @@ def workflow_create(request):
 @require_http_methods(["GET", "POST"])
 def workflow_edit(request, slug):
     workflow = _visible_workflow(request, slug)
-    require(permissions.can_manage_workflow(request.user, workflow), "Only the workflow's owners may change it.")
+    require(
+        permissions.can_change_workflow(request.user, workflow),
+        "Only the workflow's owners and the security team may change it.",
+    )
     status = 200
     if request.method == "POST":
         form = WorkflowForm(request.POST, instance=workflow)
@@ -132,6 +135,7 @@ def workflow_detail(request, slug, tab=None):
         "tabs": tabs,
         "tab": tab,
         "can_manage": permissions.can_manage_workflow(request.user, workflow),
+        "can_change": permissions.can_change_workflow(request.user, workflow),
         "can_request_access": permissions.can_request_access(request.user) and workflow.status == "active",
         "open_review": workflow.review_campaigns.filter(status=CampaignStatus.OPEN).first() if internals else None,
         **TAB_CONTEXT[tab](request, workflow),

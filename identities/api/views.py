@@ -54,8 +54,8 @@ class WorkloadIdentityViewSet(RegistryViewSet):
     lookup_field = "slug"
     ordering_fields = ["name", "slug", "kind", "status", "created_at", "last_used_at"]
     ordering = ["name"]
-    create_denied = "Only the workflow's owners and administrators may register its workloads."
-    change_denied = "Only the workload's owner, its workflow's owners or an administrator may change it."
+    create_denied = "Only the workflow's owners and the security team may register its workloads."
+    change_denied = "Only the workload's owner, its workflow's owners or the security team may change it."
 
     def visible(self, user):
         return rules.visible_workloads(user).select_related("owner", "workflow", "identity_source")
@@ -65,12 +65,12 @@ class WorkloadIdentityViewSet(RegistryViewSet):
         return rules.is_person(user) and not rules.is_read_only(user)
 
     def can_change(self, user, workload):
-        return rules.can_manage_workload(user, workload)
+        return rules.can_change_workload(user, workload)
 
     def create_object(self, data):
         require(rules.can_register_workload(self.request.user, data["workflow"]), self.create_denied)
         data = {**data, "owner": data.get("owner") or self.request.user}
-        return services.register_workload(**data)
+        return services.register_workload(by=self.request.user, **data)
 
     def update_object(self, workload, data):
         return services.update_workload(workload, by=self.request.user, **data)

@@ -36,16 +36,16 @@ def repo_write(db, backup_owner):
 
 
 def propose_auto_write(workflow, entitlement, author):
-    """The requester asks for the write entitlement to be auto-approved in the workflow."""
+    """The control owner asks for the write entitlement to be auto-approved in the workflow."""
     change = create_policy(by=author, workflow=workflow, entitlement=entitlement, approval_mode="auto")
     assert isinstance(change, RegistryChange) and change.is_pending
     return change
 
 
 @pytest.fixture
-def change_ticket(ticket_system, workflow, repo_write, requester):
+def change_ticket(ticket_system, workflow, repo_write, owner):
     queue = connect(workflow, ticket_system)
-    change = propose_auto_write(workflow, repo_write, requester)
+    change = propose_auto_write(workflow, repo_write, owner)
     deliver_all()
     return queue, change, TicketLink.objects.get(change=change)
 
@@ -64,7 +64,7 @@ def test_a_widening_change_opens_one_ticket_naming_it_its_author_what_widens_and
     assert link.request is None and link.campaign is None and link.closed_at is None
     text = ticket_system.text(link.external_key)
     assert f"Registry change #{change.pk}: Add github:repo:write" in text
-    assert "Proposed by:" in text and "requester@example.test" in text
+    assert "Proposed by:" in text and "owner@example.test" in text
     assert "Adding an entitlement to a workflow lets it be granted there." in text  # what widens
     assert "Backup (resource owner of github:repo:write" in text  # who approves
     assert "never the author" in text
@@ -97,7 +97,7 @@ def test_the_author_approving_her_own_change_in_the_ticket_is_refused_and_the_ti
     ticket_system, change_ticket, client
 ):
     queue, change, link = change_ticket
-    ticket_system.act(link.external_key, "approve", "requester")
+    ticket_system.act(link.external_key, "approve", "owner")
     response = post_webhook(client, queue, *ticket_system.webhook(link.external_key))
     assert response.json()["detail"] == "refused"
     change.refresh_from_db()
@@ -145,10 +145,10 @@ def test_deciding_in_mandate_closes_the_ticket(ticket_system, change_ticket, bac
 
 @REMOTE
 def test_the_author_withdrawing_the_change_closes_its_ticket_and_a_later_decision_there_does_nothing(
-    ticket_system, change_ticket, client, requester
+    ticket_system, change_ticket, client, owner
 ):
     queue, change, link = change_ticket
-    cancel_change(change, by=requester, comment="Not needed after all.")
+    cancel_change(change, by=owner, comment="Not needed after all.")
     deliver_all()
     assert ticket_system.is_closed(link.external_key)
     assert any("withdrawn" in c.lower() for c in ticket_system.comments(link.external_key))
@@ -160,11 +160,11 @@ def test_the_author_withdrawing_the_change_closes_its_ticket_and_a_later_decisio
 
 
 @REMOTE
-def test_retries_and_a_lost_answer_never_open_a_second_ticket(ticket_system, workflow, repo_write, requester):
+def test_retries_and_a_lost_answer_never_open_a_second_ticket(ticket_system, workflow, repo_write, owner):
     connect(workflow, ticket_system)
     ticket_system.inject("500")
     ticket_system.inject_on_create("timeout", "lost")
-    change = propose_auto_write(workflow, repo_write, requester)
+    change = propose_auto_write(workflow, repo_write, owner)
     queue_change_open(change)  # a second proposal event: the same outbox row
     now = timezone.now()
     for _ in range(6):
@@ -179,11 +179,11 @@ def test_retries_and_a_lost_answer_never_open_a_second_ticket(ticket_system, wor
 
 
 def test_with_the_built_in_queue_the_change_waits_in_the_deciders_inbox_and_nothing_leaves(
-    workflow, repo_write, requester, backup_owner
+    workflow, repo_write, owner, backup_owner
 ):
     workflow.queue = QueueConnection.objects.create(name="Inbox", kind="portal")
     workflow.save(update_fields=["queue"])
-    change = propose_auto_write(workflow, repo_write, requester)
+    change = propose_auto_write(workflow, repo_write, owner)
     assert not OutboxMessage.objects.filter(topic__startswith="change_ticket").exists()
     assert changes_awaiting(backup_owner) == [change]
-    assert changes_awaiting(requester) == []
+    assert changes_awaiting(owner) == []

@@ -1,13 +1,15 @@
 """`manage.py registry export|plan|apply|drift|schema`: the registry as code.
 
     registry export [--workflow SLUG] [--output FILE]
-    registry plan FILE… [--prune] [--json]
+    registry plan FILE… [--as USERNAME] [--prune] [--json]
     registry apply FILE… --as USERNAME [--prune] [--plan-fingerprint FP] [--json]
     registry drift [--json]
     registry schema
 
 `apply` acts as the named person (a registry administrator): the change log names them,
 and what widens access waits for someone else's approval, exactly as in the portal.
+`plan --as` carries the files out as that person and rolls back, so it refuses what the
+apply would.
 """
 
 import json
@@ -18,7 +20,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from governance.exceptions import MandateError
 from governance.registry_files import drift as drift_view
-from governance.registry_files.apply import apply_document
+from governance.registry_files.apply import apply_document, check_document
 from governance.registry_files.documents import RegistryFileError, read_files
 from governance.registry_files.export import live_document, to_yaml
 from governance.registry_files.plan import compute_plan, render
@@ -41,6 +43,7 @@ class Command(BaseCommand):
             command.add_argument("--prune", action="store_true", help="Retire what the files do not describe.")
             command.add_argument("--json", action="store_true", help="Answer in JSON.")
         apply.add_argument("--as", dest="username", required=True, help="The applying person (registry admin).")
+        plan.add_argument("--as", dest="username", help="Check through the services as this person (then roll back).")
         apply.add_argument("--plan-fingerprint", help="Refuse unless the registry is as this plan found it.")
         drift = commands.add_parser("drift", help="Compare the registry with the last applied files.")
         drift.add_argument("--json", action="store_true", help="Answer in JSON.")
@@ -70,14 +73,23 @@ class Command(BaseCommand):
                 raise CommandError(f"{name}: {exc.strerror}.")
         return read_files(contents)
 
-    def do_plan(self, files, prune=False, json=False, **options):
-        plan = compute_plan(self.read(files).data, prune=prune)
+    def do_plan(self, files, username=None, prune=False, json=False, **options):
+        if username:
+            person = self.person(username)
+            with set_actor(person):
+                plan = check_document(self.read(files), by=person, prune=prune)
+        else:
+            plan = compute_plan(self.read(files).data, prune=prune)
         self.stdout.write(_json(plan.as_dict()) if json else render(plan), ending="")
 
-    def do_apply(self, files, username, prune=False, plan_fingerprint=None, json=False, **options):
+    def person(self, username):
         person = User.objects.filter(username=username, is_active=True).first()
         if person is None:
             raise CommandError(f"No active person “{username}”.")
+        return person
+
+    def do_apply(self, files, username, prune=False, plan_fingerprint=None, json=False, **options):
+        person = self.person(username)
         document = self.read(files)
         with set_actor(person):
             outcome = apply_document(document, by=person, prune=prune, plan_fingerprint=plan_fingerprint)
