@@ -5,12 +5,27 @@ here: `collector.DatabaseCollector` computes them when Prometheus scrapes.
 """
 
 import os
+import socket
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Histogram, values
+
+HOST = socket.gethostname()
+
+
+def process_identifier():
+    """This process in the multiprocess directory's file names (`counter_<host>-<pid>.db`).
+
+    The host is part of it because containers sharing one directory (deploy/compose.yaml)
+    each number their processes from 1: by pid alone, a web and a worker process would
+    write to the same file.
+    """
+    return f"{HOST}-{os.getpid()}"
+
 
 # In multiprocess mode each metric writes to a file there from its creation on.
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+    values.ValueClass = values.MultiProcessValue(process_identifier)
 
 AUTHORIZATION_DECISIONS = Counter(
     "mandate_authorization_decisions",

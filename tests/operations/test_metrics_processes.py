@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from prometheus_client.mmap_dict import MmapedDict, mmap_key
 
 from approvals.services import submit_request
 from governance import logs
@@ -42,12 +43,21 @@ def call(url, *, data=None, token=None, timeout=10):
         return response.status, response.read().decode(), dict(response.headers)
 
 
+def counted_in_another_container(metrics_dir, *, allows):
+    """The file a Celery worker in another container sharing the directory keeps (its own host name)."""
+    counts = MmapedDict(str(metrics_dir / "counter_worker-container-7.db"))
+    key = mmap_key("mandate_authorization_decisions", "mandate_authorization_decisions_total", ["result"], ["allow"], "")
+    counts.write_value(key, float(allows), 0.0)
+    counts.close()
+
+
 @pytest.fixture
 def gunicorn(transactional_db, tmp_path):
     require_service(connection.vendor == "postgresql", "PostgreSQL (set DATABASE_URL)")
     port, metrics_dir = free_port(), tmp_path / "prometheus"
     (metrics_dir).mkdir()
     (metrics_dir / "counter_999999.db").write_bytes(b"left over by a process that is gone")
+    counted_in_another_container(metrics_dir, allows=5)
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "governance.settings_test",
@@ -99,6 +109,7 @@ def scrape(base):
 def test_counters_are_summed_over_gunicorn_workers(gunicorn, agent, requester, workflow):
     base, metrics_dir = gunicorn
     assert not (metrics_dir / "counter_999999.db").exists(), "files of processes that are gone are removed"
+    assert (metrics_dir / "counter_worker-container-7.db").exists(), "another host's files are not this host's to judge"
     entitlement = factories.EntitlementFactory(scope="github:repo:read", access_level="read")
     factories.PolicyFactory(workflow=workflow, entitlement=entitlement, max_ttl_seconds=3600)
     submit_request(
@@ -118,12 +129,13 @@ def test_counters_are_summed_over_gunicorn_workers(gunicorn, agent, requester, w
         status, answer, headers = call(f"{base}/api/v1/authorize", data=body, token=plaintext)
         assert status == 200 and json.loads(answer)["allow"] is bool(n % 4) and headers["X-Request-ID"]
 
-    pids = {path.stem.rpartition("_")[2] for path in metrics_dir.glob("counter_*.db")}
+    here = f"counter_{socket.gethostname()}-"
+    pids = {path.stem for path in metrics_dir.glob("counter_*.db") if path.name.startswith(here)}
     assert len(pids) == 2, "both workers answered and kept their own counters"
-    # Whichever worker answers the scrape, it reports the sum over both.
+    # Whichever worker answers the scrape, it reports the sum over both and the other container.
     for _ in range(4):
         values = scrape(base)
-        assert values['mandate_authorization_decisions_total{result="allow"}'] == 30
+        assert values['mandate_authorization_decisions_total{result="allow"}'] == 30 + 5
         assert values['mandate_authorization_decisions_total{result="deny"}'] == 10
         assert values['mandate_request_duration_seconds_count{endpoint="authorize",method="POST",status="2xx"}'] == 40
         assert values["mandate_grants_active"] == 1
