@@ -1,5 +1,7 @@
 """The production process definitions in deploy/ hold together: every process restarts
-whatever its exit, and what they run exists in the repository.
+whatever its exit, and what they run exists in the repository; migrations run as the
+tables' owner and everything else as the app role; the processes of one deployment share
+the metrics directory and the evidence keys.
 
 Containers cannot run here, so the compose file and the Containerfile are checked as
 text; the systemd units are also checked by `systemd-analyze verify` where it exists.
@@ -72,6 +74,7 @@ def test_the_units_verify(tmp_path):
         text = re.sub(r"^(User|Group)=.*$", "", text, flags=re.M)  # no mandate user on a test machine
         (tmp_path / path.name).write_text(text)
     (tmp_path / "mandate.env").write_text("")
+    (tmp_path / "migrate.env").write_text("")
     (tmp_path / "mandate-worker@1.service").symlink_to(tmp_path / "mandate-worker@.service")
     names = [str(tmp_path / n) for n in ("mandate-web.service", "mandate-beat.service", "mandate-migrate.service")]
     names.append(str(tmp_path / "mandate-worker@1.service"))
@@ -114,3 +117,115 @@ def test_the_containerfile_copies_what_exists_and_runs_unprivileged():
     assert re.search(r"^USER mandate$", text, flags=re.M)
     command = re.search(r"^CMD (\[.*\])$", text, flags=re.M).group(1)
     assert points_into_the_repository(yaml.safe_load(command)) == []
+
+
+def environment_of(parsed):
+    """A unit's Environment= assignments as a dict."""
+    pairs = parsed["Service"].get("Environment", "").split()
+    return dict(pair.split("=", 1) for pair in pairs)
+
+
+COUNTING = ("mandate-web.service", "mandate-worker@.service")
+
+
+@pytest.mark.parametrize("name", COUNTING)
+def test_web_and_workers_count_into_one_writable_directory(name):
+    service = unit(name)["Service"]
+    directory = environment_of(unit(name))["PROMETHEUS_MULTIPROC_DIR"]
+    assert directory == environment_of(unit("mandate-web.service"))["PROMETHEUS_MULTIPROC_DIR"], "one per host"
+    # ProtectSystem=strict leaves only the runtime directories and ReadWritePaths writable.
+    assert service["ProtectSystem"] == "strict"
+    writable = [f"/run/{path}" for path in service["RuntimeDirectory"].split()] + service["ReadWritePaths"].split()
+    assert directory in writable
+    # Shared by several units: without it, the first unit to stop would delete the others' files.
+    assert service["RuntimeDirectoryPreserve"] == "yes"
+
+
+def test_the_metrics_documentation_describes_the_units():
+    text = (ROOT / "docs" / "operations-metrics.md").read_text()
+    web = unit("mandate-web.service")["Service"]
+    assert environment_of(unit("mandate-web.service"))["PROMETHEUS_MULTIPROC_DIR"] in text
+    assert f"RuntimeDirectory={web['RuntimeDirectory']}" in text
+    assert "RuntimeDirectoryPreserve=yes" in text
+
+
+def test_the_migrate_unit_migrates_as_the_owner_and_grants_the_app_role():
+    service = unit("mandate-migrate.service")["Service"]
+    text = (UNITS / "mandate-migrate.service").read_text()
+    commands = re.findall(r"^ExecStart=(\S+)", text, flags=re.M)
+    assert commands[0] == "/opt/mandate/bin/migrate"
+    assert (ROOT / "bin" / "migrate").stat().st_mode & 0o111
+    migrate = (ROOT / "bin" / "migrate").read_text()
+    assert "manage.py migrate" in migrate and "manage.py grant_app_role" in migrate
+    # The owner's credentials are required here and nowhere else.
+    assert "EnvironmentFile=/etc/mandate/migrate.env" in text, service
+    for name in LONG_RUNNING:
+        assert "migrate.env" not in (UNITS / name).read_text(), name
+
+
+@pytest.mark.parametrize("name", ("mandate-web.service", "mandate-worker@.service", "mandate-beat.service"))
+def test_the_units_can_write_the_evidence_keys_and_checkpoints(name):
+    assert "/var/lib/mandate" in unit(name)["Service"]["ReadWritePaths"].split()
+
+
+def mounts(service):
+    """{container path: volume or host path} of a compose service."""
+    return {target: source for source, target, *_ in (entry.split(":") for entry in service.get("volumes", []))}
+
+
+PROCESSES = ("web", "worker", "beat")
+
+
+def test_compose_runs_the_processes_as_the_app_role_and_migrates_as_the_owner():
+    services = compose()["services"]
+    for name in (*PROCESSES, "migrate"):
+        url = services[name]["environment"]["DATABASE_URL"]
+        assert url.startswith("postgres://mandate_app:"), name
+    for name in PROCESSES:
+        assert "MIGRATE_DATABASE_URL" not in services[name]["environment"], name
+    migrate = services["migrate"]
+    assert migrate["environment"]["MIGRATE_DATABASE_URL"].startswith("postgres://mandate_owner:")
+    assert "exec bin/migrate" in migrate["command"][-1]
+    assert migrate["environment"]["PY"] == "python", "the image has no .venv"
+    assert re.search(r"^COPY bin \./bin$", (DEPLOY / "Containerfile").read_text(), flags=re.M)
+
+
+def test_compose_makes_the_two_roles_on_postgresqls_first_start():
+    postgres = compose()["services"]["postgres"]
+    mounted = mounts(postgres)
+    assert mounted["/usr/local/bin/mandate-database-roles"] == "../bin/ci-database-roles"
+    init = [path for path in mounted if path.startswith("/docker-entrypoint-initdb.d/")]
+    assert len(init) == 1 and init[0].endswith(".sh")
+    script = (DEPLOY / mounted[init[0]]).read_text()
+    assert re.search(r"^mandate-database-roles \"\$POSTGRES_DB\" mandate_owner mandate_app$", script, flags=re.M)
+    environment = postgres["environment"]
+    assert {"MANDATE_OWNER_PASSWORD", "MANDATE_APP_PASSWORD"} <= set(environment)
+    assert environment["POSTGRES_USER"] != "mandate_owner", "the owner is no superuser"
+
+
+def test_compose_shares_the_metrics_directory_and_empties_it_before_the_processes_start():
+    document = compose()
+    services = document["services"]
+    directory = services["web"]["environment"]["PROMETHEUS_MULTIPROC_DIR"]
+    volumes = {mounts(services[name]).get(directory) for name in ("web", "worker")}
+    assert len(volumes) == 1 and volumes <= set(document["volumes"]), "web and workers see one directory"
+    for name in ("web", "worker"):
+        assert services[name]["environment"]["PROMETHEUS_MULTIPROC_DIR"] == directory
+    migrate = services["migrate"]
+    assert mounts(migrate)[directory] in volumes
+    assert migrate["command"][-1].startswith(f"rm -f {directory}/*.db && ")
+    assert not migrate["environment"]["PROMETHEUS_MULTIPROC_DIR"], "migrations count nothing, leave no file"
+    for name in PROCESSES:
+        assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+
+
+def test_compose_shares_the_evidence_keys_and_checkpoints():
+    document = compose()
+    services = document["services"]
+    var_dir = re.search(r"MANDATE_VAR_DIR=(\S+)", (DEPLOY / "Containerfile").read_text()).group(1)
+    volumes = {mounts(services[name]).get(var_dir) for name in (*PROCESSES, "migrate")}
+    assert len(volumes) == 1 and volumes <= set(document["volumes"]), "one key and one checkpoint file for all"
+    for name in PROCESSES:
+        environment = services[name]["environment"]
+        for setting in ("MANDATE_VAR_DIR", "EVIDENCE_SIGNING_KEY_DIR", "EVIDENCE_CHECKPOINT_FILE"):
+            assert environment.get(setting, var_dir).startswith(var_dir), (name, setting)
