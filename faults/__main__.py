@@ -3,14 +3,19 @@
 Everything it breaks is its own: a PostgreSQL cluster in a temporary directory
 (FAULTS_PG_PORT, default 5440, database mandate_faults), a redis-server (FAULTS_REDIS_PORT,
 default 6390), gunicorn on FAULTS_PORT (default 8400) with 2 processes, 2 Celery workers and
-beat; the ticket system is the shared Request Tracker behind a fault proxy (ports
-8440-8449). Exits non-zero when an invariant fails (something lost, a 5xx, a duplicate, an
-accepted forgery) or something errors; slow figures are reported, never fatal.
+beat; the ticket system is the shared Request Tracker behind a fault proxy (the first free
+of ten ports from FAULTS_PROXY_PORT, default FAULTS_PORT + 40), so two runs with other
+ports can coexist. As in production (docs/operations.md, two roles) the database belongs to
+mandate_owner, which migrates (bin/migrate), and every process of the stack, this one
+included, connects as mandate_app. Exits non-zero when an invariant fails (something lost,
+a 5xx, a duplicate, an accepted forgery) or something errors; slow figures are reported,
+never fatal.
 """
 
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 import traceback
@@ -21,18 +26,22 @@ ROOT = Path(__file__).resolve().parent.parent
 PORT = int(os.environ.get("FAULTS_PORT", "8400"))
 PG_PORT = int(os.environ.get("FAULTS_PG_PORT", "5440"))
 REDIS_PORT = int(os.environ.get("FAULTS_REDIS_PORT", "6390"))
-PROXY_PORTS = range(8440, 8450)
+PROXY_PORT = int(os.environ.get("FAULTS_PROXY_PORT", str(PORT + 40)))
+PROXY_PORTS = range(PROXY_PORT, PROXY_PORT + 10)
+DATABASE, OWNER, APP = "mandate_faults", "mandate_owner", "mandate_app"
 
 
 def configure(pg, rt_token, proxy_url):
     from bench.servers import own_evidence_trail
 
+    from .stack import FaultsError
     from .world import RT_WEBHOOK_SECRET
 
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "governance.settings",
-            "DATABASE_URL": pg.url("mandate_faults"),
+            "DATABASE_URL": pg.url(DATABASE, APP),
+            "MIGRATE_DATABASE_URL": pg.url(DATABASE, OWNER),
             "REDIS_URL": f"redis://127.0.0.1:{REDIS_PORT}/0",
             "CELERY_BROKER_URL": f"redis://127.0.0.1:{REDIS_PORT}/1",
             "DEBUG": "false",
@@ -55,8 +64,14 @@ def configure(pg, rt_token, proxy_url):
     import psycopg
 
     with psycopg.connect(pg.url("postgres"), autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS mandate_faults WITH (FORCE)")
-        conn.execute("CREATE DATABASE mandate_faults")
+        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+    pg.make_roles(DATABASE, OWNER, APP)
+    # Migrations as the owner, then the app role's grants: what a release does.
+    migrated = subprocess.run(
+        [str(ROOT / "bin" / "migrate")], cwd=ROOT, env={**os.environ, "PY": sys.executable}, check=False
+    )
+    if migrated.returncode != 0:
+        raise FaultsError(f"bin/migrate exited with {migrated.returncode}")
     import django
 
     django.setup()
@@ -105,7 +120,6 @@ def main(argv=None):
         from . import scenarios
         from .world import issue_keys, set_interval
 
-        call_command("migrate", verbosity=0)
         call_command("load_demo", "--quiet")
         set_interval("approvals.relay_outbox", 2)
         set_interval("approvals.expire_due_grants", scenarios.SWEEP_SECONDS)

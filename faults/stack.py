@@ -84,8 +84,21 @@ class Postgres:
         done = subprocess.run([_pg_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-q"], check=False)
         return done.returncode == 0
 
-    def url(self, database=""):
-        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+    def url(self, database="", user="postgres"):
+        return f"postgres://{user}@127.0.0.1:{self.port}/{database}"
+
+    def make_roles(self, database, owner, app):
+        """The two roles of production and `database` owned by `owner` (bin/ci-database-roles)."""
+        env = {**os.environ, "PGHOST": "127.0.0.1", "PGPORT": str(self.port), "PGUSER": "postgres"}
+        done = subprocess.run(
+            [str(ROOT / "bin" / "ci-database-roles"), database, owner, app],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise FaultsError(f"bin/ci-database-roles failed: {done.stderr.strip()}")
 
     def destroy(self):
         with contextlib.suppress(FaultsError):

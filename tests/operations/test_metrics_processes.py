@@ -46,7 +46,9 @@ def call(url, *, data=None, token=None, timeout=10):
 def counted_in_another_container(metrics_dir, *, allows):
     """The file a Celery worker in another container sharing the directory keeps (its own host name)."""
     counts = MmapedDict(str(metrics_dir / "counter_worker-container-7.db"))
-    key = mmap_key("mandate_authorization_decisions", "mandate_authorization_decisions_total", ["result"], ["allow"], "")
+    key = mmap_key(
+        "mandate_authorization_decisions", "mandate_authorization_decisions_total", ["result"], ["allow"], ""
+    )
     counts.write_value(key, float(allows), 0.0)
     counts.close()
 
