@@ -59,6 +59,7 @@ def gunicorn(transactional_db, tmp_path):
     port, metrics_dir = free_port(), tmp_path / "prometheus"
     (metrics_dir).mkdir()
     (metrics_dir / "counter_999999.db").write_bytes(b"left over by a process that is gone")
+    (metrics_dir / f"histogram_{socket.gethostname()}-999999.db").write_bytes(b"and another, named as now")
     counted_in_another_container(metrics_dir, allows=5)
     env = {
         **os.environ,
@@ -111,6 +112,7 @@ def scrape(base):
 def test_counters_are_summed_over_gunicorn_workers(gunicorn, agent, requester, workflow):
     base, metrics_dir = gunicorn
     assert not (metrics_dir / "counter_999999.db").exists(), "files of processes that are gone are removed"
+    assert not (metrics_dir / f"histogram_{socket.gethostname()}-999999.db").exists()
     assert (metrics_dir / "counter_worker-container-7.db").exists(), "another host's files are not this host's to judge"
     entitlement = factories.EntitlementFactory(scope="github:repo:read", access_level="read")
     factories.PolicyFactory(workflow=workflow, entitlement=entitlement, max_ttl_seconds=3600)
