@@ -2,8 +2,8 @@
 
 A checkpoint states "workflow W's chain had hash H at position N", signed with the key
 in `EVIDENCE_SIGNING_KEY_DIR` (`keys.py`). One is written whenever a chain's head has
-moved since its last checkpoint: after each sequencer run (`intake.seal_intake`) for
-the workflows it sealed, and every minute for every chain (`governance.sign_evidence_
+moved since its last checkpoint: in each sequencer batch (`intake.seal_intake`), every
+`CHECKPOINT_EVERY` positions and at its end, and every minute for every chain (`governance.sign_evidence_
 checkpoints`, from beat). Each is stored in the database (`EvidenceCheckpoint`), appended
 to `EVIDENCE_CHECKPOINT_FILE` (JSON Lines, once the transaction commits) and streamed to
 the SIEM with the records (`stream.py`). Verification (`verification.py`, the offline
@@ -63,6 +63,12 @@ def _append_to_file(line):
         logger.error("evidence checkpoint not appended to %s: %s", path, exc)
 
 
+# Within a sequencer batch, a checkpoint every this many positions as well as at its end:
+# verification locates a rewritten record between two checkpoints, so this bounds the
+# stretch it can name (a sweep chains tens of thousands of records at once).
+CHECKPOINT_EVERY = 500
+
+
 def sign_head(head):
     """Sign the chain head `head` (an EvidenceChainHead) unless it is already checkpointed.
 
@@ -70,11 +76,28 @@ def sign_head(head):
     """
     if not head.last_sequence:
         return None
+    return sign_position(head.workflow_id, head.last_sequence, head.last_hash)
+
+
+def sign_chained(workflow_id, records):
+    """Checkpoints of records just chained (field values, in chain order), in their transaction:
+    one every `CHECKPOINT_EVERY` positions and one at the end. A missing key is logged, never
+    raised: it must not stop evidence being chained (the minute job fails loudly instead)."""
+    try:
+        for index, record in enumerate(records, start=1):
+            if record["sequence"] % CHECKPOINT_EVERY == 0 or index == len(records):
+                sign_position(workflow_id, record["sequence"], record["record_hash"])
+    except (CheckpointKeyError, OSError) as exc:
+        logger.error("evidence checkpoints not signed after sealing: %s", exc)
+
+
+def sign_position(workflow_id, sequence, head_hash):
+    """Sign "the chain of `workflow_id` has `head_hash` at `sequence`"; None if signed already."""
     key_id, private = signing_key()
     checkpoint = EvidenceCheckpoint(
-        workflow_id=head.workflow_id,
-        sequence=head.last_sequence,
-        head_hash=head.last_hash,
+        workflow_id=workflow_id,
+        sequence=sequence,
+        head_hash=head_hash,
         signed_at=timezone.now(),
         key_id=key_id,
     )
@@ -82,7 +105,7 @@ def sign_head(head):
     checkpoint.signature = base64.b64encode(private.sign(checkpoint_message(published))).decode()
     # Two signers racing for one position agree on its hash; the first one's row stays.
     EvidenceCheckpoint.objects.bulk_create([checkpoint], ignore_conflicts=True)
-    stored = EvidenceCheckpoint.objects.filter(workflow_id=head.workflow_id, sequence=head.last_sequence)
+    stored = EvidenceCheckpoint.objects.filter(workflow_id=workflow_id, sequence=sequence)
     if not stored.filter(signature=checkpoint.signature).exists():
         return None
     published["signature"] = checkpoint.signature
@@ -111,18 +134,6 @@ def sign_checkpoints(workflow_ids=None):
         if sign_head(head):
             signed += 1
     return signed
-
-
-def sign_checkpoints_or_log(workflow_ids):
-    """`sign_checkpoints` for the sequencer: a missing key must not stop evidence being chained.
-
-    The minute job signs what this one could not, and fails loudly while the key is missing.
-    """
-    try:
-        return sign_checkpoints(workflow_ids)
-    except (CheckpointKeyError, OSError) as exc:
-        logger.error("evidence checkpoints not signed after sealing: %s", exc)
-        return 0
 
 
 def file_checkpoints(workflow_ids=None):

@@ -16,8 +16,8 @@ batches, in intake order, under the head lock, and deletes them in the same tran
 - Readers that must see everything (verification, exports, the timeline, findings) call
   `seal_intake` first; verification reports what is still waiting as pending.
 
-The sequencer runs every second from beat (`governance.seal_evidence_intake`); after
-each run it signs a checkpoint of every chain it moved (`checkpoints.sign_checkpoints`).
+The sequencer runs every second from beat (`governance.seal_evidence_intake`); each batch
+signs checkpoints of what it chained, in its own transaction (`checkpoints.sign_chained`).
 """
 
 import logging
@@ -31,7 +31,7 @@ from governance.models import Entitlement
 from governance.models.statements import bound_cursor, hot_cursor
 from governance.verify_export import canonical_json
 
-from .checkpoints import sign_checkpoints_or_log
+from .checkpoints import sign_chained
 from .models import EvidenceIntake
 from .services import chain_onto, clean_event, lock_chain_head
 
@@ -141,7 +141,7 @@ def _seal_batch(workflow_id, batch_size):
         if not rows:
             return 0
         ids = [row.pop("id") for row in rows]
-        chain_onto(head, rows, bulk=True)
+        sign_chained(workflow_id, chain_onto(head, rows, bulk=True))
         EvidenceIntake.objects.filter(id__in=ids).delete()
     return len(ids)
 
@@ -152,18 +152,15 @@ def seal_intake(workflow_id=None, *, batch_size=BATCH_SIZE):
         workflow_ids = [workflow_id]
     else:
         workflow_ids = sorted(set(EvidenceIntake.objects.values_list("workflow_id", flat=True).distinct()))
-    total, moved = 0, []
+    total = 0
     for current in workflow_ids:
         while True:
             sealed = _seal_batch(current, batch_size)
             total += sealed
-            if sealed:
-                moved.append(current)
             if sealed < batch_size:
                 break
     if total:
         logger.debug("sealed %s evidence records from the intake", total)
-        sign_checkpoints_or_log(sorted(set(moved)))
     return total
 
 

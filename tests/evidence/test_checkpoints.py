@@ -17,7 +17,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
 
-from governance.evidence.checkpoints import sign_checkpoints
+from governance.evidence.checkpoints import CHECKPOINT_EVERY, sign_checkpoints
 from governance.evidence.exports import export_queryset, iter_export_records
 from governance.evidence.intake import record_decision, seal_intake
 from governance.evidence.keys import key_set, published_keys
@@ -151,6 +151,26 @@ def test_the_owners_rewrite_is_detected_and_the_record_named(
     assert f"workflow “{workflow.slug}”, sequence 4: disagrees with the checkpoint signed at" in output
     status, output = offline(tmp_path, workflow, settings)
     assert status == 1 and "workflow " in output and "sequence 4: disagrees with the checkpoint" in output
+
+
+def test_a_large_sequencer_batch_locates_a_rewrite_within_a_few_hundred_records(
+    settings, workflow, agent, django_capture_on_commit_callbacks
+):
+    # A sweep puts thousands of records into one batch: checkpoints inside the batch keep
+    # the stretch verification can name short.
+    total = 2 * CHECKPOINT_EVERY + 37
+    for n in range(total):
+        record_decision(workflow=workflow, kind="authorization", workload=agent, outcome="allowed", summary=f"d{n}")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert seal_intake(workflow.pk) == total
+    signed = list(EvidenceCheckpoint.objects.filter(workflow=workflow).values_list("sequence", flat=True))
+    assert signed == [CHECKPOINT_EVERY, 2 * CHECKPOINT_EVERY, total]
+    assert [line["sequence"] for line in sink(settings)] == signed
+    rewritten = CHECKPOINT_EVERY + 123
+    rewrite_and_rehash(workflow, rewritten, "nothing happened here")
+    ok, output = verify()
+    assert not ok
+    assert f"a record among sequences {CHECKPOINT_EVERY + 1}–{2 * CHECKPOINT_EVERY} was changed" in output
 
 
 def test_without_checkpoints_the_rewrite_would_pass(settings, workflow, agent):
