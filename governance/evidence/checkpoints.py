@@ -45,7 +45,7 @@ def as_dict(checkpoint):
     }
 
 
-def _append_to_file(line):
+def _append_to_file(*lines):
     path = settings.EVIDENCE_CHECKPOINT_FILE
     if not path:
         return
@@ -54,7 +54,7 @@ def _append_to_file(line):
         # O_APPEND: each line lands whole at the end, whichever process writes it.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
         try:
-            os.write(fd, (line + "\n").encode())
+            os.write(fd, "".join(line + "\n" for line in lines).encode())
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -83,16 +83,22 @@ def sign_chained(workflow_id, records):
     """Checkpoints of records just chained (field values, in chain order), in their transaction:
     one every `CHECKPOINT_EVERY` positions and one at the end. A missing key is logged, never
     raised: it must not stop evidence being chained (the minute job fails loudly instead)."""
+    lines = []
     try:
         for index, record in enumerate(records, start=1):
             if record["sequence"] % CHECKPOINT_EVERY == 0 or index == len(records):
-                sign_position(workflow_id, record["sequence"], record["record_hash"])
+                sign_position(workflow_id, record["sequence"], record["record_hash"], file_lines=lines)
     except (CheckpointKeyError, OSError) as exc:
         logger.error("evidence checkpoints not signed after sealing: %s", exc)
+    if lines:  # one write and one fsync for the batch's checkpoints
+        transaction.on_commit(lambda: _append_to_file(*lines))
 
 
-def sign_position(workflow_id, sequence, head_hash):
-    """Sign "the chain of `workflow_id` has `head_hash` at `sequence`"; None if signed already."""
+def sign_position(workflow_id, sequence, head_hash, *, file_lines=None):
+    """Sign "the chain of `workflow_id` has `head_hash` at `sequence`"; None if signed already.
+
+    Its line for the file is appended once the transaction commits, or put in `file_lines`
+    for the caller to append with others."""
     key_id, private = signing_key()
     checkpoint = EvidenceCheckpoint(
         workflow_id=workflow_id,
@@ -111,7 +117,10 @@ def sign_position(workflow_id, sequence, head_hash):
     published["signature"] = checkpoint.signature
     line = json.dumps(published, separators=(",", ":"))
     # Only a committed checkpoint goes to the file: a rolled-back head never existed.
-    transaction.on_commit(lambda: _append_to_file(line))
+    if file_lines is None:
+        transaction.on_commit(lambda: _append_to_file(line))
+    else:
+        file_lines.append(line)
     return checkpoint
 
 
