@@ -18,7 +18,7 @@ class GovernanceConfig(AppConfig):
         # handlers of review tickets, and the periodic schedule after each migrate.
         from auditlog.registry import auditlog
 
-        from .evidence import receivers  # noqa: F401
+        from .evidence import account_receivers, receivers  # noqa: F401
         from .metrics import receivers as metric_receivers
         from .models import (
             Entitlement,

@@ -58,6 +58,7 @@ class EvidenceKind(models.TextChoices):
     REVIEW = "review", "Review decision"
     WORKLOAD = "workload", "Workload status"
     REGISTRY_CHANGE = "registry_change", "Registry change"
+    ACCOUNT = "account", "Sign-in lock"
 
 
 # Kinds an agent may report about itself; the others only Mandate's services write.
@@ -81,6 +82,8 @@ class EvidenceOutcome(models.TextChoices):
     EXTENDED = "extended", "Extended"
     EXPIRED = "expired", "Expired"
     REVOKED = "revoked", "Revoked"
+    LOCKED = "locked", "Locked"
+    UNLOCKED = "unlocked", "Unlocked"
     CERTIFIED = "certified", "Certified"
     SUSPENDED = "suspended", "Suspended"
     LAPSED = "lapsed", "Lapsed"

@@ -10,6 +10,9 @@ Every signal is sent with `sender` set to the model class and these keyword argu
 - `workflow_owner_changed`: workflow, previous_owner, new_owner (None: the workflow is
   now unowned and suspended), by, reason
 - `workload_owner_changed`: workload, previous_owner, new_owner, by, reason
+- `sign_in_locked`: username (the account name as counted), failures, until (None: until
+  an administrator lifts it)
+- `sign_in_unlocked`: username, by (the administrator, or None for an operator's command)
 """
 
 from django.dispatch import Signal
@@ -18,3 +21,5 @@ person_deactivated = Signal()
 person_reactivated = Signal()
 workflow_owner_changed = Signal()
 workload_owner_changed = Signal()
+sign_in_locked = Signal()
+sign_in_unlocked = Signal()

@@ -10,8 +10,10 @@ count (not the address's: one good account must not wash an address's guesses at
 The counts live in PostgreSQL (`SignInThrottle`), never only in the cache, so a Redis
 outage neither fails a sign-in nor forgets a lockout. Every counted failure, lockout and
 lift is a change of that row, so the change log (auditlog) holds the whole story; a
-lockout is also logged as a warning for the SIEM. Evidence records belong to a workflow's
-chain, and a sign-in has no workflow, so they are not used here.
+lockout is also logged as a warning for the SIEM. An account's lockout and its lifting are
+domain events too (`signals.sign_in_locked`, `sign_in_unlocked`): the evidence trail
+records them in the chain of every workflow the person owns or backs up, whose approvals
+the lock holds up. An address has no workflow: its lockouts stay in the change log.
 
 `ThrottledModelBackend` puts this in front of Django's password check for every sign-in
 form (the portal's and the admin's). Failed API keys are counted per address by the
@@ -32,6 +34,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from . import signals
 from .choices import SignInScope
 from .models import SignInThrottle
 
@@ -119,6 +122,8 @@ def _count_failure(scope, key, prefix, now):
             row.locked_at = now
             row.locked_until = now + timedelta(seconds=lock_seconds) if lock_seconds else None
             row.lifted_at, row.lifted_by = None, None
+            if scope == SignInScope.ACCOUNT:
+                signals.sign_in_locked.send(SignInThrottle, username=key, failures=row.failures, until=row.locked_until)
         elif row.failures > free:
             delay = settings.SIGN_IN_DELAY_SECONDS * 2 ** min(row.failures - free - 1, 30)
             row.blocked_until = now + timedelta(seconds=min(delay, settings.SIGN_IN_MAX_DELAY_SECONDS))
@@ -160,9 +165,12 @@ def lift(throttle, *, by=None, now=None):
         if row.failures == 0 and row.locked_at is None and row.blocked_until is None:
             return row
         row.failures, row.first_failure_at, row.blocked_until = 0, None, None
+        was_locked = row.locked_at is not None
         row.locked_at, row.locked_until = None, None
         row.lifted_at, row.lifted_by = now, by
         row.save()
+        if was_locked and row.scope == SignInScope.ACCOUNT:
+            signals.sign_in_unlocked.send(SignInThrottle, username=row.key, by=by)
     logger.warning("sign-in lock on %s %r lifted by %s", row.scope, row.key, by or "an operator")
     return row
 

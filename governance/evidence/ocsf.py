@@ -7,7 +7,8 @@ One event a record, in the class that fits what happened:
   (6003): the tool as the API operation, the target as the resource;
 - requests, approvals, grants, reviews and workload status → Account Change (3001):
   a grant issued attaches a policy (the scope), one that ends detaches it, a suspension
-  disables the workload's account; the rest are "Other" with the outcome named.
+  disables the workload's account, a person's sign-in lock locks (and its lifting unlocks)
+  theirs; the rest are "Other" with the outcome named.
 
 Every event carries the workflow, the workload, its owner and the grant as enrichments,
 and its place in the chain in `metadata` (`uid` = workflow/sequence, `sequence`,
@@ -36,6 +37,8 @@ ACCOUNT_CHANGE_IDS = {
     EvidenceOutcome.REVOKED: (8, "Detach Policy"),
     EvidenceOutcome.LAPSED: (8, "Detach Policy"),
     EvidenceOutcome.SUSPENDED: (5, "Disable"),
+    EvidenceOutcome.LOCKED: (9, "Lock"),
+    EvidenceOutcome.UNLOCKED: (12, "Unlock"),
 }
 FAILED = {EvidenceOutcome.FAILURE, EvidenceOutcome.ERROR, EvidenceOutcome.BLOCKED, EvidenceOutcome.DENIED}
 SEVERITY = {False: (1, "Informational"), True: (3, "Medium")}
@@ -163,7 +166,7 @@ def _class_and_activity(row):
     if kind == EvidenceKind.WORKLOAD and outcome != EvidenceOutcome.SUSPENDED:
         return ACCOUNT_CHANGE, (2, "Enable")
     other = (OTHER, f"{EvidenceKind(kind).label}: {outcome or 'recorded'}")
-    if kind in (EvidenceKind.GRANT, EvidenceKind.WORKLOAD):
+    if kind in (EvidenceKind.GRANT, EvidenceKind.WORKLOAD, EvidenceKind.ACCOUNT):
         return ACCOUNT_CHANGE, ACCOUNT_CHANGE_IDS.get(outcome, other)
     return ACCOUNT_CHANGE, other  # requests, approvals, reviews: no OCSF activity of their own
 

@@ -11,9 +11,14 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from governance.evidence import ocsf
+from governance.evidence.models import EvidenceRecord
+from governance.evidence.verification import verify_chains
+from governance.models import Workflow
 from identities.models import SignInThrottle
 from identities.signin import lift
 from tests import factories
+from tests.ocsf.test_ocsf_events import validate
 
 pytestmark = pytest.mark.django_db
 
@@ -186,3 +191,39 @@ def test_behind_a_trusted_proxy_the_address_is_the_one_the_proxy_saw(rf, setting
     assert client_address(request) == "10.0.0.2"  # no proxy trusted: the header is the client's words
     settings.TRUSTED_PROXIES = 1
     assert client_address(request) == "203.0.113.7"  # not the spoofable left-hand value
+
+
+def test_an_accounts_lockout_and_its_lifting_are_evidence_in_the_workflows_it_holds_up(
+    client, person, limits, admin_user
+):
+    owned = factories.WorkflowFactory(control_owner=person)
+    backed_up = factories.WorkflowFactory(backup_owner=person)
+    elsewhere = factories.WorkflowFactory()
+    for seconds in range(0, 60, 6):
+        with wait(seconds):
+            sign_in(client, "Dana", "wrong")  # the name as typed; the account is dana's
+    lift(SignInThrottle.objects.get(scope="account", key="dana"), by=admin_user)
+    for workflow in (owned, backed_up):
+        locked, unlocked = EvidenceRecord.objects.filter(workflow=workflow, kind="account").order_by("sequence")
+        assert (locked.outcome, locked.actor_id) == ("locked", person.pk)
+        assert "locked after 6 failed attempts" in locked.summary and "until an administrator" in locked.summary
+        assert (unlocked.outcome, unlocked.actor_id) == ("unlocked", admin_user.pk)
+        rows = EvidenceRecord.objects.filter(workflow=workflow).order_by("sequence").values(*ocsf.FIELDS)
+        events = [ocsf.event(row) for row in rows]
+        for one in events:
+            validate(one)
+        assert [(e["class_uid"], e["activity_id"], e["activity_name"]) for e in events] == [
+            (3001, 9, "Lock"),
+            (3001, 12, "Unlock"),
+        ]
+    assert not EvidenceRecord.objects.filter(workflow=elsewhere).exists()
+    assert all(result.ok for result in verify_chains(Workflow.objects.all()))
+
+
+def test_an_address_lockout_or_an_unknown_name_writes_no_evidence(client, person, limits):
+    factories.WorkflowFactory(control_owner=person)
+    for seconds in range(0, 60, 6):
+        with wait(seconds):
+            sign_in(client, "nobody-by-that-name", "wrong")
+    assert SignInThrottle.objects.get(scope="account", key="nobody-by-that-name").locked_at is not None
+    assert not EvidenceRecord.objects.filter(kind="account").exists()
