@@ -127,8 +127,8 @@ def run_webhooks(world):
     return [
         info(HOOKS, "genuine (10 copies each, reordered) / forged deliveries", f"{len(genuine)} / {len(forged)}"),
         info(HOOKS, "forged deliveries answered 401 / 429 / 403", " / ".join(map(str, refused))),
-        # Past API_AUTH_FAILURE_RATE the sender's address is refused for a while (429), or
-        # locked (403): refusals too, decided before the signature is looked at again.
+        # Past API_AUTH_FAILURE_RATE failures the sender's address gets 429 (a wait) or 403
+        # (a lock) instead of 401 for a bad signature: refusals all the same.
         must_be_zero(HOOKS, "forged deliveries accepted (not 401, 429 or 403)", fake.total - sum(refused)),
         must_be_zero(HOOKS, "double decisions", sum(n > 1 for n in per_request.values())),
         must_be_zero(HOOKS, "decisions on tickets nobody resolved", wrongly),
