@@ -234,6 +234,30 @@ def test_a_lock_at_the_scim_door_is_a_403_in_scims_shape(client, limits, scim):
     assert right.status_code == 200 and throttle().surface == "scim"
 
 
+def test_a_locked_address_is_a_403_at_the_webhook_doors_and_a_good_signature_still_passes(
+    client, limits, installation, slack
+):
+    with time_machine.travel(MID_WINDOW, tick=False) as clock:
+        for _ in range(3):
+            burst(client)
+            clock.shift(300)
+        payload, headers = slack.sign({"type": "block_actions", "team": {"id": slack.team_id}})
+        forged = interact(client, installation, (payload, {**headers, "X-Slack-Signature": "v0=" + "0" * 64}))
+        genuine = interact(client, installation, (payload, headers))
+    assert forged.status_code == 403 and forged.json()["code"] == "credentials_locked"
+    assert "Retry-After" not in forged
+    assert genuine.status_code == 200  # acknowledged: a good signature from a locked address passes
+
+
+def test_the_command_lists_an_address_locked_for_failed_credentials(client, limits, capsys):
+    with time_machine.travel(MID_WINDOW, tick=False) as clock:
+        for _ in range(3):
+            burst(client)
+            clock.shift(300)
+        call_command("lift_sign_in_lock", "--list")
+    assert f"bearer\t{ADDRESS}\t9 failures\tlocked" in capsys.readouterr().out
+
+
 # --- Refused keys that name a real one are evidence -------------------------------------
 
 
