@@ -46,9 +46,15 @@ SIGN_IN_MAX_DELAY_SECONDS = env.int("SIGN_IN_MAX_DELAY_SECONDS", default=300)
 SIGN_IN_LOCKOUT_SECONDS = env.int("SIGN_IN_LOCKOUT_SECONDS", default=3600)
 # Failures older than this (after the last one) are forgotten.
 SIGN_IN_FAILURE_MEMORY_SECONDS = env.int("SIGN_IN_FAILURE_MEMORY_SECONDS", default=24 * 3600)
-# Bearer keys that fail (unknown, expired, revoked) per client address and window; past
-# it the address is answered 429 until the window ends. "30/min", "100/hour".
+# Machine credentials that fail (API keys, SCIM tokens, webhook signatures) per client
+# address and window: "30/min", "100/hour". Each burst over it refuses failing credentials
+# from that address for a window, then 2, 4… windows; the API_AUTH_FAILURE_LOCKOUT_BURSTS-th
+# burst (without a lift or a quiet SIGN_IN_FAILURE_MEMORY_SECONDS between) locks the address
+# for failing credentials until an administrator lifts it. Valid ones always pass.
 API_AUTH_FAILURE_RATE = env.str("API_AUTH_FAILURE_RATE", default="30/min")
+API_AUTH_FAILURE_LOCKOUT_BURSTS = env.int("API_AUTH_FAILURE_LOCKOUT_BURSTS", default=5)
+if API_AUTH_FAILURE_LOCKOUT_BURSTS < 1:
+    raise ImproperlyConfigured("API_AUTH_FAILURE_LOCKOUT_BURSTS must be at least 1.")
 for _name in ("SIGN_IN_ACCOUNT_FREE_FAILURES", "SIGN_IN_ADDRESS_FREE_FAILURES", "SIGN_IN_LOCKOUT_SECONDS"):
     if globals()[_name] < 0:
         raise ImproperlyConfigured(f"{_name} must not be negative.")

@@ -217,7 +217,17 @@ class SignInThrottleAdmin(admin.ModelAdmin):
     """Failed sign-ins per account name and address; locks are lifted here (or with
     `manage.py lift_sign_in_lock`), never edited by hand."""
 
-    list_display = ("key", "scope", "failures", "last_failure_at", "blocked_until", "locked_at", "locked_until")
+    list_display = (
+        "key",
+        "scope",
+        "failures",
+        "bursts",
+        "surface",
+        "last_failure_at",
+        "blocked_until",
+        "locked_at",
+        "locked_until",
+    )
     list_filter = ("scope", ("locked_at", admin.EmptyFieldListFilter))
     search_fields = ("key",)
     actions = ["lift_locks"]

@@ -31,4 +31,14 @@ class SignInScope(models.TextChoices):
 
     ACCOUNT = "account", "Account name"
     ADDRESS = "address", "Client address"
-    BEARER = "bearer", "Client address (API keys)"
+    BEARER = "bearer", "Client address (failed credentials)"
+
+
+class CredentialSurface(models.TextChoices):
+    """The doors a machine credential comes in by; a failure at any of them counts against
+    the client's address (scope `bearer`), so a throttled address cannot walk round to another."""
+
+    API = "api", "API key"
+    SCIM = "scim", "SCIM token"
+    TICKETS = "tickets", "Ticket webhook signature"
+    SLACK = "slack", "Slack request signature"

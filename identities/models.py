@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-from .choices import SignInScope, SourceKind, WorkloadKind, WorkloadStatus
+from .choices import CredentialSurface, SignInScope, SourceKind, WorkloadKind, WorkloadStatus
 
 
 class IdentitySource(models.Model):
@@ -277,6 +277,11 @@ class SignInThrottle(models.Model):
     lifted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Scope `bearer` only: bursts over API_AUTH_FAILURE_RATE since the last lift or quiet
+    # period (each doubles the wait; the lockout comes at API_AUTH_FAILURE_LOCKOUT_BURSTS),
+    # and the door the last one came in by.
+    bursts = models.PositiveIntegerField(default=0)
+    surface = models.CharField(max_length=8, choices=CredentialSurface.choices, blank=True)
 
     class Meta:
         ordering = ["-last_failure_at"]

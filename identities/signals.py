@@ -13,6 +13,8 @@ Every signal is sent with `sender` set to the model class and these keyword argu
 - `sign_in_locked`: username (the account name as counted), failures, until (None: until
   an administrator lifts it)
 - `sign_in_unlocked`: username, by (the administrator, or None for an operator's command)
+- `api_key_refused`: key (the ApiKey a refused bearer value named by its prefix), reason
+  (`revoked`, `expired`, `holder_deactivated`, `wrong_secret`), address, surface
 """
 
 from django.dispatch import Signal
@@ -23,3 +25,4 @@ workflow_owner_changed = Signal()
 workload_owner_changed = Signal()
 sign_in_locked = Signal()
 sign_in_unlocked = Signal()
+api_key_refused = Signal()

@@ -16,13 +16,16 @@ records them in the chain of every workflow the person owns or backs up, whose a
 the lock holds up. An address has no workflow: its lockouts stay in the change log.
 
 `ThrottledModelBackend` puts this in front of Django's password check for every sign-in
-form (the portal's and the admin's). Failed API keys are counted per address by the
-API's rate limiter instead (`governance.api.throttling`); a burst over the limit is
-recorded here too (`record_bearer_burst`).
+form (the portal's and the admin's). Failed machine credentials (API keys, SCIM tokens,
+webhook signatures) are counted per address by the API's rate limiter instead
+(`governance.api.throttling`); its bursts over the limit earn growing waits and a lockout
+here, in rows of scope `bearer` (`record_credentials_burst`, `credentials_block`), lifted
+like the others.
 """
 
 import logging
 import math
+import re
 from contextlib import nullcontext
 from datetime import timedelta
 
@@ -36,7 +39,8 @@ from django.utils import timezone
 
 from . import signals
 from .choices import SignInScope
-from .models import SignInThrottle
+from .models import ApiKey, SignInThrottle, hash_api_key
+from .services import API_KEY_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -162,9 +166,9 @@ def lift(throttle, *, by=None, now=None):
     # The administrator is the actor of the change-log entry, from a request or a command.
     with set_actor(by) if by is not None else nullcontext(), transaction.atomic():
         row = SignInThrottle.objects.select_for_update().get(pk=throttle.pk)
-        if row.failures == 0 and row.locked_at is None and row.blocked_until is None:
+        if row.failures == 0 and row.bursts == 0 and row.locked_at is None and row.blocked_until is None:
             return row
-        row.failures, row.first_failure_at, row.blocked_until = 0, None, None
+        row.failures, row.bursts, row.first_failure_at, row.blocked_until = 0, 0, None, None
         was_locked = row.locked_at is not None
         row.locked_at, row.locked_until = None, None
         row.lifted_at, row.lifted_by = now, by
@@ -185,19 +189,106 @@ def lift_for(key, *, by=None):
     return lifted
 
 
-def record_bearer_burst(address, failures, until, *, now=None):
-    """An address went over the limit of failed API keys: recorded once per window."""
+def credentials_block(address, *, now=None):
+    """The `bearer` row that refuses failed credentials from `address` right now (locked,
+    or inside a wait), or None. One indexed read; only failing credentials pay it."""
+    now = now or timezone.now()
+    row = SignInThrottle.objects.filter(scope=SignInScope.BEARER, key=address[:KEY_LENGTH]).first()
+    if row is None or not (row.is_locked(now) or (row.blocked_until is not None and row.blocked_until > now)):
+        return None
+    return row
+
+
+def record_credentials_burst(address, surface, failures, window, *, now=None):
+    """An address went over the limit of failed machine credentials (`failures` in a window
+    of `window` seconds, the last one at `surface`). The n-th burst since the last lift or
+    quiet period blocks failing credentials for window × 2^(n−1); the
+    `API_AUTH_FAILURE_LOCKOUT_BURSTS`-th locks the address until an administrator lifts it.
+    Returns the row, whose `blocked_until` or lock is now in force.
+
+    Counted once per wait: a process that reaches the limit while another has just
+    recorded the burst (per-process counters while Redis is away) finds the row blocking
+    and adds nothing."""
     now = now or timezone.now()
     with transaction.atomic():
-        row, _ = SignInThrottle.objects.select_for_update().get_or_create(scope=SignInScope.BEARER, key=address)
-        row.failures = failures
+        row, _ = SignInThrottle.objects.select_for_update().get_or_create(
+            scope=SignInScope.BEARER, key=address[:KEY_LENGTH]
+        )
+        if row.is_locked(now) or (row.blocked_until is not None and row.blocked_until > now):
+            return row
+        memory = timedelta(seconds=settings.SIGN_IN_FAILURE_MEMORY_SECONDS)
+        if row.last_failure_at and row.last_failure_at < now - memory:
+            row.failures, row.bursts, row.first_failure_at = 0, 0, None  # a quiet period forgives
+        row.failures += failures
+        row.bursts += 1
+        row.surface = surface
         row.first_failure_at = row.first_failure_at or now
         row.last_failure_at = now
-        row.blocked_until = until
+        locked = row.bursts >= settings.API_AUTH_FAILURE_LOCKOUT_BURSTS
+        if locked:
+            row.locked_at, row.locked_until, row.blocked_until = now, None, None
+            row.lifted_at, row.lifted_by = None, None
+        else:
+            row.blocked_until = now + timedelta(seconds=window * 2 ** min(row.bursts - 1, 20))
         row.save()
-    logger.warning(
-        "failed API keys from %s over the limit (%d in the window): refused until %s", address, failures, until
-    )
+    if locked:
+        logger.warning(
+            "failed credentials from %s locked after %d bursts (%d failures since %s, the last at %s): "
+            "refused until an administrator lifts the lock",
+            address,
+            row.bursts,
+            row.failures,
+            row.first_failure_at.isoformat(),
+            surface,
+        )
+    else:
+        logger.warning(
+            "failed credentials from %s over the limit (burst %d, %d in the window, the last at %s): refused until %s",
+            address,
+            row.bursts,
+            failures,
+            surface,
+            row.blocked_until.isoformat(),
+        )
+    return row
+
+
+# A key is its visible prefix (`mdt_` + 8 hex digits, unique) + `_` + the secret.
+KEY_SHAPE = re.compile(rf"^({re.escape(API_KEY_PREFIX)}[0-9a-f]{{8}})_.")
+
+
+def refused_key_of(plaintext):
+    """The ApiKey a refused bearer value names by its visible prefix, and why it failed:
+    `revoked`, `expired`, `holder_deactivated` (the secret is right), `wrong_secret` (a real
+    key's prefix with another secret: prefixes are shown in lists and logs, secrets never).
+    (None, "") when the value names no key."""
+    shape = KEY_SHAPE.match(str(plaintext or ""))
+    if shape is None:
+        return None, ""
+    key = ApiKey.objects.select_related("workload", "user").filter(prefix=shape.group(1)).first()
+    if key is None:
+        return None, ""
+    if key.key_hash != hash_api_key(plaintext):
+        return key, "wrong_secret"
+    now = timezone.now()
+    if key.revoked_at is not None:
+        return key, "revoked"
+    if key.expires_at is not None and key.expires_at <= now:
+        return key, "expired"
+    return key, "holder_deactivated"
+
+
+def report_refused_api_key(plaintext, address, *, surface):
+    """A bearer value was refused (and counted) from `address`: when it names a real key,
+    its holder's trail learns of it (`signals.api_key_refused`; for a workload's key,
+    evidence in its workflow's chain). Returns the reason, or "" for a value naming no key.
+    Never called while the address is refused: those values are not examined at all."""
+    key, reason = refused_key_of(plaintext)
+    if key is not None:
+        logger.warning("refused %s key %s from %s (%s)", surface, key.prefix, address, reason)
+        with transaction.atomic():
+            signals.api_key_refused.send(ApiKey, key=key, reason=reason, address=address, surface=surface)
+    return reason
 
 
 class ThrottledModelBackend(ModelBackend):

@@ -1,7 +1,9 @@
 """Webhook endpoint of the ticket queues: `POST /hooks/tickets/<connection id>/`.
 
 Signed by the ticket system, so no session and no CSRF token: the signature is the
-authentication. A delivery whose signature fails gets 401 and changes nothing. A valid
+authentication. A delivery whose signature fails gets 401 and changes nothing, and counts
+against the sender's address like a failed API key (429 or 403 once it has failed too
+often; `governance.api.throttling.failed_credentials_wait`). A valid
 one is only a hint to re-read the ticket through the API (see `decisions.sync_ticket`).
 """
 
@@ -12,7 +14,8 @@ from django.views.decorators.http import require_POST
 
 from approvals.models import QueueConnection
 from approvals.queues.decisions import handle_webhook
-from governance.api.exceptions import error_json
+from governance.api.exceptions import error_json, failed_signature_answer
+from identities.choices import CredentialSurface
 
 # Larger bodies are refused before any work: ticket events are a few kilobytes.
 MAX_BODY_BYTES = 1024 * 1024
@@ -32,6 +35,8 @@ def ticket_webhook(request, connection_id):
     if int(request.headers.get("Content-Length") or 0) > MAX_BODY_BYTES:
         return answer(413, "Body too large.")
     status, outcome = handle_webhook(connection, dict(request.headers), request.body)
+    if status == 401:
+        return failed_signature_answer(request, CredentialSurface.TICKETS, outcome)
     return answer(status, outcome)
 
 

@@ -7,15 +7,19 @@ authenticate_api_key`, which also records `last_used_at`).
 - A person's personal access token: `request.user` is that person, with exactly their own
   permissions; `request.auth` is the `ApiKey`.
 A Bearer value that is not a valid, unexpired, unrevoked key is a 401 — it never falls
-back to the session. Without the header, the next class (session, with CSRF) is tried.
+back to the session — or, once the client's address has failed too often, a 429 (a wait)
+or 403 (a lock) decided before the value is examined (`refuse`). Without the header, the
+next class (session, with CSRF) is tried.
 """
 
 from auditlog.context import auditlog_value
 from rest_framework import authentication, exceptions
 
-from governance.api.throttling import failed_bearer_wait
+from governance.api.throttling import failed_credentials_wait
+from identities.choices import CredentialSurface
 from identities.principals import WorkloadPrincipal
 from identities.services import authenticate_api_key
+from identities.signin import client_address, report_refused_api_key
 
 KEYWORD = "Bearer"
 
@@ -56,22 +60,30 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             return None
         key = authenticate_api_key(value)
         if key is None:
-            self.refuse(request, "Invalid, expired or revoked API key.")
+            self.refuse(request, value, "Invalid, expired or revoked API key.")
         if key.workload_id is not None:
             return WorkloadPrincipal(key.workload, credential=key), key
         if not key.user.is_active:
-            self.refuse(request, "The owner of this personal access token is deactivated.")
+            self.refuse(request, value, "The owner of this personal access token is deactivated.")
         attribute_audit_actor(key.user)
         return key.user, key
 
     @staticmethod
-    def refuse(request, message):
-        """401, or 429 once the client's address has failed too often in the window. A valid
-        key from that address still works: keys are 256-bit random, so nothing is guessed,
-        and one broken agent must not lock out the others behind the same address."""
-        wait = failed_bearer_wait(request)
-        if wait is not None:
-            raise exceptions.Throttled(wait=wait, detail="Too many failed API keys from this address.")
+    def refuse(request, value, message):
+        """401, or 429 (a wait) / 403 (a lock) once the client's address has failed too often.
+
+        Only a failing value gets here: a valid key from that address still works, since
+        keys carry 256 random bits (nothing is guessed) and one broken agent must not lock
+        out the others behind the same address. While the address is refused, the value
+        is neither counted nor examined; a counted one that names a real key (revoked,
+        expired, or a known prefix with a wrong secret) is reported to its holder's trail.
+        """
+        refusal = failed_credentials_wait(request, CredentialSurface.API)
+        if refusal is not None and refusal.locked:
+            raise exceptions.PermissionDenied(refusal.message, code="credentials_locked")
+        if refusal is not None:
+            raise exceptions.Throttled(wait=refusal.seconds, detail=refusal.message)
+        report_refused_api_key(value, client_address(request), surface=CredentialSurface.API)
         raise exceptions.AuthenticationFailed(message)
 
     def authenticate_header(self, request):

@@ -22,6 +22,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from governance.api.throttling import failed_credentials_wait
 from governance.exceptions import MandateError
 
 NON_FIELD = "non_field_errors"
@@ -121,6 +122,20 @@ def error_json(http_status, message, code=None):
     """The error shape as a plain Django response: for webhooks and middleware, outside DRF."""
     code = code or ERROR_CODES.get(http_status, "error")
     return JsonResponse({"status": http_status, "code": code, "message": message, "fields": {}}, status=http_status)
+
+
+def failed_signature_answer(request, surface, message):
+    """The answer to a webhook whose signature failed (the signature is its credential):
+    401 with `message`, or the address's refusal in the API's error shape (429 with
+    Retry-After, 403 `credentials_locked`). A good signature from the address still passes."""
+    refusal = failed_credentials_wait(request, surface)
+    if refusal is None:
+        return error_json(401, message)
+    if refusal.locked:
+        return error_json(403, refusal.message, "credentials_locked")
+    response = error_json(429, refusal.message, "throttled")
+    response["Retry-After"] = str(refusal.seconds)
+    return response
 
 
 def json_for_api(default_handler, http_status, code, message):

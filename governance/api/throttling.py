@@ -1,5 +1,7 @@
 """Rate limits per caller: per workload or person (whichever of their keys, tokens or
-session they use), else per client address; and failed bearer authentication per address.
+session they use), else per client address; and failed machine credentials per address
+(`failed_credentials_wait`: API keys, SCIM tokens, webhook signatures), with growing
+waits and a lockout kept in PostgreSQL by `identities.signin`.
 
 A fixed-window counter, atomic and shared by every process, in Redis when `REDIS_URL`
 is set: each request gets a slot number in its caller's window, and only slots up to the
@@ -17,9 +19,10 @@ The rates are read from settings on each request, so they can be overridden.
 """
 
 import logging
+import math
 import threading
 import time
-from datetime import timedelta
+from dataclasses import dataclass
 
 import redis
 from django.conf import settings
@@ -27,7 +30,7 @@ from django.utils import timezone
 from rest_framework.throttling import BaseThrottle
 
 from identities.models import ApiKey
-from identities.signin import client_address, record_bearer_burst
+from identities.signin import client_address, credentials_block, record_credentials_burst
 
 logger = logging.getLogger(__name__)
 
@@ -192,15 +195,56 @@ def window_end(window):
     return max(1, int(window - time.time() % window + 0.999))
 
 
-def failed_bearer_wait(request):
-    """Count a failed API key against the client's address. None while under
-    `API_AUTH_FAILURE_RATE`; past it, the seconds to wait (the burst is recorded once)."""
-    limit, window = parse_rate(settings.API_AUTH_FAILURE_RATE)
+@dataclass(frozen=True)
+class CredentialRefusal:
+    """Failing credentials from an address are refused without being counted or examined:
+    for `seconds` (a 429 with Retry-After), or, when `seconds` is None, until an
+    administrator lifts the lock (a 403: no wait would end it)."""
+
+    seconds: int | None
+
+    @property
+    def locked(self):
+        return self.seconds is None
+
+    @property
+    def status(self):
+        return 403 if self.locked else 429
+
+    @property
+    def message(self):
+        if self.locked:
+            return (
+                "Too many failed credentials from this address: it is locked for failing credentials "
+                "until an administrator lifts the lock. Valid credentials still work."
+            )
+        return f"Too many failed credentials from this address; try again in {self.seconds} seconds."
+
+
+def failed_credentials_wait(request, surface):
+    """A machine credential failed at `surface` (an API key, a SCIM token, a webhook
+    signature: `identities.choices.CredentialSurface`). Every door counts against the same
+    address, so an address refused at one cannot keep guessing at another.
+
+    None: the failure was counted and is answered as a plain failure (401). Otherwise the
+    `CredentialRefusal` in force: a lock or wait recorded in PostgreSQL (read first, so a
+    Redis outage forgets nothing), or one this failure has just earned by going over
+    `API_AUTH_FAILURE_RATE` in the counter's window (Redis, or the per-process fallback:
+    the fast path, written to PostgreSQL once per burst).
+    """
     address = client_address(request)
-    count = count_hit(f"authfail:addr:{address}", window)
-    if count <= limit:
-        return None
-    wait = window_end(window)
-    if count == limit + 1:  # the atomic counter hands this number to exactly one request
-        record_bearer_burst(address, count, timezone.now() + timedelta(seconds=wait))
-    return wait
+    now = timezone.now()
+    row = credentials_block(address, now=now)
+    if row is None:
+        limit, window = parse_rate(settings.API_AUTH_FAILURE_RATE)
+        count = count_hit(f"authfail:addr:{address}", window)
+        if count <= limit:
+            return None
+        row = record_credentials_burst(address, surface, count, window, now=now)
+    if row.is_locked(now):
+        return CredentialRefusal(None if row.locked_until is None else _seconds_until(row.locked_until, now))
+    return CredentialRefusal(_seconds_until(row.blocked_until, now))
+
+
+def _seconds_until(moment, now):
+    return max(1, math.ceil((moment - now).total_seconds()))

@@ -165,6 +165,8 @@ def _class_and_activity(row):
         return API_ACTIVITY, API_ACTIVITY_IDS.get(kind, (OTHER, EvidenceKind(kind).label))
     if kind == EvidenceKind.WORKLOAD and outcome != EvidenceOutcome.SUSPENDED:
         return ACCOUNT_CHANGE, (2, "Enable")
+    if kind == EvidenceKind.ACCOUNT and outcome == EvidenceOutcome.DENIED:
+        return ACCOUNT_CHANGE, (OTHER, "Credential refused")  # a refused key naming the account's
     other = (OTHER, f"{EvidenceKind(kind).label}: {outcome or 'recorded'}")
     if kind in (EvidenceKind.GRANT, EvidenceKind.WORKLOAD, EvidenceKind.ACCOUNT):
         return ACCOUNT_CHANGE, ACCOUNT_CHANGE_IDS.get(outcome, other)

@@ -10,6 +10,9 @@ from django.views.decorators.csrf import csrf_exempt
 from pydantic import ValidationError
 from scim2_models import SCIMException
 
+from governance.api.throttling import failed_credentials_wait
+
+from ..choices import CredentialSurface
 from ..services import authenticate_provisioning_token
 from . import actions, protocol, resources
 from .resources import LIST_SCHEMA, ScimError
@@ -47,9 +50,10 @@ class ScimView(View):
         try:
             header = request.headers.get("Authorization", "")
             scheme, _, credential = header.partition(" ")
-            token = authenticate_provisioning_token(credential.strip()) if scheme.lower() == "bearer" else None
+            presented = credential.strip() if scheme.lower() == "bearer" else ""
+            token = authenticate_provisioning_token(presented) if presented else None
             if token is None:
-                raise ScimError(401, "A valid bearer token for an identity source is required.")
+                raise self.refusal(request, presented)
             self.source = token.identity_source
             if any("\x00" in value for values in request.GET.lists() for value in [values[0], *values[1]]):
                 raise ScimError(400, "Query parameters must not contain NUL characters.", "invalidValue")
@@ -62,12 +66,26 @@ class ScimView(View):
             return super().dispatch(request, *args, **kwargs)
         except ScimError as exc:
             headers = {"WWW_Authenticate": 'Bearer realm="scim"'} if exc.status == 401 else {}
+            if getattr(exc, "retry_after", None):
+                headers["Retry_After"] = str(exc.retry_after)
             if exc.status == 405:
                 headers["Allow"] = ", ".join(m.upper() for m in self.http_method_names)
             return scim_response(exc.as_dict(), status=exc.status, **headers)
         except (SCIMException, ValidationError) as exc:
             error = protocol._as_scim_error(exc, "invalidValue")
             return scim_response(error.as_dict(), status=error.status)
+
+    @staticmethod
+    def refusal(request, presented):
+        """A token was missing or failed: 401. A presented one counts against the client's
+        address with every other machine credential, so an address refused for guessing API
+        keys cannot go on here: 429 with Retry-After while it waits, 403 while it is locked."""
+        refusal = failed_credentials_wait(request, CredentialSurface.SCIM) if presented else None
+        if refusal is None:
+            return ScimError(401, "A valid bearer token for an identity source is required.")
+        error = ScimError(refusal.status, refusal.message)
+        error.retry_after = refusal.seconds
+        return error
 
     def http_method_not_allowed(self, request, *args, **kwargs):
         raise ScimError(405, f"{request.method} is not supported here.")
