@@ -6,7 +6,8 @@ RETURNING …` over the partial index of active grants (the `IN (SELECT …)` fo
 to a sequential scan when measured), with the change-log entries inserted from its
 result in the same statement. Then one `grants_expired` signal, whose receivers write the
 evidence into the intake (one `INSERT … SELECT`, chained by the sequencer), queue the
-ticket closes and the `grant.ended` webhooks in bulk, and count the batch in the metrics. No row passes through Python one at a time.
+ticket closes and the `grant.ended` webhooks in bulk, and count the batch in the metrics.
+No row passes through Python one at a time.
 Two sweepers at once take disjoint batches (SKIP LOCKED); a crash rolls a whole batch
 back and the next run takes it again.
 
