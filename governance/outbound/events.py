@@ -108,14 +108,14 @@ def emit(event_type, data, *, occurrence=None):
     subscribers = _subscribers(event_type)
     now = timezone.now()
     for subscription in subscribers:
+        payload = {"type": event_type, "timestamp": now.isoformat(), "data": data}
+        fields = {"subscription": subscription, "event_type": event_type, "payload": payload}
         if occurrence is None:
             message_id = new_message_id()
+            delivery, created = WebhookDelivery.objects.create(message_id=message_id, **fields), True
         else:
             message_id = occurrence_message_id(subscription, event_type, occurrence)
-        payload = {"type": event_type, "timestamp": now.isoformat(), "data": data}
-        delivery, created = WebhookDelivery.objects.get_or_create(
-            message_id=message_id, defaults={"subscription": subscription, "event_type": event_type, "payload": payload}
-        )
+            delivery, created = WebhookDelivery.objects.get_or_create(message_id=message_id, defaults=fields)
         if created:
             enqueue(DELIVER, {"delivery_id": delivery.pk}, key=_delivery_key(message_id))
     return len(subscribers)
