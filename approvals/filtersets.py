@@ -14,7 +14,7 @@ REQUEST_API_STATES = [
     ("active", "Approved; the grant is active"),
     ("expired", "Approved; the grant has expired"),
     ("revoked", "Approved; the grant was revoked"),
-    ("approved", "Approved (an extension applied to another grant)"),
+    ("approved", "Approved, with no grant of its own nor one it extended"),
     ("denied", "Denied"),
     ("cancelled", "Cancelled"),
     ("timed_out", "Timed out"),
@@ -61,7 +61,8 @@ class AccessRequestFilterSet(django_filters.FilterSet):
                 condition |= Q(state=RequestState.APPROVED, grant__status=value)
                 condition |= Q(state=RequestState.APPROVED, grant__isnull=True, extends__status=value)
             elif value == RequestState.APPROVED:
-                condition |= Q(state=RequestState.APPROVED)
+                # As `api_state` shows it: an approved request with a grant shows the grant's state.
+                condition |= Q(state=RequestState.APPROVED, grant__isnull=True, extends__isnull=True)
         return queryset.filter(condition)
 
 

@@ -11,6 +11,7 @@ from approvals.models import AccessRequest, Grant
 from identities.models import WorkloadIdentity
 
 from . import permissions
+from .reviews.models import workflow_review_overdue
 
 # A review within this window shows as "due soon" on the dashboard and in the registry.
 DUE_SOON = timedelta(days=14)
@@ -104,7 +105,7 @@ def registry(user, *, q="", risk_tier="", status="", owner=None, overdue=False):
     if owner is not None:
         workflows = workflows.filter(Q(control_owner=owner) | Q(backup_owner=owner))
     if overdue:
-        workflows = workflows.filter(next_review_due__lte=timezone.now())
+        workflows = workflows.filter(workflow_review_overdue(timezone.now()))
     return with_counts(workflows).order_by("name")
 
 

@@ -24,6 +24,7 @@ from approvals.models import AccessRequest, Grant
 from approvals.queues.outbox import enqueue
 from governance.choices import CampaignStatus
 from governance.models import ReviewCampaign
+from governance.reviews.models import review_overdue
 
 EXPIRY_NOTICE = timedelta(hours=24)
 REVIEW_NOTICE_DAYS = 3
@@ -48,14 +49,15 @@ def due_notices(person, now):
     horizon = now + timedelta(days=REVIEW_NOTICE_DAYS)
     campaigns = (
         ReviewCampaign.objects.filter(status=CampaignStatus.OPEN, due_at__lte=horizon)
-        .filter(Q(workflow__control_owner=person) | Q(workflow__backup_owner=person, due_at__lt=now))
+        # The backup owner hears once it is overdue, by the one rule (`review_overdue`).
+        .filter(Q(workflow__control_owner=person) | (Q(workflow__backup_owner=person) & review_overdue(now)))
         .select_related("workflow")
         .order_by("due_at")
     )
-    reviews = [
-        (f"{c.workflow}: {'overdue since' if c.due_at < now else 'due'} {timezone.localtime(c.due_at):%d %b}", _url(c))
-        for c in campaigns
-    ]
+    reviews = []
+    for c in campaigns:
+        when = "overdue since" if c.is_overdue(now) else "due"
+        reviews.append((f"{c.workflow}: {when} {timezone.localtime(c.due_at):%d %b}", _url(c)))
     waiting = (
         AccessRequest.objects.filter(state=RequestState.PENDING)
         .exclude(approvals__approver=person)

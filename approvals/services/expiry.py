@@ -5,8 +5,9 @@ change log: `UPDATE … WHERE id = ANY(ARRAY(SELECT … FOR NO KEY UPDATE SKIP L
 RETURNING …` over the partial index of active grants (the `IN (SELECT …)` form fell back
 to a sequential scan when measured), with the change-log entries inserted from its
 result in the same statement. Then one `grants_expired` signal, whose receivers write the
-evidence into the intake (one `INSERT … SELECT`, chained by the sequencer) and queue the
-ticket closes in bulk. No row passes through Python one at a time.
+evidence into the intake (one `INSERT … SELECT`, chained by the sequencer), queue the
+ticket closes and the `grant.ended` webhooks in bulk, and count the batch in the metrics.
+No row passes through Python one at a time.
 Two sweepers at once take disjoint batches (SKIP LOCKED); a crash rolls a whole batch
 back and the next run takes it again.
 
@@ -17,6 +18,7 @@ a grant past its expiry is refused whether or not it has been swept.
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
@@ -49,6 +51,7 @@ class EndedGrant:
     on_behalf_of_id: int | None
     task_ref: str
     scope: str = ""
+    expires_at: datetime | None = None  # for the expiry lag the metrics observe
     reason: str = EXPIRED_REASON
     status: str = GrantStatus.EXPIRED
 
@@ -64,7 +67,7 @@ def _end_due_batch_postgresql(now, batch_size):
               WHERE status = %s AND id = ANY(ARRAY(
                 SELECT id FROM {table} WHERE status = %s AND expires_at <= %s
                 ORDER BY expires_at LIMIT %s FOR NO KEY UPDATE SKIP LOCKED))
-              RETURNING {", ".join(_RETURNED)}
+              RETURNING {", ".join(_RETURNED)}, expires_at
             ), named AS (
               SELECT ended.*, e.scope FROM ended JOIN {Entitlement._meta.db_table} e ON e.id = ended.entitlement_id
             ), logged AS (
@@ -73,7 +76,7 @@ def _end_due_batch_postgresql(now, batch_size):
               SELECT %s, id::text, id, 'Grant #' || id || ' · ' || scope, %s, '', %s::jsonb, %s
               FROM named ORDER BY named.id
             )
-            SELECT {", ".join(_RETURNED)}, scope FROM named
+            SELECT {", ".join(_RETURNED)}, scope, expires_at FROM named
             """,  # noqa: S608 (table names from the models, values as parameters)
             [
                 *(GrantStatus.EXPIRED, now, EXPIRED_REASON, now, GrantStatus.ACTIVE, GrantStatus.ACTIVE, now),
@@ -92,7 +95,7 @@ def _end_due_batch_portable(now, batch_size):
     Grant.objects.filter(pk__in=ids, status=GrantStatus.ACTIVE).update(
         status=GrantStatus.EXPIRED, ended_at=now, revoked_by=None, end_reason=EXPIRED_REASON, updated_at=now
     )
-    rows = list(Grant.objects.filter(pk__in=ids).values_list(*_RETURNED, "entitlement__scope"))
+    rows = list(Grant.objects.filter(pk__in=ids).values_list(*_RETURNED, "entitlement__scope", "expires_at"))
     ended = [EndedGrant(*row) for row in rows]
     _change_log(ended, now)
     return ended

@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 
 from governance import permissions as rules
 from governance.api.schema import errors
+from governance.api.strict import refuse_unknown_parameters
 from governance.dossier.inventory import CSV_COLUMNS, csv_row, inventory_entries, inventory_queryset
 from governance.evidence.exports import export_queryset, export_response, parse_range, render_csv
 from governance.evidence.stream import ocsf_lines, sealed_records
@@ -34,6 +35,23 @@ CONTENT_TYPES = {
     "json": "application/json; charset=utf-8",
     "jsonl": "application/x-ndjson; charset=utf-8",
 }
+
+
+# What each export reads from its query: documented in the schema from these lists, and
+# anything else is refused (`refuse_unknown_parameters`), so the two never drift apart.
+INVENTORY_PARAMETERS = [OpenApiParameter("format", str, enum=["json", "csv"], description="json (default) or csv.")]
+OCSF_PARAMETERS = [
+    OpenApiParameter("workflow", str, description="Only this workflow's chain."),
+    OpenApiParameter("after", int, description="Only records after this chain position (needs workflow)."),
+    OpenApiParameter("since", str, description="Recorded at or after (ISO 8601)."),
+    OpenApiParameter("until", str, description="Recorded before (ISO 8601)."),
+]
+EXPORT_PARAMETERS = [
+    OpenApiParameter("workflow", str, description="Only this workflow's chain (default: all you may audit)."),
+    OpenApiParameter("format", str, enum=["jsonl", "json", "csv"], description="Default jsonl."),
+    OpenApiParameter("since", str, description="Recorded at or after (ISO 8601)."),
+    OpenApiParameter("until", str, description="Recorded before (ISO 8601)."),
+]
 
 
 def _format(request, allowed, default):
@@ -68,7 +86,7 @@ def _json_document(meta, items, key):
 class WorkloadInventoryView(StreamedExportView):
     @extend_schema(
         summary="Inventory of every workload the caller may see, with owners, access, why and activity",
-        parameters=[OpenApiParameter("format", str, enum=["json", "csv"], description="json (default) or csv.")],
+        parameters=INVENTORY_PARAMETERS,
         responses={
             (200, "application/json"): OpenApiTypes.OBJECT,
             (200, "text/csv"): OpenApiTypes.STR,
@@ -79,6 +97,7 @@ class WorkloadInventoryView(StreamedExportView):
     def get(self, request):
         user = request.user
         require(rules.is_person(user), "The inventory is for people: auditors and owners.")
+        refuse_unknown_parameters(request, INVENTORY_PARAMETERS)
         fmt = _format(request, ("json", "csv"), "json")
         entries = inventory_entries(inventory_queryset(user))
         if fmt == "csv":
@@ -94,12 +113,7 @@ class WorkloadInventoryView(StreamedExportView):
 class OcsfExportView(StreamedExportView):
     @extend_schema(
         summary="Evidence as OCSF 1.7.0 events (JSON Lines), in chain order",
-        parameters=[
-            OpenApiParameter("workflow", str, description="Only this workflow's chain."),
-            OpenApiParameter("after", int, description="Only records after this chain position (needs workflow)."),
-            OpenApiParameter("since", str, description="Recorded at or after (ISO 8601)."),
-            OpenApiParameter("until", str, description="Recorded before (ISO 8601)."),
-        ],
+        parameters=OCSF_PARAMETERS,
         responses={(200, "application/x-ndjson"): OpenApiTypes.STR, **errors(400, 404)},
         operation_id="evidence_ocsf_export",
     )
@@ -107,6 +121,7 @@ class OcsfExportView(StreamedExportView):
         user = request.user
         workflows = rules.audit_workflows(user)
         require(rules.is_auditor(user) or workflows.exists(), "Only auditors and workflow owners can export evidence.")
+        refuse_unknown_parameters(request, OCSF_PARAMETERS)
         params = request.query_params
         since, until = parse_range(params.get("since"), params.get("until"))
         records = sealed_records().filter(workflow__in=workflows)
@@ -131,12 +146,7 @@ class OcsfExportView(StreamedExportView):
 class EvidenceExportView(StreamedExportView):
     @extend_schema(
         summary="The evidence export (JSON Lines, JSON or CSV) that verifies offline, as on the audit pages",
-        parameters=[
-            OpenApiParameter("workflow", str, description="Only this workflow's chain (default: all you may audit)."),
-            OpenApiParameter("format", str, enum=["jsonl", "json", "csv"], description="Default jsonl."),
-            OpenApiParameter("since", str, description="Recorded at or after (ISO 8601)."),
-            OpenApiParameter("until", str, description="Recorded before (ISO 8601)."),
-        ],
+        parameters=EXPORT_PARAMETERS,
         responses={
             (200, "application/x-ndjson"): OpenApiTypes.STR,
             (200, "application/json"): OpenApiTypes.OBJECT,
@@ -149,6 +159,7 @@ class EvidenceExportView(StreamedExportView):
         user = request.user
         workflows = rules.audit_workflows(user)
         require(rules.is_auditor(user) or workflows.exists(), "Only auditors and workflow owners can export evidence.")
+        refuse_unknown_parameters(request, EXPORT_PARAMETERS)
         params = request.query_params
         since, until = parse_range(params.get("since"), params.get("until"))
         slug = params.get("workflow")

@@ -7,6 +7,8 @@
 - `StrictFilterBackend`: a query parameter that is not a filter of the list's filterset,
   nor pagination or ordering, is a 400 naming it; so is any filter on a view that has
   none. Installed as the first filter backend in `REST_FRAMEWORK`.
+- `refuse_unknown_parameters`: the same for views that read their query themselves
+  (exports, the dossier), against the parameters their schema documents.
 - `StrictOrderingFilter`: `ordering` naming a field the list does not sort by is a 400
   naming that field (DRF's own filter drops it and answers in the default order); the
   schema lists the accepted values.
@@ -121,6 +123,16 @@ def accepted_query_parameters(view):
     if getattr(view, "ordering_fields", None) or getattr(view, "ordering", None):
         names.add(api_settings.ORDERING_PARAM)
     return names
+
+
+def refuse_unknown_parameters(request, parameters):
+    """For a view without a filterset (exports, the dossier): a query parameter that is not
+    one of `parameters` (the OpenApiParameters its schema documents, or names) is a 400
+    naming it, as `StrictFilterBackend` answers for lists."""
+    accepted = {"format"} | {getattr(parameter, "name", parameter) for parameter in parameters}
+    unknown = sorted(set(request.query_params) - accepted)
+    if unknown:
+        raise ValidationError({name: ["Unknown query parameter: this endpoint does not read it."] for name in unknown})
 
 
 class StrictFilterBackend(DjangoFilterBackend):

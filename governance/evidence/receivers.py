@@ -16,12 +16,13 @@ from approvals import signals
 from approvals.policy import reasons_text
 from governance.changes.signals import registry_change_decided, registry_change_proposed
 from governance.choices import EvidenceKind, EvidenceOutcome
+from governance.models import Policy
 from governance.reviews.signals import review_item_decided
 from governance.verify_export import canonical_json, sha256_hex
 from identities.models import WorkloadIdentity
 
 from .intake import record_decision, record_grants_ended
-from .services import append_events, record_evidence
+from .services import append_events, record_evidence, record_evidence_in_each
 
 logger = logging.getLogger(__name__)
 
@@ -273,18 +274,30 @@ def on_review_item_decided(sender, campaign, item, by=None, **kwargs):
 @receiver(registry_change_proposed, dispatch_uid="evidence.registry_change_proposed")
 @receiver(registry_change_decided, dispatch_uid="evidence.registry_change_decided")
 def on_registry_change(sender, change, **kwargs):
-    """A widening change of a workflow's registration: proposed, then decided by another person."""
-    if not change.workflow_id:
-        return  # an entitlement's own change belongs to no workflow's chain; the change log has it
+    """A widening registry change, proposed, then decided by another person: evidence in the
+    chain of its workflow, or, for a change of an entitlement alone (its resource owner, its
+    maximum lifetime, its access level), in the chain of every workflow that holds the
+    entitlement (has a policy for it), since each of them is what the change widens."""
     outcome = {"pending": EvidenceOutcome.SUBMITTED, "approved": EvidenceOutcome.APPROVED}.get(
         change.state, EvidenceOutcome.DENIED if change.state == "denied" else EvidenceOutcome.CANCELLED
     )
     actor = change.decided_by_id if change.decided_at else change.author_id
-    record_evidence(
-        workflow=change.workflow_id,
-        kind=EvidenceKind.REGISTRY_CHANGE,
-        outcome=outcome,
-        actor=actor or change.author_id,
-        target_resource=change.entitlement.scope if change.entitlement_id else "",
-        summary=f"Registry change #{change.pk} {change.get_state_display().lower()}: {change.summary}",
+    fields = {
+        "kind": EvidenceKind.REGISTRY_CHANGE,
+        "outcome": outcome,
+        "actor": actor or change.author_id,
+        "target_resource": change.entitlement.scope if change.entitlement_id else "",
+        "summary": f"Registry change #{change.pk} {change.get_state_display().lower()}: {change.summary}",
+    }
+    if change.workflow_id:
+        record_evidence(workflow=change.workflow_id, **fields)
+        return
+    if not change.entitlement_id:
+        return
+    holders = Policy.objects.filter(entitlement_id=change.entitlement_id).values_list("workflow_id", flat=True)
+    # No workflow holds it yet (a new entitlement's resource owner): the change log has it.
+    record_evidence_in_each(
+        holders,
+        payload={"registry_change": change.pk, "entitlement": change.entitlement_id, "state": change.state},
+        **fields,
     )

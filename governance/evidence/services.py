@@ -198,6 +198,21 @@ def record_evidence(*, workflow, **fields):
     return record
 
 
+def record_evidence_in_each(workflows, **fields):
+    """Append the same event to each of `workflows`' chains (ids or objects); return the records.
+
+    For what concerns every workflow that holds something shared, such as a change of an
+    entitlement. Heads are locked in workflow order, as `append_events` does, so two such
+    writers never wait for each other in a circle.
+    """
+    event = clean_event(**fields)
+    records = []
+    with transaction.atomic(savepoint=False):
+        for workflow_id in sorted({_pk(workflow) for workflow in workflows}):
+            records += chain_onto(lock_chain_head(workflow_id), [event])
+    return records
+
+
 def validate_evidence_item(workload, item):
     """Field errors of one reported event (empty when valid), exactly as the batch ingest judges it."""
     _, errors = clean_agent_item(item, workload, grants_named_in(workload, [item]), timezone.now())

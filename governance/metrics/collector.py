@@ -17,7 +17,7 @@ from approvals.queues.models import OutboxMessage, QueueConnection
 from governance.choices import ReviewOutcome
 from governance.evidence.models import EvidenceIntake
 from governance.models import Heartbeat
-from governance.reviews.models import ReviewItem
+from governance.reviews.models import ReviewCampaign, ReviewItem, review_overdue
 
 
 def _age(now, moment):
@@ -103,10 +103,11 @@ class DatabaseCollector:
         )
 
     def _overdue_reviews(self, now):
-        overdue = ReviewItem.objects.filter(outcome=ReviewOutcome.PENDING, campaign__due_at__lt=now).count()
-        return self._gauge(
-            "mandate_review_items_overdue", "Review items not decided by their campaign's due date.", overdue
-        )
+        # Overdue by the one definition (`review_overdue`), as the API, dashboard and report say.
+        overdue = ReviewItem.objects.filter(
+            outcome=ReviewOutcome.PENDING, campaign__in=ReviewCampaign.objects.filter(review_overdue(now))
+        ).count()
+        return self._gauge("mandate_review_items_overdue", "Undecided review items of overdue access reviews.", overdue)
 
     def _heartbeats(self, now):
         family = GaugeMetricFamily(

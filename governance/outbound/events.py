@@ -6,12 +6,15 @@ a person typed (justifications, comments): a receiver that needs more follows th
 with its own API key.
 """
 
+import hashlib
+
 from django.conf import settings
 from django.dispatch import receiver
 from django.utils import timezone
 
 from approvals import signals as access
-from approvals.queues.outbox import enqueue
+from approvals.models import Grant
+from approvals.queues.outbox import enqueue, enqueue_many
 from governance.choices import WebhookEvent
 from governance.findings.signals import finding_opened
 from governance.outbound.delivery import DELIVER
@@ -80,18 +83,70 @@ def campaign_data(campaign):
     }
 
 
-def emit(event_type, data):
-    """Write one delivery (and its outbox row) for each enabled subscriber of `event_type`."""
-    subscribers = [s for s in WebhookSubscription.objects.filter(enabled=True) if event_type in (s.event_types or [])]
+def _subscribers(event_type):
+    return [s for s in WebhookSubscription.objects.filter(enabled=True) if event_type in (s.event_types or [])]
+
+
+def occurrence_message_id(subscription, event_type, occurrence):
+    """The `webhook-id` of one event that happens once (a grant ends once), for one subscriber:
+    derived from what happened, so writing it again (a retried batch, the ETA task after the
+    sweeper) finds the delivery there and sends nothing twice."""
+    digest = hashlib.sha256(f"{subscription.pk}:{event_type}:{occurrence}".encode()).hexdigest()
+    return "msg_" + digest[:32]
+
+
+def _delivery_key(message_id):
+    return f"{DELIVER}:{message_id}"
+
+
+def emit(event_type, data, *, occurrence=None):
+    """Write one delivery (and its outbox row) for each enabled subscriber of `event_type`.
+
+    With `occurrence` (what makes the event unique, e.g. "grant:42") the delivery's message
+    id, and so its outbox key, is derived from it: the same event emitted twice is one
+    delivery. Without, every call is a new event."""
+    subscribers = _subscribers(event_type)
     now = timezone.now()
     for subscription in subscribers:
-        message_id = new_message_id()
         payload = {"type": event_type, "timestamp": now.isoformat(), "data": data}
-        delivery = WebhookDelivery.objects.create(
-            subscription=subscription, message_id=message_id, event_type=event_type, payload=payload
-        )
-        enqueue(DELIVER, {"delivery_id": delivery.pk}, key=f"{DELIVER}:{message_id}")
+        fields = {"subscription": subscription, "event_type": event_type, "payload": payload}
+        if occurrence is None:
+            message_id = new_message_id()
+            delivery, created = WebhookDelivery.objects.create(message_id=message_id, **fields), True
+        else:
+            message_id = occurrence_message_id(subscription, event_type, occurrence)
+            delivery, created = WebhookDelivery.objects.get_or_create(message_id=message_id, defaults=fields)
+        if created:
+            enqueue(DELIVER, {"delivery_id": delivery.pk}, key=_delivery_key(message_id))
     return len(subscribers)
+
+
+def emit_many(event_type, events, subscribers=None):
+    """`emit` with an `occurrence` for many events at once: [(data, occurrence)].
+
+    The deliveries of every event and subscriber in one insert, their outbox rows in one
+    more (`enqueue_many`), under the message ids and keys `emit` gives each alone, so an
+    event already emitted either way is skipped."""
+    subscribers = _subscribers(event_type) if subscribers is None else subscribers
+    if not subscribers or not events:
+        return 0
+    now = timezone.now()
+    deliveries = {}
+    for data, occurrence in events:
+        payload = {"type": event_type, "timestamp": now.isoformat(), "data": data}
+        for subscription in subscribers:
+            message_id = occurrence_message_id(subscription, event_type, occurrence)
+            deliveries[message_id] = WebhookDelivery(
+                subscription=subscription, message_id=message_id, event_type=event_type, payload=payload
+            )
+    existing = set(WebhookDelivery.objects.filter(message_id__in=list(deliveries)).values_list("message_id", flat=True))
+    fresh = [delivery for message_id, delivery in deliveries.items() if message_id not in existing]
+    WebhookDelivery.objects.bulk_create(fresh, ignore_conflicts=True)
+    written = WebhookDelivery.objects.filter(message_id__in=[d.message_id for d in fresh]).values_list(
+        "pk", "message_id"
+    )
+    enqueue_many(DELIVER, [({"delivery_id": pk}, _delivery_key(message_id)) for pk, message_id in written])
+    return len(fresh)
 
 
 @receiver(access.request_submitted, dispatch_uid="webhooks.request_submitted")
@@ -122,7 +177,22 @@ def on_grant_issued(sender, grant, **kwargs):
 
 @receiver(access.grant_ended, dispatch_uid="webhooks.grant_ended")
 def on_grant_ended(sender, grant, **kwargs):
-    emit(WebhookEvent.GRANT_ENDED, grant_data(grant))
+    # A grant ends once: one delivery per subscriber, whichever path ends it.
+    emit(WebhookEvent.GRANT_ENDED, grant_data(grant), occurrence=f"grant:{grant.pk}")
+
+
+@receiver(access.grants_expired, dispatch_uid="webhooks.grants_expired")
+def on_grants_expired(sender, grants, **kwargs):
+    """The sweeper's batch: the `grant.ended` of each grant, as `on_grant_ended` sends it, in bulk."""
+    subscribers = _subscribers(WebhookEvent.GRANT_ENDED)
+    if not subscribers or not grants:
+        return  # the common case: nobody subscribed, nothing read
+    ended = (
+        Grant.objects.filter(pk__in=[grant.pk for grant in grants])
+        .select_related("workflow", "entitlement", "workload", "on_behalf_of", "requested_by")
+        .order_by("pk")
+    )
+    emit_many(WebhookEvent.GRANT_ENDED, [(grant_data(g), f"grant:{g.pk}") for g in ended], subscribers)
 
 
 @receiver(access.workload_suspended, dispatch_uid="webhooks.workload_suspended")

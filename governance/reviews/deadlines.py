@@ -91,7 +91,7 @@ def apply_missed_deadline(campaign, *, now=None):
     now = now or timezone.now()
     with transaction.atomic():
         campaign = lock_campaign(campaign)
-        if not campaign.is_open or campaign.deadline_missed_at is not None or now < campaign.due_at:
+        if campaign.deadline_missed_at is not None or not campaign.is_overdue(now):
             return False
         workflow = Workflow.objects.select_for_update(no_key=True).get(pk=campaign.workflow_id)
         action = MissedReviewAction(workflow.missed_review_action)
@@ -130,7 +130,7 @@ def enforce_review_deadlines(now=None):
     for campaign in campaigns:
         try:
             summary["settled"] += settle_campaign(campaign, now=now)
-            if now >= campaign.due_at and campaign.deadline_missed_at is None:
+            if campaign.is_overdue(now) and campaign.deadline_missed_at is None:
                 summary["deadline_missed"] += apply_missed_deadline(campaign, now=now)
         except Exception:
             log.exception("Could not enforce the deadline of access review %s", campaign.pk)

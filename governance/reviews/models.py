@@ -24,9 +24,10 @@ from governance.choices import (
 def review_overdue(now):
     """The one definition of an overdue access review: open, and its due date has come.
 
-    Every reader uses it: the reviews API filter, the review lists and the dashboard (through
-    `ReviewCampaign.is_overdue`), the reminders' escalation, the findings and the alignment
-    report (through `workflow_review_overdue`).
+    Every reader uses it: the reviews API filter, the review lists and the dashboard, the
+    reminders' escalation and the deadline's consequence (through `ReviewCampaign.is_overdue`),
+    the `mandate_review_items_overdue` gauge, the findings, the registry list and the
+    alignment report (through `workflow_review_overdue`).
     """
     return Q(status=CampaignStatus.OPEN, due_at__lte=now)
 

@@ -1,9 +1,10 @@
 """Reminders for access reviews and for requests waiting on an approver.
 
 Schedule of a review campaign (local dates, TIME_ZONE): the people who decide its pending
-items hear when it opens, 3 days and 1 day before its due date and on the due date; from
-the day after, every owner who may decide one of them and the security contact are told
-it is overdue, again every week while it stays open. Who decides an item is the review's
+items hear when it opens, 3 days and 1 day before its due date and on the due date; once
+it is overdue (`review_overdue`: its due moment has come, the same instant the API, the
+dashboard, the report and the metrics call it overdue), every owner who may decide one of
+them and the security contact are told so, again every week while it stays open. Who decides an item is the review's
 own rule (`selectors.campaign_deciders`): the control owner first, the other owner for an
 item about her, the security contact for an item no owner may certify; nobody is chased
 about an item that is their own access. A request waiting longer than its policy's
@@ -67,13 +68,15 @@ class DueReminder:
 # ---------------------------------------------------------------- what is due
 
 
-def campaign_stage(campaign, today):
-    """(stage, repeat) of `campaign` on local date `today`. Reminders speak in calendar days:
-    the escalation starts the day after the due date, when `review_overdue` holds all day."""
-    days_left = (timezone.localdate(campaign.due_at) - today).days
-    if days_left < 0:
-        return ReminderStage.OVERDUE, (-days_left - 1) // ESCALATION_REPEAT_DAYS
-    if days_left == 0:
+def campaign_stage(campaign, now):
+    """(stage, repeat) of `campaign` at `now`. The escalation starts the moment the review
+    is overdue by the one definition (`ReviewCampaign.is_overdue`, which the API, dashboard,
+    report and metrics read too) and repeats every `ESCALATION_REPEAT_DAYS` after it;
+    before that, reminders speak in local calendar days."""
+    if campaign.is_overdue(now):
+        return ReminderStage.OVERDUE, (now - campaign.due_at).days // ESCALATION_REPEAT_DAYS
+    days_left = (timezone.localdate(campaign.due_at) - timezone.localdate(now)).days
+    if days_left <= 0:
         return ReminderStage.DUE_TODAY, 0
     if days_left == 1:
         return ReminderStage.DUE_IN_1_DAY, 0
@@ -141,7 +144,6 @@ def _waiting_requests(now):
 
 def due_reminders(now):
     """Every reminder due now and not given before: ({address: [DueReminder]}, [ticket DueReminder])."""
-    today = timezone.localdate(now)
     given = set(
         ReminderLog.objects.filter(campaign__status=CampaignStatus.OPEN).values_list(
             "campaign_id", "stage", "repeat", "channel", "recipient_email"
@@ -155,7 +157,7 @@ def due_reminders(now):
         .prefetch_related(Prefetch("items", queryset=pending, to_attr="pending_items"))
     )
     for campaign in campaigns:
-        stage, repeat = campaign_stage(campaign, today)
+        stage, repeat = campaign_stage(campaign, now)
         if (campaign.pk, stage, repeat, ReminderChannel.TICKET, "") not in given:
             tickets.append(DueReminder("", campaign=campaign, stage=stage, repeat=repeat))
         deciders = campaign_deciders(campaign, campaign.pending_items)

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from approvals.services import reactivate_workload, suspend_workload
 from governance import permissions as rules
 from governance.api.schema import error, errors
+from governance.api.strict import refuse_unknown_parameters
 from governance.api.viewsets import ReadOnlyViewSet, RegistryViewSet
 from governance.dossier.selectors import WORKLOAD_RELATED, EventQuery, workload_dossier, workload_events
 from governance.permissions import require
@@ -129,6 +130,7 @@ class WorkloadIdentityViewSet(RegistryViewSet):
     @action(detail=True, methods=["get"])
     def dossier(self, request, slug=None):
         workload = self._dossier_workload(slug)
+        refuse_unknown_parameters(request, EVENT_PARAMETERS)
         query = EventQuery.from_params(request.query_params)
         return Response(dossier_answer(request, workload_dossier(workload, request.user, query)))
 
@@ -140,6 +142,7 @@ class WorkloadIdentityViewSet(RegistryViewSet):
     @action(detail=True, methods=["get"])
     def events(self, request, slug=None):
         workload = self._dossier_workload(slug)
+        refuse_unknown_parameters(request, EVENT_PARAMETERS)
         query = EventQuery.from_params(request.query_params)
         records, next_before = workload_events(workload, query)
         return Response(events_page(request, workload, records, next_before, query))

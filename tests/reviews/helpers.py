@@ -12,6 +12,9 @@ from tests import factories
 # A Monday morning, far from any DST change (TIME_ZONE is UTC in tests anyway).
 T0 = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
+# Thursday 13 March 2031, 17:00: a review due then is still "due today" at the morning's
+# run and overdue (`review_overdue`) from 17:00, so the next morning's run escalates it.
+DUE_DAY_10 = T0 + 10 * DAY + timedelta(hours=8)
 LONG = 30 * 86400  # grants that outlive a whole review, so only decisions end them
 
 

@@ -17,7 +17,7 @@ from governance.reviews import reminders
 from governance.reviews.reminders import deliver_digest, send_due_reminders
 from governance.reviews.services import decide_items, open_due_campaigns
 from tests import factories
-from tests.reviews.helpers import DAY, T0, at, long_policy, run_review_jobs
+from tests.reviews.helpers import DAY, DUE_DAY_10, T0, at, long_policy, run_review_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +29,7 @@ def _review_settings(settings, workflow):
     settings.SECURITY_CONTACT_EMAIL = SECURITY
     settings.SITE_URL = "https://mandate.example.test"
     settings.REVIEW_NOTICE_DAYS = 14
-    workflow.next_review_due = T0 + 10 * DAY  # due Thursday 13 March 2031, 09:00
+    workflow.next_review_due = DUE_DAY_10
     workflow.save()
 
 

@@ -10,7 +10,7 @@ from governance.models import ReviewCampaign
 from governance.reviews.selectors import campaign_deciders
 from governance.reviews.services import decide_items
 from tests import factories
-from tests.reviews.helpers import DAY, T0, at, long_policy, person_grant, run_review_jobs, workload_grant
+from tests.reviews.helpers import DAY, DUE_DAY_10, T0, at, long_policy, person_grant, run_review_jobs, workload_grant
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,7 @@ def _review_settings(settings, workflow):
     settings.SECURITY_CONTACT_EMAIL = SECURITY
     settings.SITE_URL = "https://mandate.example.test"
     settings.REVIEW_NOTICE_DAYS = 14
-    workflow.next_review_due = T0 + 10 * DAY
+    workflow.next_review_due = DUE_DAY_10
     workflow.save()
 
 

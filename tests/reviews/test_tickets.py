@@ -15,7 +15,7 @@ from approvals.queues.tasks import poll_ticket_queues
 from governance.models import ReviewCampaign
 from governance.reviews.services import decide_items
 from tests.queues.helpers import connect, deliver_all, post_webhook
-from tests.reviews.helpers import DAY, T0, at, run_review_jobs
+from tests.reviews.helpers import DAY, DUE_DAY_10, T0, at, run_review_jobs
 
 pytestmark = pytest.mark.django_db(transaction=True)
 BOTH = pytest.mark.parametrize("ticket_system", ["rt", "github"], indirect=True)
@@ -26,7 +26,7 @@ REVIEW_PAGE = "https://mandate.example.test/reviews/{}/"
 def _review_settings(settings, workflow):
     settings.SITE_URL = "https://mandate.example.test"
     settings.REVIEW_NOTICE_DAYS = 14
-    workflow.next_review_due = T0 + 10 * DAY  # due Thursday 13 March 2031
+    workflow.next_review_due = DUE_DAY_10
     workflow.save()
 
 
