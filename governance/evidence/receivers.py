@@ -204,7 +204,11 @@ def on_grants_expired(sender, grants, now=None, **kwargs):
 
 
 @receiver(signals.authorization_checked, dispatch_uid="evidence.authorization_checked")
-def on_authorization_checked(sender, result, subject, workflow, scope, task_ref="", resource="", action="", **kwargs):
+def on_authorization_checked(
+    sender, result, subject, workflow, scope, task_ref="", resource="", action="", recorded=False, **kwargs
+):
+    if recorded:
+        return  # the check's own statement recorded it (`governance.evidence.decisions`)
     workflow_id = getattr(result, "workflow_id", None) or getattr(workflow, "pk", None)
     if workflow_id is None:
         # Nothing to chain to: the answer (unknown workflow) is in the caller's response.

@@ -1,7 +1,7 @@
-"""The authorization check's hot path: three statements, a durable record, nothing stale.
+"""The authorization check's hot path: two statements, a durable record, nothing stale.
 
-On PostgreSQL (the production database): the allow path authenticates the key, finds
-the grant and records the decision in three statements; the decision is committed
+On PostgreSQL (the production database): the allow path authenticates the key, then
+finds the grant and records the decision in one statement; the decision is committed
 before the answer; revocation, task completion and suspension take effect on the very
 next call; the sequencer chains the intake in order and loses nothing when it fails.
 """
@@ -45,21 +45,26 @@ def check(client, workflow, task="run-1"):
     return response.json()
 
 
-def test_the_allow_path_is_three_statements_key_grant_record(api_as, policy, agent, requester, workflow):
+def decides_and_records(sql):
+    return "FROM approvals_grant" in sql.replace('"', "") and "INSERT INTO governance_evidenceintake" in sql
+
+
+def test_the_allow_path_is_two_statements_key_then_grant_and_record(api_as, policy, agent, requester, workflow):
     grant, _ = grant_for(policy, agent, requester)
     client = api_as(agent)
     assert check(client, workflow)["allow"]  # the first use stamps last_used_at (once a minute)
     with CaptureQueriesContext(connection) as queries:
         assert check(client, workflow)["allow"]
     statements = [query["sql"] for query in queries.captured_queries]
-    assert len(statements) <= 3, statements
+    assert len(statements) == 2, statements
     assert "identities_apikey" in statements[0]
-    assert sum("FROM approvals_grant" in sql.replace('"', "") for sql in statements) == 1  # read once
-    assert statements[-1].startswith('INSERT INTO "governance_evidenceintake"')
+    assert decides_and_records(statements[1])  # the grant read once, the record written by the same statement
     assert not any("FOR UPDATE" in sql or "evidencechainhead" in sql for sql in statements)
+    record = EvidenceIntake.objects.filter(workflow=workflow).latest("id")
+    assert (record.outcome, record.grant_id) == ("allowed", grant.pk)
 
 
-def test_a_deny_costs_the_same_three_statements_and_is_recorded(api_as, policy, agent, requester, workflow):
+def test_a_deny_costs_the_same_two_statements_and_is_recorded(api_as, policy, agent, requester, workflow):
     grant, _ = grant_for(policy, agent, requester)
     client = api_as(agent)
     assert check(client, workflow)["allow"]  # the first use stamps last_used_at (once a minute)
@@ -68,9 +73,8 @@ def test_a_deny_costs_the_same_three_statements_and_is_recorded(api_as, policy, 
         answer = check(client, workflow)
     assert not answer["allow"] and answer["reasons"] == [f"Grant #{grant.pk} was revoked: incident 7"]
     statements = [query["sql"] for query in queries.captured_queries]
-    assert len(statements) <= 3, statements
-    assert sum("FROM approvals_grant" in sql.replace('"', "") for sql in statements) == 1
-    assert statements[-1].startswith('INSERT INTO "governance_evidenceintake"')
+    assert len(statements) == 2, statements
+    assert decides_and_records(statements[1])
     record = EvidenceIntake.objects.filter(workflow=workflow).latest("id")
     assert (record.outcome, record.grant_id) == ("denied", None)
     assert "revoked: incident 7" in record.summary
@@ -105,7 +109,7 @@ def test_every_deny_explains_itself_in_one_statement(api_as, policy, agent, requ
     with CaptureQueriesContext(connection) as queries:
         answer = client.post("/api/v1/authorize", payload).json()
     assert not answer["allow"] and answer["reasons"][0].startswith(reason), answer
-    assert len(queries.captured_queries) <= 3, [query["sql"] for query in queries.captured_queries]
+    assert len(queries.captured_queries) == 2, [query["sql"] for query in queries.captured_queries]
 
 
 @pytest.mark.django_db(transaction=True)
