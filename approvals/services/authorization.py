@@ -18,10 +18,11 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from governance.choices import WorkflowStatus
+from governance.exceptions import CredentialRefused
 from governance.models import Entitlement, Workflow
 from governance.models.statements import hot_cursor
 from identities.choices import WorkloadStatus
-from identities.models import WorkloadIdentity
+from identities.models import ApiKey, WorkloadIdentity
 
 from .. import signals
 from ..choices import GrantStatus
@@ -51,7 +52,17 @@ def _slug(workflow):
 
 
 def authorize(
-    *, workflow, scope, workload=None, user=None, task_ref=None, token_claims=None, resource="", action="", now=None
+    *,
+    workflow,
+    scope,
+    workload=None,
+    user=None,
+    task_ref=None,
+    token_claims=None,
+    resource="",
+    action="",
+    now=None,
+    key_id=None,
 ):
     """Answer allow/deny with reasons from active, unexpired grants.
 
@@ -60,6 +71,11 @@ def authorize(
     re-minting makes an old token fail at once. `resource` and `action` (what the tool
     call is about to touch and do) do not change the answer; they travel with the
     `authorization_checked` signal into the evidence record.
+
+    `key_id`, on PostgreSQL, is the workload's API key as the caller presented it, taken
+    from memory rather than read again (`identities.services.remembered_workload_key`):
+    the check's statement verifies it is still unrevoked and unexpired, and raises
+    CredentialRefused, deciding nothing, when it is not.
     """
     now = now or timezone.now()
     if (workload is None) == (user is None):
@@ -67,7 +83,7 @@ def authorize(
     slug = _slug(workflow)
     recorded = False
     if connection.vendor == "postgresql":
-        result, recorded = _decide(slug, scope, workload, user, task_ref, token_claims, resource, action, now)
+        result, recorded = _decide(slug, scope, workload, user, task_ref, token_claims, resource, action, now, key_id)
     else:
         result = _answer(slug, scope, workload, user, task_ref, token_claims, now)
     signals.authorization_checked.send(
@@ -192,11 +208,11 @@ def _decide_sql(shape, record):
     workflow (`_may_know_of`) and the one reason of the answer; `recorded` is the
     evidence layer's INSERT of the decision (`record`, or none).
     """
-    for_workload, with_task, with_token = shape
+    for_workload, with_task, with_token, with_key = shape
     may_know = (
         "COALESCE("
         + (
-            "c.w_id = %s::bigint"
+            "c.w_id = s.workflow_id"
             if for_workload
             else f"c.w_status = '{WorkflowStatus.ACTIVE}' OR %s::bigint IN (c.w_control_owner_id, c.w_backup_owner_id)"
         )
@@ -209,7 +225,11 @@ def _decide_sql(shape, record):
         f"|| {_when('c.g_expires_at')} || '.' "
         "WHEN NOT d.known THEN 'Unknown workflow “' || %s::text || '”.' "
         f"WHEN c.w_status <> '{WorkflowStatus.ACTIVE}' THEN 'Workflow “' || c.w_name || '” is ' || c.w_status || '.' "
-        + ("WHEN %s::text IS NOT NULL THEN %s::text " if for_workload else "")
+        + (
+            f"WHEN s.status <> '{WorkloadStatus.ACTIVE}' THEN 'Workload “' || s.name || '” is ' || s.status || '.' "
+            if for_workload
+            else ""
+        )
         + "WHEN c.g_id IS NULL THEN 'No grant of “' || %s::text || '” in “' || c.w_name || '”' || %s::text || '.' "
         f"WHEN c.g_status = '{GrantStatus.REVOKED}' THEN {grant}' was revoked: ' || c.g_end_reason "
         f"WHEN c.g_status = '{GrantStatus.EXPIRED}' OR c.g_expires_at <= %s::timestamptz "
@@ -222,23 +242,36 @@ def _decide_sql(shape, record):
         )
         + "END"
     )
+    # The workload as it is now (its key, read from memory, checked again: `with_key`).
+    key = (
+        f" AND EXISTS (SELECT 1 FROM {ApiKey._meta.db_table} k WHERE k.id = %s::bigint AND k.workload_id = wl.id"  # noqa: S608
+        " AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > %s::timestamptz))"
+        if with_key
+        else ""
+    )
+    subject = (
+        ", subject AS MATERIALIZED (SELECT wl.workflow_id, wl.name, wl.status "  # noqa: S608
+        f"FROM {WorkloadIdentity._meta.db_table} wl WHERE wl.id = %s::bigint{key})"
+        if for_workload
+        else ""
+    )
+    recorded = f", recorded AS ({record})" if record else ""
+    count = "(SELECT count(*) FROM recorded)" if record else "0"
     return (
         "WITH checked (w_id, w_status, w_name, allowing, g_id, g_status, g_starts_at, g_expires_at, "  # noqa: S608
         "g_on_behalf_of_id, g_end_reason, w_control_owner_id, w_backup_owner_id) AS MATERIALIZED "
-        f"({_check_sql(for_workload=for_workload, with_task=with_task, with_token=with_token)}), "
+        f"({_check_sql(for_workload=for_workload, with_task=with_task, with_token=with_token)}){subject}, "
         f"decided AS MATERIALIZED (SELECT c.*, d.known, {reason} AS reason "
-        f"FROM checked c, LATERAL (SELECT {may_know} AS known) d)"
-        + (
-            f", recorded AS ({record}) SELECT decided.*, (SELECT count(*) FROM recorded) FROM decided"  # noqa: S608
-            if record
-            else " SELECT decided.*, 0 FROM decided"
-        )
+        f"FROM checked c{', subject s' if for_workload else ''}, LATERAL (SELECT {may_know} AS known) d){recorded} "
+        # A row even when nothing was decided: whether the subject (and its key) still holds.
+        f"SELECT decided.*, {count}, {'(SELECT count(*) FROM subject)' if for_workload else '1'} "
+        "FROM (SELECT 1) one LEFT JOIN decided ON true"
     )
 
 
-def _decide(slug, scope, workload, user, task_ref, token_claims, resource, action, now):
+def _decide(slug, scope, workload, user, task_ref, token_claims, resource, action, now, key_id):
     """PostgreSQL: (the answer, whether its record went in with it), in one statement."""
-    shape = (workload is not None, bool(task_ref), token_claims is not None)
+    shape = (workload is not None, bool(task_ref), token_claims is not None, key_id is not None)
     stamp = connection.ops.adapt_datetimefield_value(now)
     record = None
     if _recorder is not None:
@@ -256,20 +289,22 @@ def _decide(slug, scope, workload, user, task_ref, token_claims, resource, actio
     if sql is None:
         sql = _DECIDE_SQL[(shape, record_sql)] = _decide_sql(shape, record_sql)
     params = _check_params(scope, workload, user, task_ref, token_claims, stamp, slug)
-    params += [scope, slug, slug]
     if workload is not None:
-        # The workload was read with its key by this request: its status is current.
-        inactive = None if workload.status == WorkloadStatus.ACTIVE else f"Workload “{workload}” is {workload.status}."
-        params += [inactive, inactive]
-    params += [scope, f" for task “{task_ref}”" if task_ref else "", stamp, stamp]
+        params += [workload.pk, key_id, stamp] if key_id is not None else [workload.pk]
+    params += [scope, slug, slug, scope, f" for task “{task_ref}”" if task_ref else "", stamp, stamp]
     if token_claims is None:
         params.append(scope)
-    params.append(workload.workflow_id if workload is not None else user.pk)  # may the caller know of it
+    if user is not None:
+        params.append(user.pk)  # may the person know of the workflow
     params += record_params
     with hot_cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
-    if row is None:
+    if not row[15]:
+        # The key was revoked or expired, or its workload is gone, since it was last read:
+        # no decision is made, and the caller is told as the key's authentication would.
+        raise CredentialRefused("Invalid, expired or revoked API key.")
+    if row[0] is None:
         return AuthorizationResult(allow=False, reasons=[f"Unknown workflow “{slug}”."]), False
     workflow_id, allowing, reason, recorded = row[0], row[3], row[13], bool(row[14])
     if allowing is None:
