@@ -345,6 +345,7 @@ class AuthorizeView(APIView):
                 **({"workload": user.workload} if rules.is_workload(user) else {"user": user}),
             )
         except CredentialRefused as refused:
-            forget_api_key(key)
+            if key is not None:
+                forget_api_key(key)
             ApiKeyAuthentication.refuse(request, refused.message)
         return Response(result.as_dict())
