@@ -173,6 +173,7 @@ def _check_sql(*, for_workload, with_task, with_token):
     )
 
 
+TOKEN_REASON = "The token is not the current token of an active grant (revoked, replaced or for another grant)."
 _CHECK_SQL = {}
 _DECIDE_SQL = {}
 # Set by the evidence app (`GovernanceConfig.ready`): adds the decision's intake row to
@@ -198,25 +199,25 @@ def _check_params(scope, workload, user, task_ref, token_claims, stamp, slug):
 
 def _when(column):
     """`f"{value:%Y-%m-%d %H:%M:%S %Z}"` of a UTC time, in SQL: how the reasons write dates."""
-    return f"(to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC')"
+    return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS \"UTC\"')"
 
 
 def _decide_sql(shape, record):
     """The check (`_check_sql`), its answer's reason worded as `_deny_reasons` words it, and the record.
 
-    `checked` is the check's row; `decided` adds whether the caller may know of the
-    workflow (`_may_know_of`) and the one reason of the answer; `recorded` is the
-    evidence layer's INSERT of the decision (`record`, or none).
+    `checked` is the check's row; `subject` the workload as it is now; `decided` adds
+    whether the caller may know of the workflow (`_may_know_of`) and the one reason of
+    the answer; `recorded` is the evidence layer's INSERT of the decision (`record`, or
+    none). `subject` and `decided` are each read twice, so PostgreSQL evaluates them once.
+    The text stays under 4 KB, the length up to which psycopg caches a statement's
+    parsing (parsing it anew cost 0.25 ms a call): hence the terse names, and the fixed
+    texts sent as parameters.
     """
     for_workload, with_task, with_token, with_key = shape
     may_know = (
-        "COALESCE("
-        + (
-            "c.w_id = s.workflow_id"
-            if for_workload
-            else f"c.w_status = '{WorkflowStatus.ACTIVE}' OR %s::bigint IN (c.w_control_owner_id, c.w_backup_owner_id)"
-        )
-        + ", false)"
+        "c.w_id = s.workflow_id"
+        if for_workload
+        else f"COALESCE(c.w_status = '{WorkflowStatus.ACTIVE}' OR %s::bigint IN (c.w_owner, c.w_backup), false)"
     )
     grant = "'Grant #' || c.g_id || "
     reason = (
@@ -231,12 +232,14 @@ def _decide_sql(shape, record):
             else ""
         )
         + "WHEN c.g_id IS NULL THEN 'No grant of “' || %s::text || '” in “' || c.w_name || '”' || %s::text || '.' "
-        f"WHEN c.g_status = '{GrantStatus.REVOKED}' THEN {grant}' was revoked: ' || c.g_end_reason "
-        f"WHEN c.g_status = '{GrantStatus.EXPIRED}' OR c.g_expires_at <= %s::timestamptz "
+        f"WHEN c.g_status = '{GrantStatus.REVOKED}' THEN {grant}' was revoked: ' || c.g_end "
+        f"WHEN c.g_status = '{GrantStatus.EXPIRED}' OR c.g_expires_at <= %s "
         f"THEN {grant}' expired at ' || {_when('c.g_expires_at')} || '.' "
-        f"WHEN c.g_starts_at > %s::timestamptz THEN {grant}' starts at ' || {_when('c.g_starts_at')} || '.' "
+        f"WHEN c.g_starts_at > %s THEN {grant}' starts at ' || {_when('c.g_starts_at')} || '.' "
+        # With a token: TOKEN_REASON, a parameter (the statement stays short enough for
+        # psycopg to cache its parsing: `tests/access/test_authorization_hot_path.py`).
         + (
-            "ELSE 'The token is not the current token of an active grant (revoked, replaced or for another grant).' "
+            "ELSE %s::text "
             if with_token
             else "ELSE 'No active grant of “' || %s::text || '” in “' || c.w_name || '”.' "
         )
@@ -245,12 +248,12 @@ def _decide_sql(shape, record):
     # The workload as it is now (its key, read from memory, checked again: `with_key`).
     key = (
         f" AND EXISTS (SELECT 1 FROM {ApiKey._meta.db_table} k WHERE k.id = %s::bigint AND k.workload_id = wl.id"  # noqa: S608
-        " AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > %s::timestamptz))"
+        " AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > %s))"
         if with_key
         else ""
     )
     subject = (
-        ", subject AS MATERIALIZED (SELECT wl.workflow_id, wl.name, wl.status "  # noqa: S608
+        ", subject AS (SELECT wl.workflow_id, wl.name, wl.status "  # noqa: S608
         f"FROM {WorkloadIdentity._meta.db_table} wl WHERE wl.id = %s::bigint{key})"
         if for_workload
         else ""
@@ -259,9 +262,9 @@ def _decide_sql(shape, record):
     count = "(SELECT count(*) FROM recorded)" if record else "0"
     return (
         "WITH checked (w_id, w_status, w_name, allowing, g_id, g_status, g_starts_at, g_expires_at, "  # noqa: S608
-        "g_on_behalf_of_id, g_end_reason, w_control_owner_id, w_backup_owner_id) AS MATERIALIZED "
+        "g_obo, g_end, w_owner, w_backup) AS "
         f"({_check_sql(for_workload=for_workload, with_task=with_task, with_token=with_token)}){subject}, "
-        f"decided AS MATERIALIZED (SELECT c.*, d.known, {reason} AS reason "
+        f"decided AS (SELECT c.*, d.known, {reason} AS reason "
         f"FROM checked c{', subject s' if for_workload else ''}, LATERAL (SELECT {may_know} AS known) d){recorded} "
         # A row even when nothing was decided: whether the subject (and its key) still holds.
         f"SELECT decided.*, {count}, {'(SELECT count(*) FROM subject)' if for_workload else '1'} "
@@ -292,8 +295,7 @@ def _decide(slug, scope, workload, user, task_ref, token_claims, resource, actio
     if workload is not None:
         params += [workload.pk, key_id, stamp] if key_id is not None else [workload.pk]
     params += [scope, slug, slug, scope, f" for task “{task_ref}”" if task_ref else "", stamp, stamp]
-    if token_claims is None:
-        params.append(scope)
+    params.append(scope if token_claims is None else TOKEN_REASON)
     if user is not None:
         params.append(user.pk)  # may the person know of the workflow
     params += record_params
@@ -372,7 +374,7 @@ def _deny_reasons(workflow, latest, scope, workload, task_ref, token_claims, now
     if latest["starts_at"] > now:
         return [f"Grant #{latest['pk']} starts at {latest['starts_at']:%Y-%m-%d %H:%M:%S %Z}."]
     if token_claims is not None:
-        return ["The token is not the current token of an active grant (revoked, replaced or for another grant)."]
+        return [TOKEN_REASON]
     return [f"No active grant of “{scope}” in “{workflow['name']}”."]
 
 

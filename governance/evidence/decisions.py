@@ -2,7 +2,7 @@
 
 The check (`approvals.services.authorization`) answers from one statement whose CTE
 `decided` holds the answer: `w_id`, `allowing` (the allowing grant's id or NULL),
-`g_expires_at`, `g_on_behalf_of_id` and `reason` (the answer's one reason, the text the
+`g_expires_at`, `g_obo` (the grant's on-behalf-of person) and `reason` (the answer's one reason, the text the
 Python path writes). `decision_insert` adds the decision's intake row to that statement
 (`INSERT … SELECT … FROM decided`), built by the database byte for byte as
 `record_decision` builds it in Python (`tests/evidence/test_decisions_in_one_statement.py`):
@@ -20,7 +20,6 @@ before (one INSERT more, rare).
 import json
 
 from django.conf import settings
-from django.db import connection
 
 from governance.choices import EvidenceKind, EvidenceOutcome
 
@@ -49,8 +48,8 @@ def _iso(column):
     """`datetime.isoformat()` of a UTC time: microseconds only when there are any."""
     seconds = _utc(column, 'YYYY-MM-DD"T"HH24:MI:SS')
     return (
-        f"{seconds} || CASE WHEN mod(date_part('microseconds', {column})::bigint, 1000000) <> 0 "
-        f"THEN '.' || {_utc(column, 'US')} ELSE '' END || '+00:00'"
+        f"{seconds} || CASE WHEN to_char({column}, 'US') <> '000000' "
+        f"THEN '.' || to_char({column}, 'US') ELSE '' END || '+00:00'"
     )
 
 
@@ -65,9 +64,9 @@ def _insert_sql(store_raw):
     values = {
         "workflow_id": "d.w_id",
         "kind": "%s::text",
-        "occurred_at": "%s::timestamptz",
+        "occurred_at": "%s",
         "workload_id": "%s::bigint",
-        "on_behalf_of_id": "CASE WHEN %s::boolean AND d.allowing IS NOT NULL THEN d.g_on_behalf_of_id END",
+        "on_behalf_of_id": "CASE WHEN %s::boolean AND d.allowing IS NOT NULL THEN d.g_obo END",
         "actor_id": "%s::bigint",
         "access_request_id": "NULL",
         "grant_id": "d.allowing",
@@ -81,7 +80,7 @@ def _insert_sql(store_raw):
         "payload_sha256": "encode(sha256(convert_to(r.payload, 'UTF8')), 'hex')",
         "raw_payload": "r.payload" if store_raw else "NULL",
     }
-    columns = ", ".join(connection.ops.quote_name(name) for name in INTAKE_FIELDS)
+    columns = ", ".join(INTAKE_FIELDS)  # plain names: the statement must stay short (see below)
     payload = (
         '%s::text || CASE WHEN d.allowing IS NULL THEN \'false,"expires_at":null,"grant":null\' '
         f'ELSE \'true,"expires_at":"\' || {_iso("d.g_expires_at")} || \'","grant":\' || d.allowing END '
@@ -93,8 +92,9 @@ def _insert_sql(store_raw):
         f"SELECT {', '.join(values[name] for name in INTAKE_FIELDS)} "
         f"FROM decided d, LATERAL (SELECT {summary} AS summary, {payload} AS payload) r "
         f"WHERE d.reason ~ '{_PLAIN_ENDING}' AND length(r.summary) <= {MAX_SUMMARY} "
-        f"AND r.summary !~* '{_NEEDS_REDACTION}' AND r.summary !~ '{_FOLDED_ONTO_ASCII}' "
-        "AND octet_length(r.payload) <= %s::integer "
+        # The patterns are parameters: the whole check stays under the length up to which
+        # psycopg caches a statement's parsing (4 KB), which otherwise cost 0.25 ms a call.
+        "AND r.summary !~* %s::text AND r.summary !~ %s::text AND octet_length(r.payload) <= %s::integer "
         "RETURNING 1"
     )
     return sql
@@ -145,6 +145,8 @@ def decision_insert(*, now, scope, task_ref, resource, action, workload_id, user
         scope,  # the summary
         head,
         tail,
+        _NEEDS_REDACTION,
+        _FOLDED_ONTO_ASCII,
         settings.EVIDENCE_MAX_PAYLOAD_BYTES,
     ]
     return _insert_sql(bool(settings.EVIDENCE_STORE_RAW_PAYLOADS)), params

@@ -7,6 +7,7 @@ before the answer; revocation, task completion and suspension take effect on the
 next call; the sequencer chains the intake in order and loses nothing when it fails.
 """
 
+import itertools
 from datetime import timedelta
 
 import psycopg
@@ -15,9 +16,10 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from psycopg import _queries as psycopg_queries
 
-from approvals.services import complete_task, revoke_grant, suspend_workload
-from governance.evidence import intake
+from approvals.services import authorization, complete_task, revoke_grant, suspend_workload
+from governance.evidence import decisions, intake
 from governance.evidence.intake import seal_intake
 from governance.evidence.models import EvidenceChainHead, EvidenceIntake, EvidenceRecord
 from governance.evidence.verification import verify_workflow_chain
@@ -241,3 +243,16 @@ def test_a_sequencer_that_fails_mid_batch_loses_nothing(api_as, policy, agent, r
     monkeypatch.setattr(intake, "chain_onto", real_chain_onto)
     assert seal_intake() == 2
     assert verify_workflow_chain(workflow).ok
+
+
+@pytest.mark.parametrize("store_raw", [False, True])
+def test_every_shape_of_the_check_is_short_enough_for_psycopg_to_cache_its_parsing(settings, store_raw):
+    # Longer statements are parsed for their placeholders anew on every call (0.25 ms).
+    settings.EVIDENCE_STORE_RAW_PAYLOADS = store_raw
+    record, _ = decisions.decision_insert(
+        now=timezone.now(), scope=SCOPE, task_ref="run-1", resource="", action="", workload_id=1, user_id=None
+    )
+    for shape in itertools.product([True, False], repeat=4):
+        sql = authorization._decide_sql(shape, record)
+        assert len(sql.encode("utf-8")) <= psycopg_queries.MAX_CACHED_STATEMENT_LENGTH, shape
+        assert sql.count("%s") <= psycopg_queries.MAX_CACHED_STATEMENT_PARAMS, shape
