@@ -2,8 +2,8 @@
 
 The check (`approvals.services.authorization`) answers from one statement whose CTE
 `decided` holds the answer: `w_id`, `allowing` (the allowing grant's id or NULL),
-`g_expires_at`, `g_obo` (the grant's on-behalf-of person) and `reason` (the answer's one reason, the text the
-Python path writes). `decision_insert` adds the decision's intake row to that statement
+`g_expires_at`, `g_obo` (the grant's on-behalf-of person) and `reason` (the answer's one
+reason, the text the Python path writes). `decision_insert` adds the decision's intake row to that statement
 (`INSERT … SELECT … FROM decided`), built by the database byte for byte as
 `record_decision` builds it in Python (`tests/evidence/test_decisions_in_one_statement.py`):
 the summary, the payload's canonical JSON and its SHA-256. So the decision is recorded,
@@ -12,8 +12,8 @@ trip instead of two, and the answer still leaves only once its record is durable
 
 What SQL cannot reproduce faithfully is left to the Python path: the statement inserts
 nothing when the summary could need redaction or truncation, when it would need
-stripping, or when the payload exceeds its limit (`_FAITHFUL`: a superset of what
-`validation.redact` rewrites), and then the check's signal records the decision as
+stripping, or when the payload exceeds its limit (`_NEEDS_REDACTION`: a superset of
+what `validation.redact` rewrites; `_PLAIN_ENDING`), and then the check's signal records the decision as
 before (one INSERT more, rare).
 """
 
@@ -57,7 +57,7 @@ _SQL = {}
 
 
 def _insert_sql(store_raw):
-    """The INSERT, once per setting; its parameters are `_params`' in order."""
+    """The INSERT, once per setting; its parameters are `decision_insert`'s, in order."""
     sql = _SQL.get(store_raw)
     if sql is not None:
         return sql
