@@ -13,10 +13,12 @@ Every signal is sent with `sender` set to the model class and these keyword argu
 - `grant_issued`: grant
 - `grant_extended`: grant, previous_expires_at, request (the extension request)
 - `grant_ended`: grant (now expired or revoked), reason
-- `grants_expired`: grants (list of `services.expiry.EndedGrant`), now — the sweeper's
-  batch, sent once per batch instead of `grant_ended` per grant
+- `grants_expired`: grants (list of `services.expiry.EndedGrant`), now, recorded (their
+  evidence was written by the statement that ended them) — the sweeper's batch, sent
+  once per batch instead of `grant_ended` per grant
 - `authorization_checked`: result (AuthorizationResult), subject, workflow, scope, task_ref,
-  resource, action (what the tool call is about to touch and do; may be empty)
+  resource, action (what the tool call is about to touch and do; may be empty),
+  recorded (the decision's evidence was written by the check's own statement)
 - `workload_suspended`: workload, reason, by
 """
 

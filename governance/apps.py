@@ -18,7 +18,9 @@ class GovernanceConfig(AppConfig):
         # handlers of review tickets, and the periodic schedule after each migrate.
         from auditlog.registry import auditlog
 
-        from .evidence import account_receivers, receivers  # noqa: F401
+        from approvals.services import authorization, expiry
+
+        from .evidence import account_receivers, decisions, intake, receivers  # noqa: F401
         from .metrics import receivers as metric_receivers
         from .models import (
             Entitlement,
@@ -52,6 +54,10 @@ class GovernanceConfig(AppConfig):
         # insert again would double every event on the timeline. Its chain head is derived state.
 
         metric_receivers.connect()
+        # On PostgreSQL the authorization check records its decision in its own statement,
+        # and the sweeper a batch's evidence in the statement that ends the batch.
+        authorization.record_decisions_with(decisions.decision_insert)
+        expiry.record_batches_with(intake.ended_grants_insert)
 
         # Only after our own migrations (post_migrate fires once per app), so every table exists.
         post_migrate.connect(create_periodic_jobs, sender=self, dispatch_uid="governance.periodic_jobs")

@@ -29,6 +29,13 @@ class InvalidInput(MandateError):
     code = "invalid"
 
 
+class CredentialRefused(MandateError):
+    """The credential that authenticated the request no longer holds (revoked, expired): 401."""
+
+    http_status = 401
+    code = "not_authenticated"
+
+
 class NotAllowed(MandateError, PermissionDenied):
     """The caller may see the object but may not do this (separation of duties…): 403.
 

@@ -50,10 +50,14 @@ def _new_key(kind_prefix=API_KEY_PREFIX):
     return prefix, f"{prefix}_{secrets.token_urlsafe(32)}"
 
 
+STAMP_INTERVAL = timedelta(minutes=1)
+
+
 def _record_use(model, obj, now):
     """Stamp `last_used_at` at most once a minute, so authenticating stays a read."""
-    if obj.last_used_at is None or now - obj.last_used_at > timedelta(minutes=1):
+    if obj.last_used_at is None or now - obj.last_used_at > STAMP_INTERVAL:
         model.objects.filter(pk=obj.pk).update(last_used_at=now)
+        obj.last_used_at = now
         return True
     return False
 
@@ -153,13 +157,49 @@ def authenticate_api_key(plaintext):
     """Return the usable ApiKey for `plaintext`, or None. Records `last_used_at`."""
     if not plaintext or not plaintext.startswith(API_KEY_PREFIX):
         return None
-    key = _key_with_holder(hash_api_key(plaintext))
+    key_hash = hash_api_key(plaintext)
+    key = _key_with_holder(key_hash)
     now = timezone.now()
     if key is None or not key.is_usable(now):
+        _REMEMBERED.pop(key_hash, None)
         return None
     if _record_use(ApiKey, key, now) and key.workload_id:
         WorkloadIdentity.objects.filter(pk=key.workload_id).update(last_used_at=now)
+    if key.workload_id:
+        if len(_REMEMBERED) >= REMEMBERED_MAX:
+            _REMEMBERED.clear()
+        _REMEMBERED[key_hash] = key
     return key
+
+
+# Workload keys this process authenticated, by hash, as read then (with their workload).
+# Only the authorization check reads them (`remembered_workload_key`), and it verifies the
+# key again in its own statement; nothing else trusts a remembered key.
+_REMEMBERED = {}
+REMEMBERED_MAX = 2_000
+
+
+def remembered_workload_key(plaintext):
+    """The workload ApiKey this process authenticated for `plaintext` in the last minute, or None.
+
+    Not a verification: the key may have been revoked or have expired since, and its
+    workload suspended. The caller must check the key, the workload and its status in the
+    statement it runs on their behalf (`approvals.services.authorization`, `key_id`); that
+    is what lets the authorization check skip the key's own round trip and still refuse a
+    revoked key on the very next call. A key not stamped within the last minute (its
+    `last_used_at`) is authenticated again, which stamps it: the stamping is unchanged.
+    """
+    if not plaintext or not plaintext.startswith(API_KEY_PREFIX):
+        return None
+    key = _REMEMBERED.get(hash_api_key(plaintext))
+    if key is None or key.last_used_at is None or timezone.now() - key.last_used_at > STAMP_INTERVAL:
+        return None
+    return key
+
+
+def forget_api_key(key):
+    """Drop a key this process remembered (`remembered_workload_key`): it no longer holds."""
+    _REMEMBERED.pop(key.key_hash, None)
 
 
 # --- Workloads ----------------------------------------------------------------------

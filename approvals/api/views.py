@@ -16,13 +16,15 @@ from approvals import services
 from approvals.choices import Channel, Decision
 from approvals.filtersets import AccessRequestFilterSet, GrantFilterSet
 from governance import permissions as rules
+from governance.api.authentication import ApiKeyAuthentication
 from governance.api.schema import errors
 from governance.api.strict import plain_text_input
 from governance.api.throttling import AuthorizeThrottle
 from governance.api.viewsets import ReadOnlyViewSet
-from governance.exceptions import IllegalTransition, InvalidInput
+from governance.exceptions import CredentialRefused, IllegalTransition, InvalidInput
 from governance.permissions import require
-from identities.models import User
+from identities.models import ApiKey, User
+from identities.services import forget_api_key
 
 from .authentication import GrantTokenAuthentication
 from .serializers import (
@@ -309,6 +311,8 @@ class AuthorizeView(APIView):
     """May I do this now? Answered from active, unexpired grants, with reasons."""
 
     authentication_classes = [GrantTokenAuthentication, *APIView.authentication_classes]
+    # A workload's key from memory: the check's own statement verifies it again.
+    checks_remembered_keys = True
     throttle_classes = [AuthorizeThrottle]
     # A suspended workload gets a deny with the reason rather than a bare 403.
     allow_suspended_workload = True
@@ -328,13 +332,20 @@ class AuthorizeView(APIView):
         user = request.user
         require(rules.is_workload(user) or rules.is_person(user), "Only a workload or a person can be authorized.")
         claims = request.auth if isinstance(request.auth, dict) else None
-        result = services.authorize(
-            workflow=data["workflow"],
-            scope=data["scope"],
-            task_ref=data["task_ref"] or None,
-            token_claims=claims,
-            resource=data["resource"],
-            action=data["action"],
-            **({"workload": user.workload} if rules.is_workload(user) else {"user": user}),
-        )
+        key = request.auth if isinstance(request.auth, ApiKey) and request.auth.workload_id else None
+        try:
+            result = services.authorize(
+                workflow=data["workflow"],
+                scope=data["scope"],
+                task_ref=data["task_ref"] or None,
+                token_claims=claims,
+                resource=data["resource"],
+                action=data["action"],
+                key_id=key.pk if key is not None else None,
+                **({"workload": user.workload} if rules.is_workload(user) else {"user": user}),
+            )
+        except CredentialRefused as refused:
+            if key is not None:
+                forget_api_key(key)
+            ApiKeyAuthentication.refuse(request, refused.message)
         return Response(result.as_dict())

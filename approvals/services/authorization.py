@@ -3,7 +3,10 @@
 It is on the hot path of every agent tool call, so an allow and a deny alike are one
 indexed statement (the workflow, the subject's active grant filtered by time in SQL, and
 for a deny the grant to explain), written as SQL once per shape. The decision's record
-goes to the evidence intake (one INSERT, no lock).
+goes to the evidence intake (an INSERT, no lock): on PostgreSQL inside that same
+statement, which also words the answer's reason (`_decide_sql`), so an allow or a deny
+is one round trip and its record is committed with it; elsewhere through the
+`authorization_checked` signal.
 """
 
 from dataclasses import dataclass, field
@@ -15,10 +18,11 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from governance.choices import WorkflowStatus
+from governance.exceptions import CredentialRefused
 from governance.models import Entitlement, Workflow
 from governance.models.statements import hot_cursor
 from identities.choices import WorkloadStatus
-from identities.models import WorkloadIdentity
+from identities.models import ApiKey, WorkloadIdentity
 
 from .. import signals
 from ..choices import GrantStatus
@@ -48,7 +52,17 @@ def _slug(workflow):
 
 
 def authorize(
-    *, workflow, scope, workload=None, user=None, task_ref=None, token_claims=None, resource="", action="", now=None
+    *,
+    workflow,
+    scope,
+    workload=None,
+    user=None,
+    task_ref=None,
+    token_claims=None,
+    resource="",
+    action="",
+    now=None,
+    key_id=None,
 ):
     """Answer allow/deny with reasons from active, unexpired grants.
 
@@ -57,11 +71,38 @@ def authorize(
     re-minting makes an old token fail at once. `resource` and `action` (what the tool
     call is about to touch and do) do not change the answer; they travel with the
     `authorization_checked` signal into the evidence record.
+
+    `key_id`, on PostgreSQL, is the workload's API key as the caller presented it, taken
+    from memory rather than read again (`identities.services.remembered_workload_key`):
+    the check's statement verifies it is still unrevoked and unexpired, and raises
+    CredentialRefused, deciding nothing, when it is not.
     """
     now = now or timezone.now()
     if (workload is None) == (user is None):
         raise ValueError("authorize needs exactly one subject: a workload or a user")
     slug = _slug(workflow)
+    recorded = False
+    if connection.vendor == "postgresql":
+        result, recorded = _decide(slug, scope, workload, user, task_ref, token_claims, resource, action, now, key_id)
+    else:
+        result = _answer(slug, scope, workload, user, task_ref, token_claims, now)
+    signals.authorization_checked.send(
+        sender=Grant,
+        result=result,
+        subject=workload if workload is not None else user,
+        workflow=slug,
+        scope=scope,
+        task_ref=task_ref or "",
+        resource=resource or "",
+        action=action or "",
+        # The decision's record went in with the check's own statement: nothing to write.
+        recorded=recorded,
+    )
+    return result
+
+
+def _answer(slug, scope, workload, user, task_ref, token_claims, now):
+    """The answer worded in Python (the embedded database); `_decide` words it in SQL."""
     workflow_row, grant, about = _check(slug, scope, workload, user, task_ref, token_claims, now)
     if grant is not None:
         result = AuthorizationResult(
@@ -86,16 +127,6 @@ def authorize(
     else:
         reasons = _deny_reasons(workflow_row, about, scope, workload, task_ref, token_claims, now)
         result = AuthorizationResult(allow=False, reasons=reasons, workflow_id=workflow_row["pk"])
-    signals.authorization_checked.send(
-        sender=Grant,
-        result=result,
-        subject=workload if workload is not None else user,
-        workflow=slug,
-        scope=scope,
-        task_ref=task_ref or "",
-        resource=resource or "",
-        action=action or "",
-    )
     return result
 
 
@@ -135,14 +166,160 @@ def _check_sql(*, for_workload, with_task, with_token):
     latest = candidates.format(workflow="x.id") + " ORDER BY g.created_at DESC LIMIT 1"
     return (
         "SELECT x.id, x.status, x.name, x.allowing, c.id, c.status, c.starts_at, c.expires_at, "  # noqa: S608
-        "c.on_behalf_of_id, c.end_reason "
-        f"FROM (SELECT w.id, w.status, w.name, ({allowing}) AS allowing "
+        "c.on_behalf_of_id, c.end_reason, x.control_owner_id, x.backup_owner_id "
+        f"FROM (SELECT w.id, w.status, w.name, ({allowing}) AS allowing, w.control_owner_id, w.backup_owner_id "
         f"FROM {Workflow._meta.db_table} w WHERE w.slug = %s LIMIT 1) x "
         f"LEFT JOIN {grants} c ON c.id = COALESCE(x.allowing, ({latest}))"
     )
 
 
+TOKEN_REASON = "The token is not the current token of an active grant (revoked, replaced or for another grant)."
 _CHECK_SQL = {}
+_DECIDE_SQL = {}
+# Set by the evidence app (`GovernanceConfig.ready`): adds the decision's intake row to
+# the check's statement on PostgreSQL (`governance.evidence.decisions.decision_insert`).
+_recorder = None
+
+
+def record_decisions_with(recorder):
+    """Let `recorder(**decision)` return the INSERT that records a decision in its check's statement."""
+    global _recorder
+    _recorder = recorder
+
+
+def _check_params(scope, workload, user, task_ref, token_claims, stamp, slug):
+    candidates = [scope, workload.pk if workload is not None else user.pk] + ([task_ref] if task_ref else [])
+    params = [*candidates, stamp, stamp]
+    if token_claims is not None:
+        # A claim that is not a grant id matches no grant (NULL compares to nothing).
+        grant_claim = token_claims.get("grant")
+        params += [grant_claim if isinstance(grant_claim, int) else None, str(token_claims.get("jti") or "")]
+    return [*params, slug, *candidates]
+
+
+def _when(column):
+    """`f"{value:%Y-%m-%d %H:%M:%S %Z}"` of a UTC time, in SQL: how the reasons write dates."""
+    return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS \"UTC\"')"
+
+
+def _decide_sql(shape, record):
+    """The check (`_check_sql`), its answer's reason worded as `_deny_reasons` words it, and the record.
+
+    `checked` is the check's row; `subject` the workload as it is now; `decided` adds
+    whether the caller may know of the workflow (`_may_know_of`) and the one reason of
+    the answer; `recorded` is the evidence layer's INSERT of the decision (`record`, or
+    none). `subject` and `decided` are each read twice, so PostgreSQL evaluates them once.
+    The text stays under 4 KB, the length up to which psycopg caches a statement's
+    parsing (parsing it anew cost 0.25 ms a call): hence the terse names, and the fixed
+    texts sent as parameters.
+    """
+    for_workload, with_task, with_token, with_key = shape
+    may_know = (
+        "c.w_id = s.workflow_id"
+        if for_workload
+        else f"COALESCE(c.w_status = '{WorkflowStatus.ACTIVE}' OR %s::bigint IN (c.w_owner, c.w_backup), false)"
+    )
+    grant = "'Grant #' || c.g_id || "
+    reason = (
+        "CASE "
+        f"WHEN c.allowing IS NOT NULL THEN {grant}' allows “' || %s::text || '” in “' || %s::text || '” until ' "
+        f"|| {_when('c.g_expires_at')} || '.' "
+        "WHEN NOT d.known THEN 'Unknown workflow “' || %s::text || '”.' "
+        f"WHEN c.w_status <> '{WorkflowStatus.ACTIVE}' THEN 'Workflow “' || c.w_name || '” is ' || c.w_status || '.' "
+        + (
+            f"WHEN s.status <> '{WorkloadStatus.ACTIVE}' THEN 'Workload “' || s.name || '” is ' || s.status || '.' "
+            if for_workload
+            else ""
+        )
+        + "WHEN c.g_id IS NULL THEN 'No grant of “' || %s::text || '” in “' || c.w_name || '”' || %s::text || '.' "
+        f"WHEN c.g_status = '{GrantStatus.REVOKED}' THEN {grant}' was revoked: ' || c.g_end "
+        f"WHEN c.g_status = '{GrantStatus.EXPIRED}' OR c.g_expires_at <= %s "
+        f"THEN {grant}' expired at ' || {_when('c.g_expires_at')} || '.' "
+        f"WHEN c.g_starts_at > %s THEN {grant}' starts at ' || {_when('c.g_starts_at')} || '.' "
+        # With a token: TOKEN_REASON, a parameter (the statement stays short enough for
+        # psycopg to cache its parsing: `tests/access/test_authorization_hot_path.py`).
+        + (
+            "ELSE %s::text "
+            if with_token
+            else "ELSE 'No active grant of “' || %s::text || '” in “' || c.w_name || '”.' "
+        )
+        + "END"
+    )
+    # The workload as it is now (its key, read from memory, checked again: `with_key`).
+    key = (
+        f" AND EXISTS (SELECT 1 FROM {ApiKey._meta.db_table} k WHERE k.id = %s::bigint AND k.workload_id = wl.id"  # noqa: S608
+        " AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > %s))"
+        if with_key
+        else ""
+    )
+    subject = (
+        ", subject AS (SELECT wl.workflow_id, wl.name, wl.status "  # noqa: S608
+        f"FROM {WorkloadIdentity._meta.db_table} wl WHERE wl.id = %s::bigint{key})"
+        if for_workload
+        else ""
+    )
+    recorded = f", recorded AS ({record})" if record else ""
+    count = "(SELECT count(*) FROM recorded)" if record else "0"
+    return (
+        "WITH checked (w_id, w_status, w_name, allowing, g_id, g_status, g_starts_at, g_expires_at, "  # noqa: S608
+        "g_obo, g_end, w_owner, w_backup) AS "
+        f"({_check_sql(for_workload=for_workload, with_task=with_task, with_token=with_token)}){subject}, "
+        f"decided AS (SELECT c.*, d.known, {reason} AS reason "
+        f"FROM checked c{', subject s' if for_workload else ''}, LATERAL (SELECT {may_know} AS known) d){recorded} "
+        # A row even when nothing was decided: whether the subject (and its key) still holds.
+        f"SELECT decided.*, {count}, {'(SELECT count(*) FROM subject)' if for_workload else '1'} "
+        "FROM (SELECT 1) one LEFT JOIN decided ON true"
+    )
+
+
+def _decide(slug, scope, workload, user, task_ref, token_claims, resource, action, now, key_id):
+    """PostgreSQL: (the answer, whether its record went in with it), in one statement."""
+    shape = (workload is not None, bool(task_ref), token_claims is not None, key_id is not None)
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    record = None
+    if _recorder is not None:
+        record = _recorder(
+            now=stamp,
+            scope=scope,
+            task_ref=task_ref,
+            resource=resource,
+            action=action,
+            workload_id=workload.pk if workload is not None else None,
+            user_id=user.pk if user is not None else None,
+        )
+    record_sql, record_params = record or (None, [])
+    sql = _DECIDE_SQL.get((shape, record_sql))
+    if sql is None:
+        sql = _DECIDE_SQL[(shape, record_sql)] = _decide_sql(shape, record_sql)
+    params = _check_params(scope, workload, user, task_ref, token_claims, stamp, slug)
+    if workload is not None:
+        params += [workload.pk, key_id, stamp] if key_id is not None else [workload.pk]
+    params += [scope, slug, slug, scope, f" for task “{task_ref}”" if task_ref else "", stamp, stamp]
+    params.append(scope if token_claims is None else TOKEN_REASON)
+    if user is not None:
+        params.append(user.pk)  # may the person know of the workflow
+    params += record_params
+    with hot_cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if not row[15]:
+        # The key was revoked or expired, or its workload is gone, since it was last read:
+        # no decision is made, and the caller is told as the key's authentication would.
+        raise CredentialRefused("Invalid, expired or revoked API key.")
+    if row[0] is None:
+        return AuthorizationResult(allow=False, reasons=[f"Unknown workflow “{slug}”."]), False
+    workflow_id, allowing, reason, recorded = row[0], row[3], row[13], bool(row[14])
+    if allowing is None:
+        return AuthorizationResult(allow=False, reasons=[reason], workflow_id=workflow_id), recorded
+    result = AuthorizationResult(
+        allow=True,
+        reasons=[reason],
+        grant_id=allowing,
+        expires_at=_aware(row[7]),
+        workflow_id=workflow_id,
+        on_behalf_of_id=row[8],
+    )
+    return result, recorded
 
 
 def _check(slug, scope, workload, user, task_ref, token_claims, now):
@@ -152,13 +329,7 @@ def _check(slug, scope, workload, user, task_ref, token_claims, now):
     if sql is None:
         sql = _CHECK_SQL[shape] = _check_sql(for_workload=shape[0], with_task=shape[1], with_token=shape[2])
     stamp = connection.ops.adapt_datetimefield_value(now)
-    candidates = [scope, workload.pk if workload is not None else user.pk] + ([task_ref] if task_ref else [])
-    params = [*candidates, stamp, stamp]
-    if token_claims is not None:
-        # A claim that is not a grant id matches no grant (NULL compares to nothing).
-        grant_claim = token_claims.get("grant")
-        params += [grant_claim if isinstance(grant_claim, int) else None, str(token_claims.get("jti") or "")]
-    params += [slug, *candidates]
+    params = _check_params(scope, workload, user, task_ref, token_claims, stamp, slug)
     with hot_cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -203,7 +374,7 @@ def _deny_reasons(workflow, latest, scope, workload, task_ref, token_claims, now
     if latest["starts_at"] > now:
         return [f"Grant #{latest['pk']} starts at {latest['starts_at']:%Y-%m-%d %H:%M:%S %Z}."]
     if token_claims is not None:
-        return ["The token is not the current token of an active grant (revoked, replaced or for another grant)."]
+        return [TOKEN_REASON]
     return [f"No active grant of “{scope}” in “{workflow['name']}”."]
 
 

@@ -1,13 +1,14 @@
 """The sweeper: ends every grant past its `expires_at`, thousands per statement.
 
 Each batch is one transaction. On PostgreSQL one statement ends the batch and writes its
-change log: `UPDATE … WHERE id = ANY(ARRAY(SELECT … FOR NO KEY UPDATE SKIP LOCKED))
-RETURNING …` over the partial index of active grants (the `IN (SELECT …)` form fell back
-to a sequential scan when measured), with the change-log entries inserted from its
-result in the same statement. Then one `grants_expired` signal, whose receivers write the
-evidence into the intake (one `INSERT … SELECT`, chained by the sequencer), queue the
-ticket closes and the `grant.ended` webhooks in bulk, and count the batch in the metrics.
-No row passes through Python one at a time.
+change log and its evidence: `UPDATE … WHERE id = ANY(ARRAY(SELECT … FOR NO KEY UPDATE
+SKIP LOCKED)) RETURNING …` over the partial index of active grants (the `IN (SELECT …)`
+form fell back to a sequential scan when measured), with the change-log entries and the
+evidence's intake rows (the evidence layer's INSERT, chained later by the sequencer)
+inserted from its result, and the grants pending extension requests wait on found, in
+the same statement. Then one `grants_expired` signal, whose receivers queue the ticket
+closes and the `grant.ended` webhooks in bulk and count the batch in the
+metrics. No row passes through Python one at a time.
 Two sweepers at once take disjoint batches (SKIP LOCKED); a crash rolls a whole batch
 back and the next run takes it again.
 
@@ -56,9 +57,29 @@ class EndedGrant:
     status: str = GrantStatus.EXPIRED
 
 
+# Set by the evidence app (`GovernanceConfig.ready`): the INSERT of a batch's evidence,
+# run by the statement that ends the batch (`governance.evidence.intake.ended_grants_insert`).
+_recorder = None
+
+
+def record_batches_with(recorder):
+    """Let `recorder(source=, status=, reason=, now=)` return the INSERT of a batch's evidence."""
+    global _recorder
+    _recorder = recorder
+
+
 def _end_due_batch_postgresql(now, batch_size):
-    """End one batch and write its change log in one statement; the ended grants, with their scope."""
+    """End one batch, write its change log and evidence, in one statement.
+
+    Returns (the ended grants with their scope, the ids among them that pending extension
+    requests wait on, whether the evidence was written).
+    """
     table = Grant._meta.db_table
+    evidence, evidence_params = ("", [])
+    if _recorder is not None:
+        insert, evidence_params = _recorder(source="named", status=GrantStatus.EXPIRED, reason=EXPIRED_REASON, now=now)
+        evidence = f", recorded AS ({insert})"
+    requests = AccessRequest._meta.db_table
     with bound_cursor() as cursor:
         cursor.execute(
             f"""
@@ -68,24 +89,30 @@ def _end_due_batch_postgresql(now, batch_size):
                 SELECT id FROM {table} WHERE status = %s AND expires_at <= %s
                 ORDER BY expires_at LIMIT %s FOR NO KEY UPDATE SKIP LOCKED))
               RETURNING {", ".join(_RETURNED)}, expires_at
-            ), named AS (
+            ), named AS MATERIALIZED (
               SELECT ended.*, e.scope FROM ended JOIN {Entitlement._meta.db_table} e ON e.id = ended.entitlement_id
             ), logged AS (
               INSERT INTO {LogEntry._meta.db_table} (content_type_id, object_pk, object_id, object_repr, action,
                 changes_text, changes, timestamp)
               SELECT %s, id::text, id, 'Grant #' || id || ' · ' || scope, %s, '', %s::jsonb, %s
               FROM named ORDER BY named.id
-            )
-            SELECT {", ".join(_RETURNED)}, scope, expires_at FROM named
+            ){evidence}
+            SELECT {", ".join(_RETURNED)}, scope, expires_at,
+              id IN (SELECT extends_id FROM {requests} WHERE state = %s AND extends_id IS NOT NULL)
+            FROM named
             """,  # noqa: S608 (table names from the models, values as parameters)
             [
                 *(GrantStatus.EXPIRED, now, EXPIRED_REASON, now, GrantStatus.ACTIVE, GrantStatus.ACTIVE, now),
                 batch_size,
                 *(ContentType.objects.get_for_model(Grant).pk, LogEntry.Action.UPDATE),
                 *(json.dumps(_changes(now)), now),
+                *evidence_params,
+                RequestState.PENDING,
             ],
         )
-        return [EndedGrant(*row) for row in cursor.fetchall()]
+        rows = cursor.fetchall()
+    extended = {row[0] for row in rows if row[-1]}
+    return [EndedGrant(*row[:-1]) for row in rows], extended, bool(evidence)
 
 
 def _end_due_batch_portable(now, batch_size):
@@ -98,7 +125,7 @@ def _end_due_batch_portable(now, batch_size):
     rows = list(Grant.objects.filter(pk__in=ids).values_list(*_RETURNED, "entitlement__scope", "expires_at"))
     ended = [EndedGrant(*row) for row in rows]
     _change_log(ended, now)
-    return ended
+    return ended, _waited_on(ended), False
 
 
 def due_batch_sql(now, batch_size=BATCH_SIZE):
@@ -140,12 +167,11 @@ def _change_log(ended, now):
     )
 
 
-def _cancel_waiting_extensions(ended, now):
-    """Extension requests still waiting on a grant that just ended are cancelled (rare)."""
+def _waited_on(ended):
+    """The ids of the ended grants that pending extension requests wait on."""
     # Pending extensions are few: read them all rather than send the batch's 5,000 ids.
     waiting = AccessRequest.objects.filter(state=RequestState.PENDING, extends__isnull=False)
-    for grant_id in set(waiting.values_list("extends_id", flat=True)) & {grant.pk for grant in ended}:
-        cancel_pending_extensions(grant_id, now)
+    return set(waiting.values_list("extends_id", flat=True)) & {grant.pk for grant in ended}
 
 
 def expire_due_grants(now=None, batch_size=BATCH_SIZE):
@@ -155,10 +181,12 @@ def expire_due_grants(now=None, batch_size=BATCH_SIZE):
     total = 0
     while True:
         with transaction.atomic():
-            ended = end_batch(now, batch_size)
+            ended, extended, recorded = end_batch(now, batch_size)
+            # Extension requests still waiting on a grant that just ended are cancelled (rare).
+            for grant_id in sorted(extended):
+                cancel_pending_extensions(grant_id, now)
             if ended:
-                _cancel_waiting_extensions(ended, now)
-                signals.grants_expired.send(sender=Grant, grants=ended, now=now)
+                signals.grants_expired.send(sender=Grant, grants=ended, now=now, recorded=recorded)
         total += len(ended)
         if len(ended) < batch_size:
             return total

@@ -13,12 +13,13 @@ next class (session, with CSRF) is tried.
 """
 
 from auditlog.context import auditlog_value
+from django.db import connection
 from rest_framework import authentication, exceptions
 
 from governance.api.throttling import failed_credentials_wait
 from identities.choices import CredentialSurface
 from identities.principals import WorkloadPrincipal
-from identities.services import authenticate_api_key
+from identities.services import authenticate_api_key, remembered_workload_key
 from identities.signin import client_address, report_refused_api_key
 
 KEYWORD = "Bearer"
@@ -51,6 +52,21 @@ def attribute_audit_actor(user):
     context["actor"] = user
 
 
+def _checks_remembered_keys(request):
+    """Whether the view checks the caller's key itself, in its own statement (PostgreSQL only).
+
+    The authorization check (`checks_remembered_keys = True`) takes a workload key this
+    process authenticated within the last minute from memory
+    (`identities.services.remembered_workload_key`), without a statement, and hands it to
+    the check (`key_id`), whose one statement verifies the key and its workload again
+    and refuses with 401 (`CredentialRefused`) when the key no longer holds. So the check
+    is one round trip, and revoking a key still takes effect on the next call. Every
+    other view, and every view elsewhere than PostgreSQL, reads the key each time.
+    """
+    view = (getattr(request, "parser_context", None) or {}).get("view")
+    return getattr(view, "checks_remembered_keys", False) and connection.vendor == "postgresql"
+
+
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     """`Authorization: Bearer <key>` for workload keys and personal access tokens."""
 
@@ -58,6 +74,10 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         value = bearer_value(request)
         if value is None:
             return None
+        if _checks_remembered_keys(request):
+            key = remembered_workload_key(value)
+            if key is not None:
+                return WorkloadPrincipal(key.workload, credential=key), key
         key = authenticate_api_key(value)
         if key is None:
             self.refuse(request, value, "Invalid, expired or revoked API key.")

@@ -2,7 +2,8 @@
 
 A transparency log's shape: each high-volume event (an authorization decision, the
 sweeper's batch of ended grants) is appended durably with one plain INSERT, with no
-lock, by `record_decision` (or `record_grants_ended`); the
+lock, by `record_decision` (or `record_grants_ended`), or by the statement that decides
+or ends them (`decisions.decision_insert`, `ended_grants_insert`); the
 sequencer `seal_intake` then chains waiting rows into their workflow's hash chain in
 batches, in intake order, under the head lock, and deletes them in the same transaction.
 
@@ -68,59 +69,88 @@ def record_decision(*, workflow, **fields):
         cursor.execute(_insert_sql(), params)
 
 
-def record_grants_ended(grants, *, now):
-    """Record the end of many grants (the sweeper's batch) in the intake; PostgreSQL only.
+def _ended_rows(status, reason, now, scope):
+    """(SELECT list, its parameters): the intake rows of grants `g` that ended, built by the database.
 
-    The records `receivers.on_grant_ended` writes one at a time, built by the database
-    from the grant rows: one `INSERT … SELECT` per distinct (status, reason), the ids as
-    one array parameter, the payload's canonical JSON and its SHA-256 computed in SQL.
-    Nothing passes through Python row by row, so ending grants costs about what the
-    `UPDATE` that ended them did; the sequencer chains the rows within a second.
+    The records `receivers.on_grant_ended` writes one at a time: the payload is
+    {"grant": id, "reason": …, "status": …} in canonical form, where only the id varies,
+    hashed in SQL. `scope` is the SQL of the grant's scope.
+    """
+    sample = canonical_json({"grant": 0, "reason": reason, "status": status}).decode("utf-8")
+    prefix, _, suffix = sample.partition("0")
+    payload = "(%s || g.id || %s)"
+    values = {
+        "workflow_id": "g.workflow_id",
+        "kind": "%s",
+        "occurred_at": "%s",
+        "workload_id": "g.workload_id",
+        "on_behalf_of_id": "g.on_behalf_of_id",
+        "actor_id": "NULL",
+        "access_request_id": "g.request_id",
+        "grant_id": "g.id",
+        "task_ref": "g.task_ref",
+        "ticket_ref": "''",
+        "tool_name": "''",
+        "target_resource": scope,
+        "data_classification": "''",
+        "outcome": "%s",
+        "summary": "('Grant #' || g.id || %s)",
+        "payload_sha256": f"encode(sha256(convert_to({payload}, 'UTF8')), 'hex')",
+        "raw_payload": payload if settings.EVIDENCE_STORE_RAW_PAYLOADS else "NULL",
+    }
+    params = {
+        "kind": [EvidenceKind.GRANT],
+        "occurred_at": [now],
+        "outcome": [EvidenceOutcome(status)],
+        "summary": [f" {EvidenceOutcome(status).label.lower()}: {reason}"],
+        "payload_sha256": [prefix, suffix],
+        "raw_payload": [prefix, suffix] if settings.EVIDENCE_STORE_RAW_PAYLOADS else [],
+    }
+    return (
+        ", ".join(values[name] for name in INTAKE_FIELDS),
+        [value for name in INTAKE_FIELDS for value in params.get(name, [])],
+    )
+
+
+def _intake_columns():
+    return ", ".join(connection.ops.quote_name(name) for name in INTAKE_FIELDS)
+
+
+def record_grants_ended(grants, *, now):
+    """Record the end of many grants in the intake; PostgreSQL only.
+
+    One `INSERT … SELECT` per distinct (status, reason), the ids as one array parameter,
+    the payload's canonical JSON and its SHA-256 computed in SQL (`_ended_rows`). Nothing
+    passes through Python row by row; the sequencer chains the rows within a second.
+    The sweeper writes its batches' records in its own statement (`ended_grants_insert`).
     """
     groups = {}
     for grant in grants:
         groups.setdefault((grant.status, grant.reason), []).append(grant.pk)
-    columns = ", ".join(connection.ops.quote_name(name) for name in INTAKE_FIELDS)
     for (status, reason), ids in groups.items():
-        # The payload is {"grant": id, "reason": …, "status": …} in canonical form; only the id varies.
-        sample = canonical_json({"grant": 0, "reason": reason, "status": status}).decode("utf-8")
-        prefix, _, suffix = sample.partition("0")
-        payload = "(%s || g.id || %s)"
-        values = {
-            "workflow_id": "g.workflow_id",
-            "kind": "%s",
-            "occurred_at": "%s",
-            "workload_id": "g.workload_id",
-            "on_behalf_of_id": "g.on_behalf_of_id",
-            "actor_id": "NULL",
-            "access_request_id": "g.request_id",
-            "grant_id": "g.id",
-            "task_ref": "g.task_ref",
-            "ticket_ref": "''",
-            "tool_name": "''",
-            "target_resource": "e.scope",
-            "data_classification": "''",
-            "outcome": "%s",
-            "summary": "('Grant #' || g.id || %s)",
-            "payload_sha256": f"encode(sha256(convert_to({payload}, 'UTF8')), 'hex')",
-            "raw_payload": payload if settings.EVIDENCE_STORE_RAW_PAYLOADS else "NULL",
-        }
-        params = {
-            "kind": [EvidenceKind.GRANT],
-            "occurred_at": [now],
-            "outcome": [EvidenceOutcome(status)],
-            "summary": [f" {EvidenceOutcome(status).label.lower()}: {reason}"],
-            "payload_sha256": [prefix, suffix],
-            "raw_payload": [prefix, suffix] if settings.EVIDENCE_STORE_RAW_PAYLOADS else [],
-        }
+        rows, params = _ended_rows(status, reason, now, "e.scope")
         with bound_cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {EvidenceIntake._meta.db_table} ({columns}) "  # noqa: S608 (names from the models)
-                f"SELECT {', '.join(values[name] for name in INTAKE_FIELDS)} "
+                f"INSERT INTO {EvidenceIntake._meta.db_table} ({_intake_columns()}) "  # noqa: S608 (names from the models)
+                f"SELECT {rows} "
                 f"FROM {Grant._meta.db_table} g JOIN {Entitlement._meta.db_table} e ON e.id = g.entitlement_id "
                 "WHERE g.id = ANY(%s) ORDER BY g.id",
-                [value for name in INTAKE_FIELDS for value in params.get(name, [])] + [ids],
+                [*params, ids],
             )
+
+
+def ended_grants_insert(*, source, status, reason, now):
+    """The INSERT of the intake records of the grants in CTE `source` (with a `scope` column), and its parameters.
+
+    The sweeper puts it in the statement that ends a batch (`approvals.services.expiry`),
+    so the batch's evidence costs no round trip of its own and no second read of the grants.
+    """
+    rows, params = _ended_rows(status, reason, now, "g.scope")
+    return (
+        f"INSERT INTO {EvidenceIntake._meta.db_table} ({_intake_columns()}) "  # noqa: S608 (names from the models)
+        f"SELECT {rows} FROM {source} g ORDER BY g.id",
+        params,
+    )
 
 
 def pending_count(workflow_id):

@@ -169,12 +169,15 @@ def on_grant_ended(sender, grant, reason="", **kwargs):
 
 
 @receiver(signals.grants_expired, dispatch_uid="evidence.grants_expired")
-def on_grants_expired(sender, grants, now=None, **kwargs):
+def on_grants_expired(sender, grants, now=None, recorded=False, **kwargs):
     """The sweeper's batch: the same record `on_grant_ended` writes, for every grant, in bulk.
 
-    On PostgreSQL into the intake, built by the database (`intake.record_grants_ended`),
+    On PostgreSQL into the intake, built by the database in the statement that ended the
+    batch (`recorded`: `intake.ended_grants_insert`) or else here (`record_grants_ended`),
     committed with the batch and chained by the sequencer; elsewhere chained here.
     """
+    if recorded:
+        return
     if connection.vendor == "postgresql":
         record_grants_ended(grants, now=now)
         return
@@ -205,7 +208,11 @@ def on_grants_expired(sender, grants, now=None, **kwargs):
 
 
 @receiver(signals.authorization_checked, dispatch_uid="evidence.authorization_checked")
-def on_authorization_checked(sender, result, subject, workflow, scope, task_ref="", resource="", action="", **kwargs):
+def on_authorization_checked(
+    sender, result, subject, workflow, scope, task_ref="", resource="", action="", recorded=False, **kwargs
+):
+    if recorded:
+        return  # the check's own statement recorded it (`governance.evidence.decisions`)
     workflow_id = getattr(result, "workflow_id", None) or getattr(workflow, "pk", None)
     if workflow_id is None:
         # Nothing to chain to: the answer (unknown workflow) is in the caller's response.

@@ -3,8 +3,8 @@
 Django binds values client-side: psycopg quotes each into the SQL text. Two places pay
 for that (docs/performance.md):
 
-- `hot_cursor()`: the authorization check's few statements (the key, the check, the
-  decision's record), thousands a minute. Sent as text, PostgreSQL parses and plans
+- `hot_cursor()`: the authorization check's statements (the key when it is read; the
+  check, which also records the decision on PostgreSQL), thousands a minute. Sent as text, PostgreSQL parses and plans
   each afresh, which cost more than running it; these are prepared statements instead,
   parsed and planned once per pooled connection. `DATABASE_PREPARED_STATEMENTS=false`
   turns that off behind a pooler that cannot keep them (PgBouncer in transaction mode

@@ -1,21 +1,30 @@
-"""The authorization check's hot path: three statements, a durable record, nothing stale.
+"""The authorization check's hot path: one statement, a durable record, nothing stale.
 
-On PostgreSQL (the production database): the allow path authenticates the key, finds
-the grant and records the decision in three statements; the decision is committed
+On PostgreSQL (the production database): once the process has read a workload's key,
+one statement checks the key again, finds the grant and records the decision; a revoked
+key is refused on the next call; the decision is committed
 before the answer; revocation, task completion and suspension take effect on the very
 next call; the sequencer chains the intake in order and loses nothing when it fails.
 """
 
+import itertools
+from datetime import timedelta
+
 import psycopg
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from psycopg import _queries as psycopg_queries
 
-from approvals.services import complete_task, revoke_grant, suspend_workload
-from governance.evidence import intake
+from approvals.services import authorization, complete_task, revoke_grant, suspend_workload
+from governance.evidence import decisions, intake
 from governance.evidence.intake import seal_intake
 from governance.evidence.models import EvidenceChainHead, EvidenceIntake, EvidenceRecord
 from governance.evidence.verification import verify_workflow_chain
+from identities.models import ApiKey, hash_api_key
+from identities.services import revoke_api_key
 from tests import factories
 from tests.access.test_grants import agent_request
 from tests.conftest import require_service
@@ -45,32 +54,70 @@ def check(client, workflow, task="run-1"):
     return response.json()
 
 
-def test_the_allow_path_is_three_statements_key_grant_record(api_as, policy, agent, requester, workflow):
+def decides_and_records(sql):
+    return "FROM approvals_grant" in sql.replace('"', "") and "INSERT INTO governance_evidenceintake" in sql
+
+
+def test_the_allow_path_is_one_statement_key_grant_and_record(api_as, policy, agent, requester, workflow):
     grant, _ = grant_for(policy, agent, requester)
     client = api_as(agent)
-    assert check(client, workflow)["allow"]  # the first use stamps last_used_at (once a minute)
+    with CaptureQueriesContext(connection) as first:
+        assert check(client, workflow)["allow"]  # the key is read (and stamped: once a minute)
+    assert "identities_apikey" in first.captured_queries[0]["sql"]
     with CaptureQueriesContext(connection) as queries:
         assert check(client, workflow)["allow"]
     statements = [query["sql"] for query in queries.captured_queries]
-    assert len(statements) <= 3, statements
-    assert "identities_apikey" in statements[0]
-    assert sum("FROM approvals_grant" in sql.replace('"', "") for sql in statements) == 1  # read once
-    assert statements[-1].startswith('INSERT INTO "governance_evidenceintake"')
+    # The key as this process last read it, checked again by the statement that decides and records.
+    assert len(statements) == 1, statements
+    assert decides_and_records(statements[0]) and "identities_apikey" in statements[0]
     assert not any("FOR UPDATE" in sql or "evidencechainhead" in sql for sql in statements)
+    record = EvidenceIntake.objects.filter(workflow=workflow).latest("id")
+    assert (record.outcome, record.grant_id) == ("allowed", grant.pk)
 
 
-def test_a_deny_costs_the_same_three_statements_and_is_recorded(api_as, policy, agent, requester, workflow):
+def test_a_revoked_or_expired_key_is_refused_on_the_next_call_and_decides_nothing(
+    api_as, policy, agent, requester, workflow
+):
+    grant_for(policy, agent, requester)
+    for end in (revoke_api_key, lambda key: ApiKey.objects.filter(pk=key.pk).update(expires_at=timezone.now())):
+        client = api_as(agent)
+        assert check(client, workflow)["allow"]
+        assert check(client, workflow)["allow"]  # from memory now
+        end(ApiKey.objects.get(key_hash=hash_api_key(client.api_key)))
+        recorded = EvidenceIntake.objects.count()
+        body = {"workflow": workflow.slug, "scope": SCOPE, "task_ref": "run-1"}
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post("/api/v1/authorize", body)
+        assert response.status_code == 401, response.content
+        assert len(queries.captured_queries) == 1  # refused by the check's own statement
+        assert EvidenceIntake.objects.count() == recorded
+        assert client.post("/api/v1/authorize", body).status_code == 401  # and forgotten: read again, refused
+
+
+def test_a_remembered_key_is_read_and_stamped_again_after_a_minute(api_as, policy, agent, requester, workflow):
+    grant_for(policy, agent, requester)
+    client = api_as(agent)
+    check(client, workflow)
+    key = ApiKey.objects.get(key_hash=hash_api_key(client.api_key))
+    with time_machine.travel(timezone.now() + timedelta(minutes=2)):
+        with CaptureQueriesContext(connection) as queries:
+            assert check(client, workflow)["allow"]
+        assert "identities_apikey" in queries.captured_queries[0]["sql"]
+        key.refresh_from_db()
+        assert timezone.now() - key.last_used_at < timedelta(seconds=5)
+
+
+def test_a_deny_costs_the_same_one_statement_and_is_recorded(api_as, policy, agent, requester, workflow):
     grant, _ = grant_for(policy, agent, requester)
     client = api_as(agent)
-    assert check(client, workflow)["allow"]  # the first use stamps last_used_at (once a minute)
+    assert check(client, workflow)["allow"]  # the first use reads the key
     revoke_grant(grant, reason="incident 7")
     with CaptureQueriesContext(connection) as queries:
         answer = check(client, workflow)
     assert not answer["allow"] and answer["reasons"] == [f"Grant #{grant.pk} was revoked: incident 7"]
     statements = [query["sql"] for query in queries.captured_queries]
-    assert len(statements) <= 3, statements
-    assert sum("FROM approvals_grant" in sql.replace('"', "") for sql in statements) == 1
-    assert statements[-1].startswith('INSERT INTO "governance_evidenceintake"')
+    assert len(statements) == 1, statements
+    assert decides_and_records(statements[0])
     record = EvidenceIntake.objects.filter(workflow=workflow).latest("id")
     assert (record.outcome, record.grant_id) == ("denied", None)
     assert "revoked: incident 7" in record.summary
@@ -105,7 +152,7 @@ def test_every_deny_explains_itself_in_one_statement(api_as, policy, agent, requ
     with CaptureQueriesContext(connection) as queries:
         answer = client.post("/api/v1/authorize", payload).json()
     assert not answer["allow"] and answer["reasons"][0].startswith(reason), answer
-    assert len(queries.captured_queries) <= 3, [query["sql"] for query in queries.captured_queries]
+    assert len(queries.captured_queries) == 1, [query["sql"] for query in queries.captured_queries]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -196,3 +243,16 @@ def test_a_sequencer_that_fails_mid_batch_loses_nothing(api_as, policy, agent, r
     monkeypatch.setattr(intake, "chain_onto", real_chain_onto)
     assert seal_intake() == 2
     assert verify_workflow_chain(workflow).ok
+
+
+@pytest.mark.parametrize("store_raw", [False, True])
+def test_every_shape_of_the_check_is_short_enough_for_psycopg_to_cache_its_parsing(settings, store_raw):
+    # Longer statements are parsed for their placeholders anew on every call (0.25 ms).
+    settings.EVIDENCE_STORE_RAW_PAYLOADS = store_raw
+    record, _ = decisions.decision_insert(
+        now=timezone.now(), scope=SCOPE, task_ref="run-1", resource="", action="", workload_id=1, user_id=None
+    )
+    for shape in itertools.product([True, False], repeat=4):
+        sql = authorization._decide_sql(shape, record)
+        assert len(sql.encode("utf-8")) <= psycopg_queries.MAX_CACHED_STATEMENT_LENGTH, shape
+        assert sql.count("%s") <= psycopg_queries.MAX_CACHED_STATEMENT_PARAMS, shape

@@ -1,4 +1,4 @@
-"""The sweeper ends due grants in batches: one statement a batch, records in bulk.
+"""The sweeper ends due grants in batches: one statement a batch, its records with it.
 
 On PostgreSQL: the batch is chosen over the partial index of active grants (read from
 EXPLAIN), every ended grant gets the evidence record, change-log entry and ticket close
@@ -12,6 +12,7 @@ import time_machine
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from approvals.models import Grant, OutboxMessage, QueueConnection, TicketLink
@@ -19,7 +20,7 @@ from approvals.services import expire_due_grants, expire_grant, extend_grant
 from approvals.services.expiry import due_batch_sql
 from bench.data import copy_grants
 from governance.evidence.intake import seal_intake
-from governance.evidence.models import EvidenceRecord
+from governance.evidence.models import EvidenceIntake, EvidenceRecord
 from governance.evidence.verification import verify_workflow_chain
 from governance.verify_export import canonical_json, sha256_hex
 from tests import factories
@@ -98,6 +99,20 @@ def test_a_batch_writes_evidence_change_log_and_ticket_closes_for_every_grant(po
     assert verify_workflow_chain(workflow).ok
     # The ETA task arriving late changes nothing.
     assert expire_grant(grants[0].pk, now=timezone.now() + timedelta(hours=1)) is False
+
+
+def test_one_statement_ends_a_batch_with_its_change_log_and_evidence(policy, agent, requester, workflow):
+    grants = [grant_for(policy, agent, requester, f"run-{n}") for n in range(3)]
+    with time_machine.travel(timezone.now() + timedelta(hours=1)), CaptureQueriesContext(connection) as queries:
+        assert expire_due_grants() == 3
+    statements = [query["sql"].replace('"', "") for query in queries.captured_queries]
+    [ending] = [sql for sql in statements if "UPDATE approvals_grant" in sql]
+    assert "INSERT INTO auditlog_logentry" in ending and "INSERT INTO governance_evidenceintake" in ending
+    assert "approvals_accessrequest" in ending  # the extensions waiting on the batch, found by it too
+    others = [sql for sql in statements if sql is not ending]
+    assert not any("governance_evidenceintake" in sql or "FROM approvals_grant" in sql for sql in others), others
+    recorded = EvidenceIntake.objects.filter(workflow=workflow, kind="grant", outcome="expired")
+    assert sorted(recorded.values_list("grant_id", flat=True)) == sorted(grant.pk for grant in grants)
 
 
 def test_an_extension_still_waiting_when_its_grant_expires_is_cancelled(policy, agent, requester, workflow):
