@@ -16,7 +16,7 @@ from approvals import services
 from approvals.choices import Channel, Decision
 from approvals.filtersets import AccessRequestFilterSet, GrantFilterSet
 from governance import permissions as rules
-from governance.api.authentication import ApiKeyAuthentication
+from governance.api.authentication import ApiKeyAuthentication, bearer_value
 from governance.api.schema import errors
 from governance.api.strict import plain_text_input
 from governance.api.throttling import AuthorizeThrottle
@@ -347,5 +347,6 @@ class AuthorizeView(APIView):
         except CredentialRefused as refused:
             if key is not None:
                 forget_api_key(key)
-            ApiKeyAuthentication.refuse(request, refused.message)
+            # Counted and reported like any other refused key, at the same door.
+            ApiKeyAuthentication.refuse(request, bearer_value(request), refused.message)
         return Response(result.as_dict())

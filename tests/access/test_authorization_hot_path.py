@@ -89,7 +89,9 @@ def test_a_revoked_or_expired_key_is_refused_on_the_next_call_and_decides_nothin
         with CaptureQueriesContext(connection) as queries:
             response = client.post("/api/v1/authorize", body)
         assert response.status_code == 401, response.content
-        assert len(queries.captured_queries) == 1  # refused by the check's own statement
+        # Refused by the check's own statement; what follows is the refused key being
+        # counted against the address and reported to its workflow's trail, not a decision.
+        assert queries.captured_queries[0]["sql"].startswith("WITH checked")
         assert EvidenceIntake.objects.count() == recorded
         assert client.post("/api/v1/authorize", body).status_code == 401  # and forgotten: read again, refused
 
