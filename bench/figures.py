@@ -95,6 +95,52 @@ def _raw_batched_update(now, batch_size):
                 return total
 
 
+# Copies of the change log's and the evidence intake's tables (columns, defaults and
+# indexes), so the floor writes what the sweeper writes without touching the real trail.
+_FLOOR_TABLES = {"bench_floor_logentry": "auditlog_logentry", "bench_floor_intake": "governance_evidenceintake"}
+
+
+def _raw_batched_update_with_records(now, batch_size):
+    """The floor under the sweeper: the raw batched UPDATE plus, per grant, the rows the issue
+    requires (a change-log entry and an evidence record with its SHA-256), in plain SQL, one
+    statement per batch, nothing read back into Python."""
+    total = 0
+    with connection.cursor() as cursor:
+        for copy, table in _FLOOR_TABLES.items():
+            cursor.execute(f"CREATE TABLE IF NOT EXISTS {copy} (LIKE {table} INCLUDING ALL)")
+        while True:
+            with transaction.atomic():
+                cursor.execute(
+                    """
+                    WITH ended AS (
+                      UPDATE approvals_grant SET status = 'expired', ended_at = %s, updated_at = %s,
+                        end_reason = 'Expired at the end of its lifetime.'
+                      WHERE id = ANY(ARRAY(SELECT id FROM approvals_grant WHERE status = 'active'
+                        AND expires_at <= %s ORDER BY expires_at LIMIT %s FOR NO KEY UPDATE SKIP LOCKED))
+                      RETURNING id, request_id, workflow_id, workload_id, task_ref
+                    ), logged AS (
+                      INSERT INTO bench_floor_logentry (content_type_id, object_pk, object_id, object_repr, action,
+                        changes_text, changes, timestamp)
+                      SELECT 1, id::text, id, 'Grant #' || id, 1, '', '{"status": ["active", "expired"]}', %s
+                      FROM ended
+                    ), payloads AS (
+                      SELECT ended.*, '{"grant":' || id || ',"status":"expired"}' AS payload FROM ended
+                    )
+                    INSERT INTO bench_floor_intake (kind, occurred_at, task_ref, ticket_ref, tool_name,
+                      target_resource, data_classification, outcome, summary, payload_sha256, raw_payload,
+                      access_request_id, grant_id, workflow_id, workload_id)
+                    SELECT 'action', %s, task_ref, '', '', '', '', 'success', 'Grant #' || id || ' expired',
+                      encode(sha256(convert_to(payload, 'UTF8')), 'hex'), payload, request_id, id, workflow_id,
+                      workload_id
+                    FROM payloads
+                    """,
+                    [now, now, now, batch_size, now, now],
+                )
+                total += cursor.rowcount
+            if cursor.rowcount < batch_size:
+                return total
+
+
 def sweeper_rate(count, batch_size=5000):
     """P4: grants/s of the sweeper and of the raw batched UPDATE, each on `count` due grants."""
     from approvals.services import expire_due_grants
@@ -104,11 +150,15 @@ def sweeper_rate(count, batch_size=5000):
     # History first, as in a real database: most grants have long ended.
     copy_grants(template, count, expires_at=timezone.now() - timedelta(days=1), status="expired")
     rates = {}
-    for name, sweep in (("raw", _raw_batched_update), ("sweeper", None)):
+    for name, sweep in (
+        ("raw", _raw_batched_update),
+        ("floor", _raw_batched_update_with_records),
+        ("sweeper", expire_due_grants),
+    ):
         copy_grants(template, count, expires_at=timezone.now() - timedelta(seconds=1))
         now = timezone.now()
         started = time.perf_counter()
-        ended = _raw_batched_update(now, batch_size) if sweep else expire_due_grants(now, batch_size)
+        ended = sweep(now, batch_size)
         elapsed = time.perf_counter() - started
         if ended < count:
             raise BenchError(f"{name} ended {ended} of {count} due grants")
