@@ -81,7 +81,16 @@ def main(argv=None):
     from . import figures
     from .data import DENIED_SCOPE, SCOPE, WORKFLOW, agent_with_grant, load_demo
     from .reference import create_durable_table
-    from .servers import BenchError, lua_script, start_gunicorn, start_worker, stop, worker_rss_mb, wrk
+    from .servers import (
+        GUNICORN_WORKERS,
+        BenchError,
+        lua_script,
+        start_gunicorn,
+        start_worker,
+        stop,
+        worker_rss_mb,
+        wrk,
+    )
 
     port = int(os.environ.get("BENCH_PORT", "8350"))
     base = f"http://127.0.0.1:{port}"
@@ -270,7 +279,7 @@ def main(argv=None):
     result = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "mode": "quick" if quick else "full",
-        "server": f"gunicorn bench.wsgi, {os.environ.get('BENCH_WORKERS', '2')} sync workers, psycopg pool",
+        "server": f"gunicorn bench.wsgi, {GUNICORN_WORKERS} sync workers, psycopg pool",
         "load": f"wrk -t2 -c32 -d{seconds}s, {rounds} alternating rounds, medians",
         "seconds": round(time.monotonic() - started),
         "figures": table,

@@ -13,8 +13,10 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-# The production server settings the figures are taken with (docs/performance.md).
-GUNICORN_WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+# The production server settings the figures are taken with (docs/performance.md): sync
+# workers, two per core. While one waits for its decision's commit to be flushed, another
+# has the core.
+GUNICORN_WORKERS = int(os.environ.get("BENCH_WORKERS", str(2 * (os.cpu_count() or 1))))
 
 
 class BenchError(RuntimeError):
@@ -38,8 +40,8 @@ def own_evidence_trail(name):
     }
 
 
-def start_gunicorn(port, log_path, *, wsgi="bench.wsgi", ready=None):
-    """gunicorn serving `wsgi` on `port`; returns once `ready(base_url)` is true.
+def start_gunicorn(port, log_path, *, wsgi="bench.wsgi", ready=None, workers=GUNICORN_WORKERS):
+    """gunicorn serving `wsgi` on `port` with `workers` processes; returns once `ready(base_url)` is true.
 
     The default readiness probe is the benchmark's reference view.
     """
@@ -49,7 +51,7 @@ def start_gunicorn(port, log_path, *, wsgi="bench.wsgi", ready=None):
         str(BIN / "gunicorn"),
         wsgi,
         "--workers",
-        str(GUNICORN_WORKERS),
+        str(workers),
         "--worker-class",
         "sync",
         "--bind",

@@ -163,7 +163,11 @@ class Stack:
 
     def start_web(self):
         self.web = start_gunicorn(
-            self.port, self.out_dir / "gunicorn.log", wsgi="governance.wsgi", ready=lambda url: healthz(url).ok
+            self.port,
+            self.out_dir / "gunicorn.log",
+            wsgi="governance.wsgi",
+            ready=lambda url: healthz(url).ok,
+            workers=2,  # the stack: killing one of two leaves one serving
         )
 
     def start_beat(self):

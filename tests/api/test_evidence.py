@@ -4,6 +4,7 @@ import pytest
 
 from approvals.services import suspend_workload
 from governance.evidence.models import EvidenceRecord
+from governance.evidence.verification import verify_workflow_chain
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -24,6 +25,22 @@ def test_a_workload_records_a_batch_in_its_workflow_chain(api_as, agent, workflo
     stored = EvidenceRecord.objects.filter(workflow=workflow).order_by("sequence")
     assert [r.record_hash for r in stored] == [r["record_hash"] for r in body["records"]]
     assert all(r.workload_id == agent.pk for r in stored)
+
+
+def test_a_large_batch_answers_each_stored_record_in_order_and_the_chain_verifies(api_as, agent, workflow):
+    # On PostgreSQL a batch of 50 or more is streamed with COPY and its ids read back.
+    api_as(agent).post(URL, {"events": [{"kind": "action", "outcome": "success"}]}, format="json")
+    events = [{"kind": "tool_call", "tool_name": "jira.comment", "target_resource": f"INC-{n}"} for n in range(120)]
+    response = api_as(agent).post(URL, {"events": events}, format="json")
+    assert response.status_code == 201, response.json()
+    answered = response.json()["records"]
+    assert [r["sequence"] for r in answered] == list(range(2, 122))
+    stored = {r.pk: r for r in EvidenceRecord.objects.filter(workflow=workflow, sequence__gte=2)}
+    assert [(stored[r["id"]].sequence, stored[r["id"]].record_hash) for r in answered] == [
+        (r["sequence"], r["record_hash"]) for r in answered
+    ]
+    assert [stored[r["id"]].target_resource for r in answered] == [f"INC-{n}" for n in range(120)]
+    assert verify_workflow_chain(workflow).ok
 
 
 def test_a_bare_list_is_accepted_too(api_as, agent):
