@@ -29,6 +29,7 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework.throttling import BaseThrottle
 
+from governance.metrics.instruments import credential_refused
 from identities.models import ApiKey
 from identities.signin import client_address, credentials_block, record_credentials_burst
 
@@ -232,8 +233,12 @@ def failed_credentials_wait(request, surface):
     `API_AUTH_FAILURE_RATE` in the counter's window (Redis, or the per-process fallback:
     the fast path, written to PostgreSQL once per burst).
     """
-    address = client_address(request)
-    now = timezone.now()
+    refusal = _credentials_refusal(client_address(request), surface, timezone.now())
+    credential_refused(surface, refusal)
+    return refusal
+
+
+def _credentials_refusal(address, surface, now):
     row = credentials_block(address, now=now)
     if row is None:
         limit, window = parse_rate(settings.API_AUTH_FAILURE_RATE)

@@ -54,6 +54,21 @@ TICKET_ERRORS = Counter(
     ["kind", "permanent"],
 )
 
+CREDENTIALS_REFUSED = Counter(
+    "mandate_credentials_refused",
+    "Machine credentials that failed (API keys, SCIM tokens, webhook and Slack signatures), by "
+    "door and by answer: unauthorized (401, counted), throttled (429, the address waits) or "
+    "locked (403, until an administrator lifts the lock).",
+    ["surface", "answer"],
+)
+
+
+def credential_refused(surface, refusal):
+    """Count one failed machine credential at `surface`, with the answer it got (`refusal`:
+    None for a plain 401, else the `CredentialRefusal` in force)."""
+    answer = "unauthorized" if refusal is None else ("locked" if refusal.locked else "throttled")
+    CREDENTIALS_REFUSED.labels(surface=str(surface), answer=answer).inc()
+
 
 def ticket_error(kind, exc):
     """Count one ticket-system error (`exc` a TicketError: `permanent` says if a retry can help)."""

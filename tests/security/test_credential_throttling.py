@@ -12,6 +12,7 @@ import redis
 import time_machine
 from auditlog.models import LogEntry
 from django.core.management import call_command
+from prometheus_client import REGISTRY
 
 from approvals.tickets.http import sign
 from governance.api import throttling
@@ -140,6 +141,34 @@ def test_the_admin_lifts_an_address_lock_with_its_action(client, limits, admin_u
         assert bad_key(client).status_code == 401
     row.refresh_from_db()
     assert row.locked_at is None and row.lifted_by == admin_user
+
+
+def refused(surface, answer):
+    return REGISTRY.get_sample_value("mandate_credentials_refused_total", {"surface": surface, "answer": answer}) or 0
+
+
+def test_operators_see_failed_credentials_by_door_and_answer_in_the_metrics(client, limits):
+    answers = ("unauthorized", "throttled", "locked")
+    before = {(door, a): refused(door, a) for door in ("api", "scim") for a in answers}
+    with time_machine.travel(MID_WINDOW, tick=False) as clock:
+        burst(client)  # 401, 401, 429
+        bad_key(client)  # 429 while it waits
+        clock.shift(300)
+        client.get("/scim/v2/Users", HTTP_AUTHORIZATION="Bearer mdp_guess")  # 401 at the SCIM door
+        clock.shift(300)
+        burst(client)
+        clock.shift(300)
+        assert codes(burst(client))[-1] == 403
+        bad_key(client)  # 403: locked
+    counted = {key: refused(*key) - before[key] for key in before}
+    assert counted == {
+        ("api", "unauthorized"): 6,
+        ("api", "throttled"): 3,
+        ("api", "locked"): 2,
+        ("scim", "unauthorized"): 1,
+        ("scim", "throttled"): 0,
+        ("scim", "locked"): 0,
+    }
 
 
 # --- PostgreSQL holds the state; Redis is only the fast path ----------------------------
