@@ -23,6 +23,21 @@ def require_service(available: bool, what: str):
     pytest.skip(f"{what} is not available here")
 
 
+@pytest.fixture
+def postgresql_only(db):
+    """For statements that exist only on PostgreSQL (the one-statement check, the sweeper's batch)."""
+    from django.db import connection
+
+    require_service(connection.vendor == "postgresql", "PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture
+def read_policy(workflow):
+    """Agents of `workflow` may read `github:repo:read` for up to an hour, approved by policy."""
+    entitlement = factories.EntitlementFactory(scope="github:repo:read", access_level="read")
+    return factories.PolicyFactory(workflow=workflow, entitlement=entitlement, max_ttl_seconds=3600)
+
+
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
     settings.DEBUG = False

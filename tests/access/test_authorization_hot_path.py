@@ -27,14 +27,10 @@ from identities.models import ApiKey, hash_api_key
 from identities.services import revoke_api_key
 from tests import factories
 from tests.access.test_grants import agent_request
-from tests.conftest import require_service
+
+pytestmark = pytest.mark.usefixtures("postgresql_only")
 
 SCOPE = "github:repo:read"
-
-
-@pytest.fixture(autouse=True)
-def _postgresql(db):
-    require_service(connection.vendor == "postgresql", "PostgreSQL (set DATABASE_URL)")
 
 
 @pytest.fixture

@@ -23,30 +23,17 @@ from governance.evidence.intake import seal_intake
 from governance.evidence.models import EvidenceIntake, EvidenceRecord
 from governance.evidence.verification import verify_workflow_chain
 from governance.verify_export import canonical_json, sha256_hex
-from tests import factories
 from tests.access.test_grants import agent_grant
-from tests.conftest import require_service
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _postgresql(db):
-    require_service(connection.vendor == "postgresql", "PostgreSQL (set DATABASE_URL)")
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("postgresql_only")]
 
 
-@pytest.fixture
-def policy(workflow):
-    entitlement = factories.EntitlementFactory(scope="github:repo:read", access_level="read")
-    return factories.PolicyFactory(workflow=workflow, entitlement=entitlement, max_ttl_seconds=3600)
+def grant_for(read_policy, agent, person, task):
+    return agent_grant(read_policy, agent, person, task=task)
 
 
-def grant_for(policy, agent, person, task):
-    return agent_grant(policy, agent, person, task=task)
-
-
-def test_the_batch_is_chosen_over_the_partial_index_of_active_grants(policy, agent, requester):
-    template = grant_for(policy, agent, requester, "template")
+def test_the_batch_is_chosen_over_the_partial_index_of_active_grants(read_policy, agent, requester):
+    template = grant_for(read_policy, agent, requester, "template")
     # A realistic table: most grants ended long ago, a few are due.
     copy_grants(template, 20_000, expires_at=timezone.now() - timedelta(days=3), status="expired")
     copy_grants(template, 50, expires_at=timezone.now() - timedelta(seconds=5))
@@ -59,8 +46,8 @@ def test_the_batch_is_chosen_over_the_partial_index_of_active_grants(policy, age
     assert expire_due_grants() == 50
 
 
-def test_a_batch_writes_evidence_change_log_and_ticket_closes_for_every_grant(policy, agent, requester, workflow):
-    grants = [grant_for(policy, agent, requester, f"run-{n}") for n in range(5)]
+def test_a_batch_writes_evidence_change_log_and_ticket_closes_for_every_grant(read_policy, agent, requester, workflow):
+    grants = [grant_for(read_policy, agent, requester, f"run-{n}") for n in range(5)]
     queue = QueueConnection.objects.create(name="Inbox", kind="portal")
     TicketLink.objects.create(request=grants[0].request, connection=queue, external_key="ACC-1")
     with time_machine.travel(timezone.now() + timedelta(hours=1)):
@@ -101,8 +88,8 @@ def test_a_batch_writes_evidence_change_log_and_ticket_closes_for_every_grant(po
     assert expire_grant(grants[0].pk, now=timezone.now() + timedelta(hours=1)) is False
 
 
-def test_one_statement_ends_a_batch_with_its_change_log_and_evidence(policy, agent, requester, workflow):
-    grants = [grant_for(policy, agent, requester, f"run-{n}") for n in range(3)]
+def test_one_statement_ends_a_batch_with_its_change_log_and_evidence(read_policy, agent, requester, workflow):
+    grants = [grant_for(read_policy, agent, requester, f"run-{n}") for n in range(3)]
     with time_machine.travel(timezone.now() + timedelta(hours=1)), CaptureQueriesContext(connection) as queries:
         assert expire_due_grants() == 3
     statements = [query["sql"].replace('"', "") for query in queries.captured_queries]
@@ -115,10 +102,10 @@ def test_one_statement_ends_a_batch_with_its_change_log_and_evidence(policy, age
     assert sorted(recorded.values_list("grant_id", flat=True)) == sorted(grant.pk for grant in grants)
 
 
-def test_an_extension_still_waiting_when_its_grant_expires_is_cancelled(policy, agent, requester, workflow):
-    grant = grant_for(policy, agent, requester, "run-1")
-    policy.approval_mode = "owner"
-    policy.save()
+def test_an_extension_still_waiting_when_its_grant_expires_is_cancelled(read_policy, agent, requester, workflow):
+    grant = grant_for(read_policy, agent, requester, "run-1")
+    read_policy.approval_mode = "owner"
+    read_policy.save()
     extension = extend_grant(grant, duration_seconds=1800, justification="longer run")
     assert extension.state == "pending"
     with time_machine.travel(timezone.now() + timedelta(hours=1)):
@@ -127,16 +114,16 @@ def test_an_extension_still_waiting_when_its_grant_expires_is_cancelled(policy, 
     assert extension.state == "cancelled" and f"Grant #{grant.pk} ended" in extension.state_reason
 
 
-def test_a_grant_not_yet_due_is_left_alone(policy, agent, requester):
-    grant = grant_for(policy, agent, requester, "run-1")
+def test_a_grant_not_yet_due_is_left_alone(read_policy, agent, requester):
+    grant = grant_for(read_policy, agent, requester, "run-1")
     assert expire_due_grants() == 0
     grant.refresh_from_db()
     assert grant.status == "active"
 
 
-def test_with_raw_payloads_kept_the_batch_keeps_the_payload_it_hashed(policy, agent, requester, settings):
+def test_with_raw_payloads_kept_the_batch_keeps_the_payload_it_hashed(read_policy, agent, requester, settings):
     settings.EVIDENCE_STORE_RAW_PAYLOADS = True
-    grant = grant_for(policy, agent, requester, "run-1")
+    grant = grant_for(read_policy, agent, requester, "run-1")
     with time_machine.travel(timezone.now() + timedelta(hours=1)):
         assert expire_due_grants() == 1
     seal_intake()

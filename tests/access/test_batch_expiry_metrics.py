@@ -5,28 +5,14 @@ webhooks of a batch: tests/webhooks/test_batch_expiry_webhooks.py)."""
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from prometheus_client import REGISTRY
 
 from approvals import signals
 from approvals.models import Grant
 from approvals.services import expire_due_grants
-from tests import factories
 from tests.access.test_grants import agent_grant
-from tests.conftest import require_service
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _postgresql(db):
-    require_service(connection.vendor == "postgresql", "PostgreSQL (set DATABASE_URL)")
-
-
-@pytest.fixture
-def policy(workflow):
-    entitlement = factories.EntitlementFactory(scope="github:repo:read", access_level="read")
-    return factories.PolicyFactory(workflow=workflow, entitlement=entitlement, max_ttl_seconds=3600)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("postgresql_only")]
 
 
 def value(name, **labels):
@@ -34,9 +20,9 @@ def value(name, **labels):
 
 
 def test_batch_ended_grants_are_counted_by_cause_with_their_expiry_lag(
-    policy, agent, requester, django_capture_on_commit_callbacks
+    read_policy, agent, requester, django_capture_on_commit_callbacks
 ):
-    grants = [agent_grant(policy, agent, requester, task=f"run-{n}") for n in range(5)]
+    grants = [agent_grant(read_policy, agent, requester, task=f"run-{n}") for n in range(5)]
     expired = value("mandate_grants_ended_total", cause="expired")
     lags, lag_sum = value("mandate_grant_expiry_lag_seconds_count"), value("mandate_grant_expiry_lag_seconds_sum")
     now = max(g.expires_at for g in grants) + timedelta(seconds=30)
@@ -48,8 +34,8 @@ def test_batch_ended_grants_are_counted_by_cause_with_their_expiry_lag(
     assert value("mandate_grant_expiry_lag_seconds_sum") == pytest.approx(lag_sum + expected, abs=0.01)
 
 
-def test_a_rolled_back_batch_counts_nothing(policy, agent, requester, django_capture_on_commit_callbacks):
-    grant = agent_grant(policy, agent, requester)
+def test_a_rolled_back_batch_counts_nothing(read_policy, agent, requester, django_capture_on_commit_callbacks):
+    grant = agent_grant(read_policy, agent, requester)
     expired = value("mandate_grants_ended_total", cause="expired")
 
     def fail(sender, **kwargs):

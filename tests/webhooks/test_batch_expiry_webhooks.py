@@ -17,23 +17,10 @@ from approvals.services.expiry import EndedGrant
 from governance.models import WebhookDelivery
 from governance.outbound.events import grant_data, occurrence_message_id
 from governance.outbound.services import create_subscription
-from tests import factories
 from tests.access.test_grants import agent_grant
-from tests.conftest import require_service
 from tests.webhooks.conftest import deliver_all
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _postgresql(db):
-    require_service(connection.vendor == "postgresql", "PostgreSQL (set DATABASE_URL)")
-
-
-@pytest.fixture
-def policy(workflow):
-    entitlement = factories.EntitlementFactory(scope="github:repo:read", access_level="read")
-    return factories.PolicyFactory(workflow=workflow, entitlement=entitlement, max_ttl_seconds=3600)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("postgresql_only")]
 
 
 def inserts_into(queries, model):
@@ -41,7 +28,7 @@ def inserts_into(queries, model):
 
 
 def test_every_grant_of_a_batch_gets_its_grant_ended_webhook_queued_in_bulk(
-    policy, agent, requester, receiver, identity_source, owner
+    read_policy, agent, requester, receiver, identity_source, owner
 ):
     siem, secret = create_subscription(name="SIEM", url=receiver.url, event_types=["grant.ended"])
     audit, other_secret = create_subscription(
@@ -49,7 +36,7 @@ def test_every_grant_of_a_batch_gets_its_grant_ended_webhook_queued_in_bulk(
     )
     create_subscription(name="Issued only", url=receiver.url, event_types=["grant.issued"])
     receiver.secrets = [secret, other_secret]
-    grants = [agent_grant(policy, agent, requester, task=f"run-{n}") for n in range(4)]
+    grants = [agent_grant(read_policy, agent, requester, task=f"run-{n}") for n in range(4)]
     WebhookDelivery.objects.all().delete()
     OutboxMessage.objects.filter(topic="webhook.deliver").delete()
 
@@ -83,9 +70,9 @@ def test_every_grant_of_a_batch_gets_its_grant_ended_webhook_queued_in_bulk(
     assert receiver.refused == []
 
 
-def test_the_one_grant_path_uses_the_same_message_id(policy, agent, requester, receiver):
+def test_the_one_grant_path_uses_the_same_message_id(read_policy, agent, requester, receiver):
     subscription, secret = create_subscription(name="SIEM", url=receiver.url, event_types=["grant.ended"])
-    grant = agent_grant(policy, agent, requester)
+    grant = agent_grant(read_policy, agent, requester)
     assert expire_grant(grant.pk, now=grant.expires_at + timedelta(seconds=1))
     (delivery,) = WebhookDelivery.objects.filter(event_type="grant.ended")
     assert delivery.message_id == occurrence_message_id(subscription, "grant.ended", f"grant:{grant.pk}")
